@@ -4,6 +4,7 @@
 hands it to the handlers, which only see the `Parser` protocol and `ParseResult`.
 """
 
-from nlu.base import Entity, ParseResult, Parser
+from nlu.base import Entity, Parser, ParseResult
+from nlu.factory import build_parser
 
-__all__ = ["Entity", "ParseResult", "Parser"]
+__all__ = ["Entity", "ParseResult", "Parser", "build_parser"]

@@ -1,0 +1,221 @@
+"""Rule-based extraction of `location` and `phone` entities.
+
+The grammar below knows how residents write a place in the dormitory area ("3栋502",
+"B区2幢108", "12栋1单元401", "六号楼", "A座1203", "３栋５０２"); the training data's
+`regex:`, `lookup:` and `synonym:` sections add to it. Matching runs on a half-width copy of
+the text that has exactly the raw text's length, so spans always index the raw input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from nlu.base import Entity
+
+LOCATION = "location"
+PHONE = "phone"
+ENTITY_TYPES = (LOCATION, PHONE)
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+_NUM = r"(?:[0-9]{1,3}|[零〇一二两三四五六七八九十百]{1,5})"
+_SEP = r"[ \-—]?"
+_AREA = rf"(?:(?:[A-Za-z]|{_NUM}|[东西南北])区)"
+_BUILDING = (
+    rf"(?:(?:[A-Za-z]{_NUM}?|{_NUM}[A-Za-z]?)"
+    rf"(?:号宿舍楼|号公寓|号楼|栋楼(?![下上道梯顶前后])|栋|幢|座))"
+)
+_UNIT = rf"(?:{_NUM}单元)"
+# Floors only in digits, as the data annotates them: "三栋一楼" is the building "三栋".
+_FLOOR = r"(?:[0-9]{1,2}(?:楼|层)(?![0-9道梯下上顶房]))"
+_ROOM = r"(?:(?:[0-9]{3,4}(?![0-9])|[零〇一二三四五六七八九]{3,4})(?:房间|室|号房|房|号)?)"
+# A public room of the building belongs to the location ("5栋的洗衣房"), as in the data.
+_PUBLIC_ROOMS = "洗衣房|健身房|开水房|水房|活动室|阅览室"
+_PUBLIC = rf"(?:的?(?:{_PUBLIC_ROOMS}))"
+
+# A building, with an optional area before it and unit, floor, room, public room after it.
+# A bare floor ("3楼") or room ("502") is not a location: "电梯卡在三楼" names no place to go.
+_LOCATION_PATTERN = re.compile(
+    rf"(?<![0-9A-Za-z])(?:{_AREA}{_SEP})?(?:宿舍楼{_SEP})?{_BUILDING}"
+    rf"(?:{_SEP}{_UNIT})?(?:{_SEP}{_FLOOR})?(?:{_SEP}{_ROOM})?{_PUBLIC}?"
+)
+
+_PHONE_PATTERN = re.compile(
+    r"(?<![0-9])(?:\+?86[ \-]?)?(1[3-9][0-9](?:[ \-]?[0-9]){8})(?![0-9])"
+    r"|(?<![0-9])(0[0-9]{2,3}-[0-9]{7,8})(?![0-9])"
+)
+
+_NUMERAL_RUN = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+_VALUE_NOISE = re.compile(r"[ \-—]")
+_VALUE_PREFIX = re.compile(r"^(?:宿舍楼|宿舍|公寓)")
+_VALUE_PUBLIC = re.compile(rf"的?(?:{_PUBLIC_ROOMS})$")
+_VALUE_ROOM_SUFFIX = re.compile(r"(?<=[0-9])(?:房间|室|号房|房|号)$")
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII and the ideographic space become their ASCII forms; length is kept."""
+    chars = []
+    for char in text:
+        code = ord(char)
+        if 0xFF01 <= code <= 0xFF5E:
+            chars.append(chr(code - 0xFEE0))
+        elif code == 0x3000:
+            chars.append(" ")
+        else:
+            chars.append(char)
+    return "".join(chars)
+
+
+def chinese_to_int(numeral: str) -> int:
+    """ "十二" → 12, "三百零五" → 305, "五零二" → 502 (digit by digit when there are no units)."""
+    if not any(char in _CN_UNITS for char in numeral):
+        return int("".join(str(_CN_DIGITS[char]) for char in numeral))
+    total = 0
+    pending = 0
+    for char in numeral:
+        if char in _CN_DIGITS:
+            pending = _CN_DIGITS[char]
+        else:
+            total += (pending or 1) * _CN_UNITS[char]
+            pending = 0
+    return total + pending
+
+
+def normalise_location(surface: str) -> str:
+    """The canonical value of a location: building[/unit/floor/room] in ASCII digits and capitals.
+
+    "宿舍楼7栋 305室" → "7栋305", "十二栋" → "12栋", "5栋的洗衣房" → "5栋", "ｂ区2幢" → "B区2幢".
+    """
+    value = to_halfwidth(surface).strip()
+    value = _NUMERAL_RUN.sub(lambda m: str(chinese_to_int(m.group())), value)
+    value = _VALUE_NOISE.sub("", value).upper()
+    value = _VALUE_PREFIX.sub("", value)
+    value = _VALUE_PUBLIC.sub("", value)
+    return _VALUE_ROOM_SUFFIX.sub("", value)
+
+
+def normalise_phone(surface: str) -> str:
+    """Digits only, without a +86 country code."""
+    digits = re.sub(r"[^0-9]", "", to_halfwidth(surface))
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits
+
+
+def canonical_value(entity: str, value: str) -> str:
+    """The normalised form of an entity value (idempotent; other entity types unchanged)."""
+    if entity == LOCATION:
+        return normalise_location(value)
+    if entity == PHONE:
+        return normalise_phone(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    entity: str
+    start: int
+    end: int
+    value: str
+    priority: int  # lower wins among spans of equal length
+
+
+class EntityExtractor:
+    """Finds `location` and `phone` entities using built-in rules plus the data's sections."""
+
+    def __init__(
+        self,
+        regexes: Mapping[str, Sequence[str]] | None = None,
+        lookups: Mapping[str, Sequence[str]] | None = None,
+        synonyms: Mapping[str, str] | None = None,
+        entity_types: Iterable[str] = ENTITY_TYPES,
+    ) -> None:
+        self.entity_types = tuple(entity_types)
+        self._regexes: list[tuple[str, re.Pattern[str]]] = []
+        for name, patterns in (regexes or {}).items():
+            if name not in self.entity_types:
+                continue
+            for pattern in patterns:
+                try:
+                    self._regexes.append((name, re.compile(to_halfwidth(pattern))))
+                except re.error:
+                    continue  # a pattern Python cannot compile is not worth failing start-up
+        self._lookup: re.Pattern[str] | None = None
+        self._lookup_entity: dict[str, str] = {}
+        for name, entries in (lookups or {}).items():
+            if name not in self.entity_types:
+                continue
+            for entry in entries:
+                key = to_halfwidth(entry).lower()
+                if key:
+                    self._lookup_entity.setdefault(key, name)
+        self._synonyms = {to_halfwidth(k).lower(): v for k, v in (synonyms or {}).items()}
+        # A synonym of a lookup entry ("饭堂" for "食堂") is found like the entry itself.
+        for surface, canonical in self._synonyms.items():
+            looked_up = self._lookup_entity.get(to_halfwidth(canonical).lower())
+            if looked_up is not None and surface:
+                self._lookup_entity.setdefault(surface, looked_up)
+        if self._lookup_entity:
+            alternatives = sorted(self._lookup_entity, key=len, reverse=True)
+            self._lookup = re.compile("|".join(re.escape(a) for a in alternatives))
+
+    def extract(self, text: str) -> list[Entity]:
+        """Entities in `text`, left to right, non-overlapping, with normalised values."""
+        half = to_halfwidth(text)
+        candidates = list(self._builtin(half))
+        candidates.extend(self._from_data(half))
+        chosen: list[_Candidate] = []
+        taken = [False] * len(text)
+        for candidate in sorted(candidates, key=lambda c: (-(c.end - c.start), c.priority)):
+            if any(taken[candidate.start : candidate.end]):
+                continue
+            for index in range(candidate.start, candidate.end):
+                taken[index] = True
+            chosen.append(candidate)
+        chosen.sort(key=lambda c: c.start)
+        return [Entity(c.entity, self._canonical(c), c.start, c.end) for c in chosen]
+
+    def _canonical(self, candidate: _Candidate) -> str:
+        return self._synonyms.get(candidate.value.lower(), candidate.value)
+
+    def _builtin(self, half: str) -> Iterable[_Candidate]:
+        if PHONE in self.entity_types:
+            for match in _PHONE_PATTERN.finditer(half):
+                start, end = match.span()
+                yield _Candidate(PHONE, start, end, normalise_phone(match.group()), 0)
+        if LOCATION in self.entity_types:
+            for match in _LOCATION_PATTERN.finditer(half):
+                start, end = _trim(half, *match.span())
+                if end > start:
+                    value = normalise_location(half[start:end])
+                    yield _Candidate(LOCATION, start, end, value, 1)
+
+    def _from_data(self, half: str) -> Iterable[_Candidate]:
+        for name, pattern in self._regexes:
+            for match in pattern.finditer(half):
+                start, end = _trim(half, *match.span())
+                if end > start:
+                    yield _Candidate(name, start, end, self._normalise(name, half[start:end]), 2)
+        if self._lookup is not None:
+            lowered = half.lower()
+            for match in self._lookup.finditer(lowered):
+                start, end = match.span()
+                name = self._lookup_entity[match.group()]
+                yield _Candidate(name, start, end, self._normalise(name, half[start:end]), 3)
+
+    @staticmethod
+    def _normalise(name: str, surface: str) -> str:
+        return canonical_value(name, surface)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop separators the optional parts of a pattern may leave at either end."""
+    while start < end and text[start] in " -—":
+        start += 1
+    while end > start and text[end - 1] in " -—":
+        end -= 1
+    return start, end
