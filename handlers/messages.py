@@ -1,0 +1,120 @@
+"""Every sentence Sheli says, in one place. `{n}` is always a ticket number, shown as #n."""
+
+from __future__ import annotations
+
+STATUS_NAMES = {
+    "open": "待分派",
+    "assigned": "已派单",
+    "accepted": "处理中",
+    "resolved": "已办结",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+    "reopened": "重新处理中",
+}
+
+INTENT_NAMES = {
+    "repair": "物业报修",
+    "mediation": "矛盾调解",
+    "legal_consult": "法律咨询",
+    "job_fair": "就业服务",
+}
+
+MENU = "回复「进度」查看办理情况，「人工」找工作人员。"
+
+WELCOME = (
+    "欢迎来到{site}！有事直接发文字或语音就行：\n"
+    "· 报修：如「3栋502热水器坏了」\n"
+    "· 矛盾调解：室友、邻里纠纷\n"
+    "· 法律咨询：欠薪、合同、工伤\n"
+    "· 招聘求职：招聘会、找工作\n"
+    "回复「进度」查看办理情况，「人工」找工作人员。"
+)
+
+TICKET_CREATED = "收到！已登记{intent_name} #{n}，{assignee}会尽快处理。"
+TICKET_CREATED_URGENT = "收到，情况紧急，已登记 #{n} 并通知{assignee}，请注意安全，危急时请直接拨打110。"
+TICKET_UNASSIGNED = "收到！已登记{intent_name} #{n}，我们正在安排工作人员，请稍候。"
+ASSIGNEE = "{role}{name}"
+ASK_LOCATION = "好的，请告诉我具体在哪里（楼栋和房间号），例如「3栋502」。"
+ASK_LOCATION_AGAIN = "还需要地点才能派人，请发楼栋和房间号，例如「3栋502」；不报了回复「取消」。"
+LOCATION_STATE_EXPIRED = "刚才的报修一直没收到地点，已先作废。需要的话请重新发一次，带上楼栋房间号。"
+INTAKE_CANCELLED = "好的，刚才的登记已取消。"
+DUPLICATE_LINKED = (
+    "这个问题已有人报过（#{n}，{assignee}处理中），已把你一起关联上，有进展会通知你。"
+)
+PHONE_KEPT = "联系电话已记下。"
+HELP = "抱歉，我没太明白。可以直接说遇到的问题，比如「6号楼电梯坏了」「老板拖欠工资」。" + MENU
+GREETING = "你好！我是{site}小助手，有什么需要帮忙的直接说。" + MENU
+THANKS = "不客气！有需要随时找我。"
+RATING_WITHOUT_VISIT = "谢谢你的反馈！有新的问题随时告诉我。"
+VOICE_NOT_RECOGNISED = "这条语音没听清，麻烦打字告诉我，好吗？"
+IMAGE_ATTACHED = "图片已附到工单 #{n}，工作人员会看到。"
+IMAGE_NO_TICKET = "收到图片。目前你没有办理中的工单，请用文字说一下是什么问题。"
+LOCATION_RECEIVED = "位置已收到：{label}。"
+UNSUPPORTED = "暂时只能处理文字、语音、图片和位置消息，请用文字告诉我遇到的问题。"
+SORRY = "系统有点忙，请稍后再发一次，给你添麻烦了。"
+
+STATUS_NONE = "你还没有办理中的事项。有问题直接告诉我就行。"
+STATUS_HEADER = "你的办理情况："
+STATUS_LINE = "#{n} {intent_name} {status}{extra}"
+STATUS_MORE = "（只显示最近{count}条）"
+
+CANCEL_DONE = "#{n} 已取消。"
+CANCEL_WHICH = "要取消哪一单？请回复「取消 编号」，例如「取消 {n}」。"
+CANCEL_NOTHING = "你没有可以取消的工单。"
+NOT_YOUR_TICKET = "没有找到你的工单 #{n}，请核对编号，回复「进度」可查看。"
+CANNOT_CANCEL = "#{n} 目前{status}，不能取消了。"
+
+HUMAN_HANDOFF = "已通知支部联络员{name}，会尽快联系你。"
+HUMAN_NO_ONE = "已记下，工作人员上班后会尽快联系你。"
+
+# Staff side.
+BIND_OK = "绑定成功！{name}，你的岗位是{role}。回复「任务」查看待办。"
+BIND_BAD_CODE = "绑定码无效或已过期，请向管理员重新获取。"
+BIND_ALREADY = "这个微信号已绑定为{role}{name}。"
+STAFF_ONLY = "这个指令只供社区工作人员使用。有事直接告诉我就行。"
+NOT_ASSIGNEE = "#{n} 不在你的任务里，只有负责人或支部联络员可以操作。"
+NO_SUCH_TICKET = "没有找到工单 #{n}。"
+TASKS_NONE = "你目前没有待办任务。"
+TASKS_HEADER = "你的待办（{count}）："
+TASK_LINE = "#{n} {status} {intent_name} {location}{text}"
+ACCEPTED = "已接单 #{n}，请尽快处理，完成后回复「完成 {n} 处理说明」。"
+ALREADY_ACCEPTED = "#{n} 已经在处理中了。"
+RESOLVED = "#{n} 已办结，谢谢！系统会回访住户。"
+WRONG_STATE = "#{n} 当前{status}，不能这样操作。"
+NEED_NOTE = "请附上处理说明，例如「完成 {n} 已更换水龙头」。"
+TRANSFERRED = "#{n} 已转派给{assignee}。"
+TRANSFER_UNKNOWN_ROLE = "没有「{role}」这个岗位。可选：{roles}。"
+NOTE_ADDED = "#{n} 备注已记录。"
+NOTE_EMPTY = "请写上备注内容，例如「备注 {n} 已联系住户」。"
+STAFF_USAGE = "指令格式：任务 / 接单 编号 / 完成 编号 说明 / 转派 编号 岗位 / 备注 编号 内容"
+
+# Messages Sheli sends on its own (outbox).
+NOTIFY_NEW_TASK = "【新任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
+NOTIFY_TRANSFERRED_TASK = "【转派任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
+NOTIFY_REOPENED_TASK = "【重新处理 #{n}】住户反馈还没解决：{reason}\n{text}\n地点：{location}\n电话：{phone}"
+NOTIFY_TICKET_CANCELLED = "#{n} 已被住户取消，无需处理。"
+NOTIFY_ACCEPTED = "你的 #{n} 已由{assignee}接单，正在处理。"
+NOTIFY_RESOLVED = "你的 #{n} 已处理完：{note}\n稍后会请你评价一下。"
+NOTIFY_TRANSFERRED = "你的 #{n} 已转给{assignee}处理。"
+NOTIFY_REOPENED = "你的 #{n} 已重新交给{assignee}处理，给你添麻烦了。"
+NOTIFY_HUMAN = "【人工请求】住户{who}需要人工帮助。最近一条消息：{text}"
+NOTIFY_LINKED = "#{n} 又有住户报了同一个问题（{location}），请优先处理。"
+
+# Residents' own data.
+ROOM_REGISTERED = "已登记住址：{room}。以后报修会默认用这个地址。"
+ROOM_UNCLEAR = "没认出房间号，请按「登记 3栋502」的格式发送。"
+MY_INFO = "我们保存的你的信息：\n住址：{room}\n电话：{phone}\n工单：{tickets}件\n首次联系：{since}\n回复「注销」可删除这些个人信息。"
+ERASED = "你的个人信息已删除，工单只保留匿名统计。以后有需要随时再找我们。"
+
+# Follow-up visit (回访).
+VISIT_ASK = "回访：你的 #{n}（{intent_name}）已处理完，问题解决了吗？请回复1-5打分（5分最满意），没解决请回复「没修好」。"
+VISIT_ASK_AGAIN = "不好意思没看明白。#{n} 处理得怎么样？请回复1-5的数字（5分最满意），没解决请回复「没修好」。"
+VISIT_THANKS = "谢谢你的评价（{rating}分）！#{n} 已结单。"
+VISIT_REOPENED = "抱歉没让你满意，#{n} 已重新交给{assignee}处理，支部联络员也会跟进。"
+NOTIFY_LOW_RATING = "【回访预警】#{n} 住户反馈：{reason}，已重新派给{assignee}，请跟进。"
+
+# SLA (督办).
+NOTIFY_SLA_ACCEPT = "【督办】#{n} 派单已超过{hours}仍未接单，请尽快处理。"
+NOTIFY_SLA_RESOLVE = "【督办】#{n} 已超过办结时限{hours}，请尽快办结。"
+NOTIFY_SLA_LIAISON = "【督办】#{n}（{assignee}）{what}已超时{hours}。"
+NOTIFY_SLA_SECRETARY = "【督办升级】#{n}（{intent_name}，{assignee}）{what}严重超时（超过{hours}），请关注。"

@@ -1,0 +1,411 @@
+"""Repositories: queries and additions over one session. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.errors import DuplicateMessage
+from storage.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    ConversationState,
+    Counter,
+    InboundMessage,
+    KeyValue,
+    OutboxMessage,
+    Resident,
+    Staff,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    TicketStatus,
+)
+
+
+class ResidentRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def by_openid(self, openid: str) -> Resident | None:
+        """The resident with this openid, if known."""
+        return self.session.scalar(select(Resident).where(Resident.openid == openid))
+
+    def get_or_create(self, openid: str, now: datetime) -> Resident:
+        """The resident with this openid, created on first contact."""
+        resident = self.by_openid(openid)
+        if resident is None:
+            resident = Resident(openid=openid, created_at=now, last_seen_at=now)
+            self.session.add(resident)
+            self.session.flush()
+        else:
+            resident.last_seen_at = now
+        return resident
+
+    def get(self, resident_id: int) -> Resident | None:
+        """The resident with this id."""
+        return self.session.get(Resident, resident_id)
+
+    def forget_traces(self, openid: str, anonymous: str) -> None:
+        """Remove what messages in and out say about `openid`; pending messages are dropped."""
+        self.session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.openid == openid)
+            .values(openid=anonymous, content=None, reply=None)
+        )
+        self.session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.recipient == openid, OutboxMessage.status == "pending"
+            )
+        )
+        self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.recipient == openid)
+            .values(recipient=anonymous, body="（已删除）")
+        )
+        self.session.execute(delete(ConversationState).where(ConversationState.openid == openid))
+
+
+class StaffRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, staff: Staff) -> Staff:
+        """Add a staff member and give them an id."""
+        self.session.add(staff)
+        self.session.flush()
+        return staff
+
+    def get(self, staff_id: int) -> Staff | None:
+        """The staff member with this id."""
+        return self.session.get(Staff, staff_id)
+
+    def by_openid(self, openid: str) -> Staff | None:
+        """The active staff member bound to this openid."""
+        return self.session.scalar(
+            select(Staff).where(Staff.openid == openid, Staff.active.is_(True))
+        )
+
+    def by_bind_code_hash(self, code_hash: str) -> Staff | None:
+        """The staff member waiting to bind with this code."""
+        return self.session.scalar(select(Staff).where(Staff.bind_code_hash == code_hash))
+
+    def list(self, role: str | None = None, active_only: bool = False) -> Sequence[Staff]:
+        """Staff ordered by role and name."""
+        query = select(Staff).order_by(Staff.role, Staff.id)
+        if role:
+            query = query.where(Staff.role == role)
+        if active_only:
+            query = query.where(Staff.active.is_(True))
+        return self.session.scalars(query).all()
+
+    def open_load(self) -> dict[int, int]:
+        """Number of active tickets per staff id."""
+        rows = self.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.assignee_id.is_not(None))
+            .group_by(Ticket.assignee_id)
+        ).all()
+        return {int(staff_id): int(count) for staff_id, count in rows}
+
+    def least_loaded(self, role: str) -> Staff | None:
+        """The active, bound staff member of `role` with the fewest active tickets."""
+        candidates = [s for s in self.list(role=role, active_only=True) if s.openid]
+        if not candidates:
+            return None
+        load = self.open_load()
+        return min(candidates, key=lambda s: (load.get(s.id, 0), s.id))
+
+
+class TicketRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def next_number(self) -> int:
+        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps."""
+        value = self.session.execute(
+            update(Counter)
+            .where(Counter.name == "ticket")
+            .values(value=Counter.value + 1)
+            .returning(Counter.value)
+        ).scalar()
+        if value is None:
+            self.session.add(Counter(name="ticket", value=1))
+            self.session.flush()
+            return 1
+        return int(value)
+
+    def add(self, ticket: Ticket) -> Ticket:
+        """Add a ticket (its id already allocated by next_number)."""
+        self.session.add(ticket)
+        self.session.flush()
+        return ticket
+
+    def get(self, number: int) -> Ticket | None:
+        """The ticket #number."""
+        return self.session.get(Ticket, number)
+
+    def list(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        intent: str | None = None,
+        role: str | None = None,
+        resident_id: int | None = None,
+        assignee_id: int | None = None,
+        building: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Sequence[Ticket]:
+        """Tickets matching every given filter."""
+        query = select(Ticket)
+        if isinstance(status, str):
+            query = query.where(Ticket.status == status)
+        elif status is not None:
+            query = query.where(Ticket.status.in_(list(status)))
+        if intent:
+            query = query.where(Ticket.intent == intent)
+        if role:
+            query = query.where(Ticket.role == role)
+        if resident_id is not None:
+            query = query.where(Ticket.resident_id == resident_id)
+        if assignee_id is not None:
+            query = query.where(Ticket.assignee_id == assignee_id)
+        if building:
+            query = query.where(Ticket.building == building)
+        if since is not None:
+            query = query.where(Ticket.created_at >= since)
+        if until is not None:
+            query = query.where(Ticket.created_at < until)
+        query = query.order_by(Ticket.id.desc() if newest_first else Ticket.id)
+        if limit:
+            query = query.limit(limit)
+        return self.session.scalars(query).unique().all()
+
+    def newest_active_for(self, resident_id: int) -> Ticket | None:
+        """The resident's most recent ticket that still needs work."""
+        found = self.list(
+            resident_id=resident_id, status=ACTIVE_STATUSES, newest_first=True, limit=1
+        )
+        return found[0] if found else None
+
+    def active_duplicate(self, intent: str, location: str, exclude_resident: int | None = None) -> Ticket | None:
+        """An active, original ticket of the same intent at the same location."""
+        query = (
+            select(Ticket)
+            .where(
+                Ticket.intent == intent,
+                Ticket.location == location,
+                Ticket.status.in_(ACTIVE_STATUSES),
+                Ticket.duplicate_of_id.is_(None),
+            )
+            .order_by(Ticket.id)
+            .limit(1)
+        )
+        return self.session.scalars(query).unique().first()
+
+    def add_follower(self, follower: TicketFollower) -> None:
+        """Link a resident to a ticket they also reported (idempotent)."""
+        if self.session.get(TicketFollower, (follower.ticket_id, follower.resident_id)) is None:
+            self.session.add(follower)
+
+    def followers(self, number: int) -> Sequence[Resident]:
+        """Residents who follow ticket #number."""
+        return self.session.scalars(
+            select(Resident)
+            .join(TicketFollower, TicketFollower.resident_id == Resident.id)
+            .where(TicketFollower.ticket_id == number)
+            .order_by(Resident.id)
+        ).all()
+
+    def followed_by(self, resident_id: int) -> Sequence[Ticket]:
+        """Tickets a resident follows without owning them."""
+        return self.session.scalars(
+            select(Ticket)
+            .join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
+            .where(TicketFollower.resident_id == resident_id)
+            .order_by(Ticket.id)
+        ).unique().all()
+
+    def visit_pending_for(self, resident_id: int) -> Ticket | None:
+        """The resident's newest ticket whose visit was asked and not yet answered."""
+        return self.session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.resident_id == resident_id,
+                Ticket.status == TicketStatus.RESOLVED,
+                Ticket.followup_state.in_(("asked", "asked_again")),
+            )
+            .order_by(Ticket.followup_asked_at.desc(), Ticket.id.desc())
+            .limit(1)
+        ).unique().first()
+
+    def visits_due(self, now: datetime, limit: int = 200) -> Sequence[Ticket]:
+        """Resolved tickets whose visit is due now."""
+        return self.session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.status == TicketStatus.RESOLVED,
+                Ticket.followup_state == "due",
+                Ticket.followup_due_at <= now,
+            )
+            .order_by(Ticket.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Ticket)
+        ).unique().all()
+
+    def visits_unanswered_since(self, asked_before: datetime) -> Sequence[Ticket]:
+        """Visits asked before `asked_before` and never answered."""
+        return self.session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.status == TicketStatus.RESOLVED,
+                Ticket.followup_state.in_(("asked", "asked_again")),
+                Ticket.followup_asked_at <= asked_before,
+            )
+            .order_by(Ticket.id)
+            .with_for_update(skip_locked=True, of=Ticket)
+        ).unique().all()
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        """Attach a picture or file to a ticket."""
+        self.session.add(attachment)
+
+    def attachments(self, number: int) -> Sequence[Attachment]:
+        """A ticket's attachments, oldest first."""
+        return self.session.scalars(
+            select(Attachment).where(Attachment.ticket_id == number).order_by(Attachment.id)
+        ).all()
+
+    def add_event(self, event: TicketEvent) -> None:
+        """Append to a ticket's audit trail."""
+        self.session.add(event)
+
+    def events(self, number: int) -> Sequence[TicketEvent]:
+        """A ticket's audit trail, oldest first."""
+        return self.session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)
+        ).all()
+
+
+class InboundRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def by_key(self, key: str) -> InboundMessage | None:
+        """The stored message with this dedupe key."""
+        return self.session.scalar(select(InboundMessage).where(InboundMessage.dedupe_key == key))
+
+    def claim(self, message: InboundMessage) -> InboundMessage:
+        """Insert the message now; a second copy raises DuplicateMessage.
+
+        On PostgreSQL a copy arriving while the first is still being handled waits here until
+        the first commits, then fails; so two workers never both handle one message.
+        """
+        try:
+            with self.session.begin_nested():
+                self.session.add(message)
+        except IntegrityError:
+            raise DuplicateMessage(message.dedupe_key) from None
+        return message
+
+    def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
+        """The newest messages one person sent, oldest first."""
+        rows = self.session.scalars(
+            select(InboundMessage)
+            .where(InboundMessage.openid == openid)
+            .order_by(InboundMessage.id.desc())
+            .limit(limit)
+        ).all()
+        return list(reversed(rows))
+
+
+class OutboxRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def enqueue(self, message: OutboxMessage) -> None:
+        """Queue a message; delivered after the surrounding transaction commits."""
+        if message.dedupe_key and self.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == message.dedupe_key)
+        ):
+            return
+        self.session.add(message)
+
+    def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxMessage]:
+        """Pending messages whose next attempt is due, oldest first."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        """One outbox message."""
+        return self.session.get(OutboxMessage, message_id)
+
+    def for_recipient(self, openid: str, after_id: int = 0, limit: int = 100) -> Sequence[OutboxMessage]:
+        """Messages to one person (the local-mode inbox), oldest first."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == openid, OutboxMessage.id > after_id)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many messages are pending, sent, dead."""
+        rows = self.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+        return {str(status): int(count) for status, count in rows}
+
+
+class ConversationRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, openid: str, now: datetime) -> ConversationState | None:
+        """The live state for this person; expired state is returned too (caller decides)."""
+        return self.session.get(ConversationState, openid)
+
+    def set(self, openid: str, state: str, data: dict, now: datetime, expires_at: datetime) -> None:
+        """Remember where this person's conversation stands."""
+        row = self.session.get(ConversationState, openid)
+        if row is None:
+            row = ConversationState(openid=openid)
+            self.session.add(row)
+        row.state, row.data, row.updated_at, row.expires_at = state, dict(data), now, expires_at
+
+    def clear(self, openid: str) -> None:
+        """Forget this person's conversation state."""
+        row = self.session.get(ConversationState, openid)
+        if row is not None:
+            self.session.delete(row)
+
+
+class KeyValueRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, key: str, now: datetime) -> str | None:
+        """A value that has not expired."""
+        row = self.session.get(KeyValue, key)
+        if row is None or (row.expires_at is not None and row.expires_at <= now):
+            return None
+        return row.value
+
+    def set(self, key: str, value: str, expires_at: datetime | None) -> None:
+        """Store a value until `expires_at`."""
+        row = self.session.get(KeyValue, key)
+        if row is None:
+            self.session.add(KeyValue(key=key, value=value, expires_at=expires_at))
+        else:
+            row.value, row.expires_at = value, expires_at

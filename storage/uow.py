@@ -1,0 +1,81 @@
+"""The unit of work owns the session: `with uow: ...; uow.commit()`."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.repositories import (
+    ConversationRepository,
+    InboundRepository,
+    KeyValueRepository,
+    OutboxRepository,
+    ResidentRepository,
+    StaffRepository,
+    TicketRepository,
+)
+
+
+class AbstractUnitOfWork(abc.ABC):
+    residents: ResidentRepository
+    staff: StaffRepository
+    tickets: TicketRepository
+    inbound: InboundRepository
+    outbox: OutboxRepository
+    conversations: ConversationRepository
+    values: KeyValueRepository
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    """One session per `with` block; anything not committed is rolled back on exit."""
+
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self.session_factory = session_factory
+
+    def __enter__(self) -> Self:
+        self.session = self.session_factory()
+        self.residents = ResidentRepository(self.session)
+        self.staff = StaffRepository(self.session)
+        self.tickets = TicketRepository(self.session)
+        self.inbound = InboundRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.values = KeyValueRepository(self.session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        super().__exit__(exc_type, exc, tb)
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
