@@ -2,6 +2,10 @@
 
 A prediction of `nlu_fallback` counts as `out_of_scope` when comparing intents: both mean
 "not something Sheli handles", and the bot treats them the same way.
+
+An entity is an exact match when type, span and value agree. The data annotates values as
+written ("３栋５０２", "158 6677 2211"), so both sides are compared in canonical form
+(`nlu.entities.canonical_value`: "3栋502", "15866772211").
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nlu.base import FALLBACK_INTENT, Entity, Parser
+from nlu.entities import canonical_value
 from nlu.trainingdata import Example, TrainingData, load_training_data
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -154,15 +159,19 @@ def evaluate_file(parser: Parser, path: str | Path) -> Evaluation:
 def _count_entities(
     gold: Sequence[Entity], predicted: Sequence[Entity], counts: dict[str, list[int]]
 ) -> None:
-    predicted_keys = Counter((e.entity, e.value, e.start, e.end) for e in predicted)
+    predicted_keys = Counter(_entity_key(e) for e in predicted)
     for entity in predicted:
         counts[entity.entity][1] += 1
     for entity in gold:
         counts[entity.entity][0] += 1
-        key = (entity.entity, entity.value, entity.start, entity.end)
+        key = _entity_key(entity)
         if predicted_keys[key] > 0:
             predicted_keys[key] -= 1
             counts[entity.entity][2] += 1
+
+
+def _entity_key(entity: Entity) -> tuple[str, str, int, int]:
+    return (entity.entity, canonical_value(entity.entity, entity.value), entity.start, entity.end)
 
 
 def _intent_scores(pairs: Sequence[tuple[str, str]]) -> dict[str, IntentScore]:
