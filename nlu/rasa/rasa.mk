@@ -1,0 +1,91 @@
+# Rasa 3.6 NLU server: install, train, serve, stop.
+# Included by the main Makefile (`include nlu/rasa/rasa.mk`); also usable alone:
+#   make -f nlu/rasa/rasa.mk rasa-install rasa-train rasa-serve
+# Rasa 3.6 needs Python 3.10, so it lives in its own venv and Sheli talks to it over HTTP.
+
+RASA_PORT ?= 5005
+RASA_HOST ?= 127.0.0.1
+RASA_VENV ?= .rasa-venv
+RASA_DATA ?= nlu/data/nlu.yml
+RASA_USERDICT ?= nlu/data/jieba_userdict.txt
+RASA_CONFIG ?= nlu/rasa/config.yml
+RASA_MODELS ?= nlu/rasa/models
+RASA_MODEL_NAME ?= sheli-nlu
+RASA_STATE ?= nlu/rasa/.rasa
+RASA_START_TIMEOUT ?= 120
+# The interpreter: pyenv's 3.10 if there is one, else python3.10 on PATH.
+RASA_PYTHON ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10.*/bin/python3.10)),$(shell command -v python3.10 2>/dev/null),python3.10)
+
+RASA_BIN := $(RASA_VENV)/bin/rasa
+RASA_STAMP := $(RASA_VENV)/.installed-rasa
+RASA_MODEL := $(RASA_MODELS)/$(RASA_MODEL_NAME).tar.gz
+# JiebaTokenizer reads every file in a DIRECTORY, so the user dictionary is copied into one.
+RASA_JIEBA_DIR := $(RASA_STATE)/jieba
+RASA_PID := $(RASA_STATE)/server.pid
+RASA_LOG := $(RASA_STATE)/server.log
+RASA_URL := http://$(RASA_HOST):$(RASA_PORT)
+
+# No telemetry (no network here), quiet TensorFlow, two cores.
+RASA_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 \
+	TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=2 OMP_NUM_THREADS=2 \
+	RASA_CACHE_DIRECTORY=$(RASA_STATE)/cache SQLALCHEMY_SILENCE_UBER_WARNING=1
+
+.PHONY: rasa-install rasa-train rasa-serve rasa-stop rasa-status rasa-clean
+
+rasa-install: $(RASA_STAMP)
+
+$(RASA_STAMP): nlu/rasa/requirements.txt
+	@test -x "$(RASA_PYTHON)" || command -v "$(RASA_PYTHON)" >/dev/null || \
+		{ echo "rasa-install: Python 3.10 not found (set RASA_PYTHON=/path/to/python3.10)"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet "pip<24.1" "setuptools<70" wheel
+	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/rasa/requirements.txt
+	$(RASA_ENV) $(RASA_BIN) --version
+	touch $@
+
+rasa-train: $(RASA_MODEL)
+
+$(RASA_MODEL): $(RASA_DATA) $(RASA_CONFIG) $(wildcard $(RASA_USERDICT)) | $(RASA_STAMP)
+	rm -rf $(RASA_JIEBA_DIR) $(RASA_STATE)/cache .rasa/cache
+	mkdir -p $(RASA_JIEBA_DIR) $(RASA_MODELS)
+	if [ -f "$(RASA_USERDICT)" ]; then cp "$(RASA_USERDICT)" $(RASA_JIEBA_DIR)/userdict.txt; fi
+	$(RASA_ENV) $(RASA_BIN) train nlu --config $(RASA_CONFIG) \
+		--nlu $(RASA_DATA) --out $(RASA_MODELS) --fixed-model-name $(RASA_MODEL_NAME)
+	touch $@
+
+rasa-serve: $(RASA_MODEL)
+	@mkdir -p $(RASA_STATE)
+	@if [ -f $(RASA_PID) ] && kill -0 $$(cat $(RASA_PID)) 2>/dev/null; then \
+		echo "rasa-serve: already running (pid $$(cat $(RASA_PID))) on $(RASA_URL)"; exit 0; fi; \
+	start=$$(date +%s); \
+	$(RASA_ENV) nohup $(RASA_BIN) run --enable-api -m $(RASA_MODEL) --port $(RASA_PORT) \
+		-i $(RASA_HOST) > $(RASA_LOG) 2>&1 & echo $$! > $(RASA_PID); \
+	while :; do \
+		if curl -fsS $(RASA_URL)/status 2>/dev/null | grep -q '"model_id": *"[^"]'; then \
+			echo "rasa-serve: up on $(RASA_URL) (pid $$(cat $(RASA_PID)), $$(( $$(date +%s) - start ))s)"; \
+			exit 0; fi; \
+		if ! kill -0 $$(cat $(RASA_PID)) 2>/dev/null; then \
+			echo "rasa-serve: server died, see $(RASA_LOG)"; tail -n 30 $(RASA_LOG); \
+			rm -f $(RASA_PID); exit 1; fi; \
+		if [ $$(( $$(date +%s) - start )) -ge $(RASA_START_TIMEOUT) ]; then \
+			echo "rasa-serve: no model loaded after $(RASA_START_TIMEOUT)s, see $(RASA_LOG)"; \
+			tail -n 30 $(RASA_LOG); exit 1; fi; \
+		sleep 1; \
+	done
+
+rasa-stop:
+	@if [ -f $(RASA_PID) ]; then \
+		pid=$$(cat $(RASA_PID)); \
+		if kill $$pid 2>/dev/null; then \
+			for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+			kill -0 $$pid 2>/dev/null && kill -9 $$pid; \
+			echo "rasa-stop: stopped pid $$pid"; \
+		else echo "rasa-stop: pid $$pid was not running"; fi; \
+		rm -f $(RASA_PID); \
+	else echo "rasa-stop: not running (no $(RASA_PID))"; fi
+
+rasa-status:
+	@curl -fsS $(RASA_URL)/status && echo || { echo "rasa-status: nothing on $(RASA_URL)"; exit 1; }
+
+rasa-clean: rasa-stop
+	rm -rf $(RASA_MODELS) $(RASA_STATE)
