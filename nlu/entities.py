@@ -32,7 +32,7 @@ _BUILDING = (
 _UNIT = rf"(?:{_NUM}单元)"
 # Floors only in digits, as the data annotates them: "三栋一楼" is the building "三栋".
 _FLOOR = r"(?:[0-9]{1,2}(?:楼|层)(?![0-9道梯下上顶房]))"
-_ROOM = r"(?:(?:[0-9]{3,4}(?![0-9])|[零〇一二三四五六七八九]{3,4})(?:房间|室|号房|房|号)?)"
+_ROOM = r"(?:(?:[0-9]{3,4}(?![0-9])|[零〇一二三四五六七八九]{3,4})(?:房间|室(?!友)|号房|房(?![东租])|号)?)"
 # A public room of the building belongs to the location ("5栋的洗衣房"), as in the data.
 _PUBLIC_ROOMS = "洗衣房|健身房|开水房|水房|活动室|阅览室"
 _PUBLIC = rf"(?:的?(?:{_PUBLIC_ROOMS}))"

@@ -39,6 +39,7 @@ def found(extractor: EntityExtractor, text: str) -> list[tuple[str, str, str]]:
         ("我在6栋 520", "6栋520", "6栋 520"),
         ("18栋402房门锁坏了", "18栋402", "18栋402房"),
         ("我在12栋楼下", "12栋", "12栋"),
+        ("3栋502室友太吵", "3栋502", "3栋502"),
     ],
 )
 def test_location_forms(extractor: EntityExtractor, text: str, value: str, surface: str) -> None:
