@@ -118,7 +118,9 @@ class Config:
         roles = self.get("roles") or {}
         for intent, role in (self.get("routing") or {}).items():
             if role not in roles:
-                raise ConfigError(f"routing.{intent}: unknown role {role!r} (known: {', '.join(roles)})")
+                raise ConfigError(
+                    f"routing.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
+                )
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path such as `wechat.token`, or `default`."""

@@ -86,7 +86,9 @@ def handle_message(inbound: Inbound, deps: Deps) -> str:
             dedupe_key=inbound.dedupe_key,
             openid=inbound.openid,
             msg_type=inbound.kind if inbound.kind != "event" else f"event:{inbound.event}",
-            content=(text or inbound.media_id or inbound.location_label or inbound.event_key or "")[:4000],
+            content=(text or inbound.media_id or inbound.location_label or inbound.event_key or "")[
+                :4000
+            ],
             received_at=now,
         )
         try:
@@ -96,7 +98,9 @@ def handle_message(inbound: Inbound, deps: Deps) -> str:
             earlier = uow.inbound.by_key(inbound.dedupe_key)
             return (earlier.reply or "") if earlier else ""
         resident = uow.residents.get_or_create(inbound.openid, now)
-        turn = Turn(inbound, uow, deps, now, resident, uow.staff.by_openid(inbound.openid), parsed, row)
+        turn = Turn(
+            inbound, uow, deps, now, resident, uow.staff.by_openid(inbound.openid), parsed, row
+        )
         reply = respond(turn)
         row.reply = reply
         uow.commit()
@@ -135,10 +139,14 @@ def respond(turn: Turn) -> str:
     if command is not None:
         return _on_staff_command(turn, command)
     command = parse_command(text, RESIDENT_COMMANDS)
-    if command is not None and (command.word != "取消" or command.number is not None or text.strip() == "取消"):
+    if command is not None and (
+        command.word != "取消" or command.number is not None or text.strip() == "取消"
+    ):
         return _on_resident_command(turn, command)
 
-    visit_reply = followup.answer_if_visit(turn.uow, turn.policy, turn.resident, text, turn.parsed, turn.now)
+    visit_reply = followup.answer_if_visit(
+        turn.uow, turn.policy, turn.resident, text, turn.parsed, turn.now
+    )
     if visit_reply is not None:
         return visit_reply
 
@@ -154,7 +162,10 @@ def respond(turn: Turn) -> str:
             turn.uow.conversations.clear(inbound.openid)
             forced = state.data.get("intent")
             parsed = turn.parsed
-            if forced and (parsed is None or parsed.intent not in ("cancel", "status_query", "ask_human", "greet")):
+            if forced and (
+                parsed is None
+                or parsed.intent not in ("cancel", "status_query", "ask_human", "greet")
+            ):
                 return prefix + _request(turn, forced)
     return prefix + _on_intent(turn)
 
@@ -180,8 +191,14 @@ def _request(turn: Turn, intent: str) -> str:
         turn.uow.conversations.set(
             turn.resident.openid,
             AWAITING_LOCATION,
-            {"intent": intent, "text": text, "phone": phone, "urgent": urgent,
-             "confidence": parsed.confidence if parsed else None, "asked": 1},
+            {
+                "intent": intent,
+                "text": text,
+                "phone": phone,
+                "urgent": urgent,
+                "confidence": parsed.confidence if parsed else None,
+                "asked": 1,
+            },
             turn.now,
             turn.now + turn.policy.state_ttl,
         )
@@ -190,8 +207,13 @@ def _request(turn: Turn, intent: str) -> str:
 
 
 def _open(
-    turn: Turn, intent: str, text: str, location: str | None, phone: str | None,
-    urgent: bool, confidence: float | None,
+    turn: Turn,
+    intent: str,
+    text: str,
+    location: str | None,
+    phone: str | None,
+    urgent: bool,
+    confidence: float | None,
 ) -> str:
     uow, policy = turn.uow, turn.policy
     if location and intent == "repair":
@@ -199,40 +221,70 @@ def _open(
         if original is not None:
             link_duplicate(uow, original, turn.resident, text, turn.now)
             turn.row.ticket_id = original.id
-            return msg.DUPLICATE_LINKED.format(n=original.id, assignee=assignee_label(policy, original))
+            return msg.DUPLICATE_LINKED.format(
+                n=original.id, assignee=assignee_label(policy, original)
+            )
     ticket = open_ticket(
-        uow, policy, turn.resident, intent=intent, text=text, now=turn.now,
-        location=location, phone=phone, urgent=urgent, confidence=confidence,
+        uow,
+        policy,
+        turn.resident,
+        intent=intent,
+        text=text,
+        now=turn.now,
+        location=location,
+        phone=phone,
+        urgent=urgent,
+        confidence=confidence,
     )
     turn.row.ticket_id = ticket.id
     intent_name = msg.INTENT_NAMES.get(intent, intent)
     if ticket.assignee is None:
         return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id)
     template = msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
-    return template.format(intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket))
+    return template.format(
+        intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
+    )
 
 
 def _continue_location(turn: Turn, data: dict) -> str:
     """The resident was asked where; this message should say it."""
     parsed, text = turn.parsed, (turn.inbound.text or "").strip()
-    if parsed and parsed.intent == "cancel" or text in ("取消", "算了", "不用了"):
+    if (parsed and parsed.intent == "cancel") or text in ("取消", "算了", "不用了"):
         turn.uow.conversations.clear(turn.resident.openid)
         return msg.INTAKE_CANCELLED
     location = parsed.first("location") if parsed else None
     if location is None and re.fullmatch(r"[A-Za-z]?\d{2,5}(室|房|号)?", text):
         location = text  # a bare room number such as "502"
-    if location is None and parsed and parsed.intent in TICKET_INTENTS and len(text) > 8 and parsed.confidence > 0.8:
+    if (
+        location is None
+        and parsed
+        and parsed.intent in TICKET_INTENTS
+        and len(text) > 8
+        and parsed.confidence > 0.8
+    ):
         turn.uow.conversations.clear(turn.resident.openid)
         return _request(turn, parsed.intent)  # a new, different request
     if location is None and data.get("asked", 1) < 2:
         data = {**data, "asked": data.get("asked", 1) + 1}
-        turn.uow.conversations.set(turn.resident.openid, AWAITING_LOCATION, data, turn.now,
-                                   turn.now + turn.policy.state_ttl)
+        turn.uow.conversations.set(
+            turn.resident.openid,
+            AWAITING_LOCATION,
+            data,
+            turn.now,
+            turn.now + turn.policy.state_ttl,
+        )
         return msg.ASK_LOCATION_AGAIN
     turn.uow.conversations.clear(turn.resident.openid)
     phone = data.get("phone") or (parsed.first("phone") if parsed else None)
-    return _open(turn, data["intent"], data["text"], location, phone, bool(data.get("urgent")),
-                 data.get("confidence"))
+    return _open(
+        turn,
+        data["intent"],
+        data["text"],
+        location,
+        phone,
+        bool(data.get("urgent")),
+        data.get("confidence"),
+    )
 
 
 def _greet(turn: Turn, intent: str) -> str:
@@ -252,7 +304,7 @@ def _rating_without_visit(turn: Turn, intent: str) -> str:
 
 
 def _cancel_intent(turn: Turn, intent: str) -> str:
-    """"取消刚才的报修": cancel the newest active ticket of this resident."""
+    """ "取消刚才的报修": cancel the newest active ticket of this resident."""
     ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
     if ticket is None:
         return msg.CANCEL_NOTHING
@@ -275,10 +327,14 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
             extra = f"（{assignee_label(turn.policy, ticket)}）"
         elif ticket.rating:
             extra = f"（评分{ticket.rating}）"
-        lines.append(msg.STATUS_LINE.format(
-            n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
-            status=msg.STATUS_NAMES.get(ticket.status, ticket.status), extra=extra,
-        ))
+        lines.append(
+            msg.STATUS_LINE.format(
+                n=ticket.id,
+                intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+                status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
+                extra=extra,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -294,14 +350,22 @@ def _human(turn: Turn, intent: str = "ask_human") -> str:
     """`人工`: tell the branch liaison, who contacts the resident."""
     liaison = turn.uow.staff.least_loaded(turn.policy.fallback_role)
     last = turn.inbound.text or ""
-    recent = [m.content for m in turn.uow.inbound.for_openid(turn.resident.openid, limit=5)
-              if m.content and m.content != last and m.msg_type in ("text", "voice")]
+    recent = [
+        m.content
+        for m in turn.uow.inbound.for_openid(turn.resident.openid, limit=5)
+        if m.content and m.content != last and m.msg_type in ("text", "voice")
+    ]
     who = f"{turn.resident.room or ''}（编号{turn.resident.id}）"
     text = recent[-1] if recent else last
     if liaison is None:
         return msg.HUMAN_NO_ONE
-    notify(turn.uow, liaison.openid, msg.NOTIFY_HUMAN.format(who=who, text=text[:200]), turn.now,
-           kind="handoff")
+    notify(
+        turn.uow,
+        liaison.openid,
+        msg.NOTIFY_HUMAN.format(who=who, text=text[:200]),
+        turn.now,
+        kind="handoff",
+    )
     return msg.HUMAN_HANDOFF.format(name=liaison.name)
 
 
@@ -352,7 +416,9 @@ def _cmd_human(turn: Turn, command: Command) -> str:
 
 
 def _cmd_register(turn: Turn, command: Command) -> str:
-    return residents.register_room(turn.uow, turn.deps.parser, turn.resident, command.rest, turn.now)
+    return residents.register_room(
+        turn.uow, turn.deps.parser, turn.resident, command.rest, turn.now
+    )
 
 
 def _cmd_my_info(turn: Turn, command: Command) -> str:
@@ -404,8 +470,13 @@ def _on_event(turn: Turn) -> str:
             return _cmd_my_info(turn, Command("我的信息"))
         if key in MENU_KEYS and MENU_KEYS[key][0]:
             intent, prompt = MENU_KEYS[key]
-            turn.uow.conversations.set(turn.resident.openid, AWAITING_REQUEST, {"intent": intent},
-                                       turn.now, turn.now + turn.policy.state_ttl)
+            turn.uow.conversations.set(
+                turn.resident.openid,
+                AWAITING_REQUEST,
+                {"intent": intent},
+                turn.now,
+                turn.now + turn.policy.state_ttl,
+            )
             return prompt
         return msg.HELP
     return ""  # unsubscribe, view, location reports: nothing to say
@@ -415,12 +486,23 @@ def _on_image(turn: Turn) -> str:
     ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
     if ticket is None:
         return msg.IMAGE_NO_TICKET
-    turn.uow.tickets.add_attachment(Attachment(
-        ticket_id=ticket.id, kind="image", media_id=turn.inbound.media_id,
-        url=turn.inbound.picture_url, created_at=turn.now,
-    ))
-    record(turn.uow, ticket, "image", resident_actor(turn.resident), turn.now,
-           media_id=turn.inbound.media_id)
+    turn.uow.tickets.add_attachment(
+        Attachment(
+            ticket_id=ticket.id,
+            kind="image",
+            media_id=turn.inbound.media_id,
+            url=turn.inbound.picture_url,
+            created_at=turn.now,
+        )
+    )
+    record(
+        turn.uow,
+        ticket,
+        "image",
+        resident_actor(turn.resident),
+        turn.now,
+        media_id=turn.inbound.media_id,
+    )
     turn.row.ticket_id = ticket.id
     return msg.IMAGE_ATTACHED.format(n=ticket.id)
 
@@ -433,8 +515,15 @@ def _on_location_message(turn: Turn) -> str:
     if state is not None and state.state == AWAITING_LOCATION and state.expires_at >= turn.now:
         turn.uow.conversations.clear(turn.resident.openid)
         data = state.data
-        return _open(turn, data["intent"], data["text"], label[:64], data.get("phone"),
-                     bool(data.get("urgent")), data.get("confidence"))
+        return _open(
+            turn,
+            data["intent"],
+            data["text"],
+            label[:64],
+            data.get("phone"),
+            bool(data.get("urgent")),
+            data.get("confidence"),
+        )
     return msg.LOCATION_RECEIVED.format(label=label)
 
 

@@ -30,7 +30,7 @@ def answer_if_visit(
     answer = visit_answer(text)
     if answer is None:
         looks_like_request = parsed is not None and (
-            parsed.intent in TICKET_INTENTS + ("status_query", "ask_human", "cancel")
+            parsed.intent in (*TICKET_INTENTS, "status_query", "ask_human", "cancel")
             and parsed.confidence >= 0.6
         )
         if looks_like_request or ticket.followup_state != "asked":
@@ -43,13 +43,19 @@ def answer_if_visit(
         reason = "没有解决" if kind == "not_fixed" else f"评分{rating}分"
         ticket.rating = rating
         ticket.followup_state = "answered"
-        record(uow, ticket, "visit_answered", resident_actor(resident), now, text[:200], rating=rating)
+        record(
+            uow, ticket, "visit_answered", resident_actor(resident), now, text[:200], rating=rating
+        )
         reopen_ticket(uow, policy, ticket, reason, resident_actor(resident), now)
         label = assignee_label(policy, ticket)
         for liaison in uow.staff.list(role=policy.fallback_role, active_only=True):
-            notify(uow, liaison.openid,
-                   msg.NOTIFY_LOW_RATING.format(n=ticket.id, reason=reason, assignee=label), now,
-                   ticket=ticket)
+            notify(
+                uow,
+                liaison.openid,
+                msg.NOTIFY_LOW_RATING.format(n=ticket.id, reason=reason, assignee=label),
+                now,
+                ticket=ticket,
+            )
         return msg.VISIT_REOPENED.format(n=ticket.id, assignee=label)
     ticket.rating = rating
     ticket.followup_state = "answered"
@@ -69,9 +75,14 @@ def send_due_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> l
         record(uow, ticket, "visit_sent", "system", now)
         if ticket.resident and not ticket.resident.erased_at:
             notify(
-                uow, ticket.resident.openid,
-                msg.VISIT_ASK.format(n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, "")),
-                now, kind="visit", ticket=ticket,
+                uow,
+                ticket.resident.openid,
+                msg.VISIT_ASK.format(
+                    n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, "")
+                ),
+                now,
+                kind="visit",
+                ticket=ticket,
                 dedupe_key=f"visit:{ticket.id}:{ticket.resolved_at:%Y%m%d%H%M%S}",
             )
         asked.append(ticket.id)
@@ -91,4 +102,5 @@ def close_without_answer(uow: AbstractUnitOfWork, ticket: Ticket, now: datetime)
     ticket.followup_state = "no_response"
     ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
+    record(uow, ticket, "visit_expired", "system", now, "回访未回复")
     record(uow, ticket, "closed", "system", now, "回访未回复")

@@ -31,12 +31,16 @@ WELCOME = (
 )
 
 TICKET_CREATED = "收到！已登记{intent_name} #{n}，{assignee}会尽快处理。"
-TICKET_CREATED_URGENT = "收到，情况紧急，已登记 #{n} 并通知{assignee}，请注意安全，危急时请直接拨打110。"
+TICKET_CREATED_URGENT = (
+    "收到，情况紧急，已登记 #{n} 并通知{assignee}，请注意安全，危急时请直接拨打110。"
+)
 TICKET_UNASSIGNED = "收到！已登记{intent_name} #{n}，我们正在安排工作人员，请稍候。"
 ASSIGNEE = "{role}{name}"
 ASK_LOCATION = "好的，请告诉我具体在哪里（楼栋和房间号），例如「3栋502」。"
 ASK_LOCATION_AGAIN = "还需要地点才能派人，请发楼栋和房间号，例如「3栋502」；不报了回复「取消」。"
-LOCATION_STATE_EXPIRED = "刚才的报修一直没收到地点，已先作废。需要的话请重新发一次，带上楼栋房间号。"
+LOCATION_STATE_EXPIRED = (
+    "刚才的报修一直没收到地点，已先作废。需要的话请重新发一次，带上楼栋房间号。"
+)
 INTAKE_CANCELLED = "好的，刚才的登记已取消。"
 DUPLICATE_LINKED = (
     "这个问题已有人报过（#{n}，{assignee}处理中），已把你一起关联上，有进展会通知你。"
@@ -91,7 +95,9 @@ STAFF_USAGE = "指令格式：任务 / 接单 编号 / 完成 编号 说明 / �
 # Messages Sheli sends on its own (outbox).
 NOTIFY_NEW_TASK = "【新任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
 NOTIFY_TRANSFERRED_TASK = "【转派任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
-NOTIFY_REOPENED_TASK = "【重新处理 #{n}】住户反馈还没解决：{reason}\n{text}\n地点：{location}\n电话：{phone}"
+NOTIFY_REOPENED_TASK = (
+    "【重新处理 #{n}】住户反馈还没解决：{reason}\n{text}\n地点：{location}\n电话：{phone}"
+)
 NOTIFY_TICKET_CANCELLED = "#{n} 已被住户取消，无需处理。"
 NOTIFY_ACCEPTED = "你的 #{n} 已由{assignee}接单，正在处理。"
 NOTIFY_RESOLVED = "你的 #{n} 已处理完：{note}\n稍后会请你评价一下。"
@@ -108,7 +114,9 @@ ERASED = "你的个人信息已删除，工单只保留匿名统计。以后有�
 
 # Follow-up visit (回访).
 VISIT_ASK = "回访：你的 #{n}（{intent_name}）已处理完，问题解决了吗？请回复1-5打分（5分最满意），没解决请回复「没修好」。"
-VISIT_ASK_AGAIN = "不好意思没看明白。#{n} 处理得怎么样？请回复1-5的数字（5分最满意），没解决请回复「没修好」。"
+VISIT_ASK_AGAIN = (
+    "不好意思没看明白。#{n} 处理得怎么样？请回复1-5的数字（5分最满意），没解决请回复「没修好」。"
+)
 VISIT_THANKS = "谢谢你的评价（{rating}分）！#{n} 已结单。"
 VISIT_REOPENED = "抱歉没让你满意，#{n} 已重新交给{assignee}处理，支部联络员也会跟进。"
 NOTIFY_LOW_RATING = "【回访预警】#{n} 住户反馈：{reason}，已重新派给{assignee}，请跟进。"
@@ -117,4 +125,6 @@ NOTIFY_LOW_RATING = "【回访预警】#{n} 住户反馈：{reason}，已重新�
 NOTIFY_SLA_ACCEPT = "【督办】#{n} 派单已超过{hours}仍未接单，请尽快处理。"
 NOTIFY_SLA_RESOLVE = "【督办】#{n} 已超过办结时限{hours}，请尽快办结。"
 NOTIFY_SLA_LIAISON = "【督办】#{n}（{assignee}）{what}已超时{hours}。"
-NOTIFY_SLA_SECRETARY = "【督办升级】#{n}（{intent_name}，{assignee}）{what}严重超时（超过{hours}），请关注。"
+NOTIFY_SLA_SECRETARY = (
+    "【督办升级】#{n}（{intent_name}，{assignee}）{what}严重超时（超过{hours}），请关注。"
+)

@@ -27,7 +27,12 @@ def new_bind_code(uow: AbstractUnitOfWork, staff: Staff, policy: Policy, now: da
 
 
 def add_staff(
-    uow: AbstractUnitOfWork, policy: Policy, *, role: str, name: str, now: datetime,
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    *,
+    role: str,
+    name: str,
+    now: datetime,
     openid: str | None = None,
 ) -> tuple[Staff, str | None]:
     """Create a staff member; returns them and a bind code unless an openid was given."""
@@ -38,7 +43,9 @@ def add_staff(
         raise ValueError("name must not be empty")
     if openid and uow.staff.by_openid(openid):
         raise ValueError(f"openid {openid} is already bound to another staff member")
-    staff = uow.staff.add(Staff(name=name, role=role, openid=openid or None, active=True, created_at=now))
+    staff = uow.staff.add(
+        Staff(name=name, role=role, openid=openid or None, active=True, created_at=now)
+    )
     code = None if openid else new_bind_code(uow, staff, policy, now)
     return staff, code
 

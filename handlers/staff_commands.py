@@ -20,7 +20,9 @@ from storage.models import ACTIVE_STATUSES, Staff
 from storage.uow import AbstractUnitOfWork
 
 
-def _tasks(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def _tasks(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     tickets = list(uow.tickets.list(assignee_id=staff.id, status=ACTIVE_STATUSES))
     if staff.role == policy.fallback_role:  # the liaison also sees what nobody could take
         tickets += [t for t in uow.tickets.list(status="open") if t.assignee_id is None]
@@ -28,13 +30,15 @@ def _tasks(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Comma
         return msg.TASKS_NONE
     lines = [msg.TASKS_HEADER.format(count=len(tickets))]
     for ticket in tickets[:15]:
-        lines.append(msg.TASK_LINE.format(
-            n=ticket.id,
-            status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
-            intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
-            location=(ticket.location + " ") if ticket.location else "",
-            text=ticket.text[:20] + ("…" if len(ticket.text) > 20 else ""),
-        ))
+        lines.append(
+            msg.TASK_LINE.format(
+                n=ticket.id,
+                status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
+                intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+                location=(ticket.location + " ") if ticket.location else "",
+                text=ticket.text[:20] + ("…" if len(ticket.text) > 20 else ""),
+            )
+        )
     return "\n".join(lines)
 
 
@@ -44,24 +48,34 @@ def _need_number(command: Command) -> int:
     return command.number
 
 
-def _accept(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def _accept(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     ticket = accept_ticket(uow, policy, staff, _need_number(command), now)
     return msg.ACCEPTED.format(n=ticket.id)
 
 
-def _resolve(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def _resolve(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     ticket = resolve_ticket(uow, policy, staff, _need_number(command), command.rest, now)
     return msg.RESOLVED.format(n=ticket.id)
 
 
-def _transfer(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def _transfer(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     if not command.rest:
-        raise TicketError(msg.TRANSFER_UNKNOWN_ROLE.format(role="", roles="、".join(policy.role_names.values())))
+        raise TicketError(
+            msg.TRANSFER_UNKNOWN_ROLE.format(role="", roles="、".join(policy.role_names.values()))
+        )
     ticket = staff_transfer(uow, policy, staff, _need_number(command), command.rest, now)
     return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
 
 
-def _note(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def _note(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     ticket = add_note(uow, policy, staff, _need_number(command), command.rest, now)
     return msg.NOTE_ADDED.format(n=ticket.id)
 
@@ -76,7 +90,9 @@ STAFF_COMMAND_HANDLERS: dict[str, StaffCommandHandler] = {
 }
 
 
-def run(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime) -> str:
+def run(
+    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
+) -> str:
     """Carry out one staff keyword; refusals come back as TicketError."""
     handler = STAFF_COMMAND_HANDLERS.get(command.word)
     if handler is None:

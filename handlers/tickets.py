@@ -90,7 +90,7 @@ def resident_actor(resident: Resident) -> str:
 
 
 def assignee_label(policy: Policy, ticket: Ticket) -> str:
-    """"物业管家张师傅" or just the role name when nobody is assigned."""
+    """ "物业管家张师傅" or just the role name when nobody is assigned."""
     name = ticket.assignee.name if ticket.assignee else ""
     return msg.ASSIGNEE.format(role=policy.role_name(ticket.role), name=name)
 
@@ -154,8 +154,16 @@ def assign_ticket(
     ticket.assigned_at = now
     ticket.accepted_at = None
     ticket.accept_breach_level = 0
-    record(uow, ticket, "assigned", actor, now, f"{policy.role_name(chosen_role)}{staff.name}",
-           role=chosen_role, staff_id=staff.id)
+    record(
+        uow,
+        ticket,
+        "assigned",
+        actor,
+        now,
+        f"{policy.role_name(chosen_role)}{staff.name}",
+        role=chosen_role,
+        staff_id=staff.id,
+    )
     notify(uow, staff.openid, task_text(template, policy, ticket), now, ticket=ticket)
 
 
@@ -192,8 +200,16 @@ def open_ticket(
         resolve_breach_level=0,
     )
     uow.tickets.add(ticket)
-    record(uow, ticket, "created", resident_actor(resident), now, text[:200], intent=intent,
-           urgent=urgent)
+    record(
+        uow,
+        ticket,
+        "created",
+        resident_actor(resident),
+        now,
+        text[:200],
+        intent=intent,
+        urgent=urgent,
+    )
     assign_ticket(uow, policy, ticket, ticket.role, now)
     return ticket
 
@@ -203,11 +219,18 @@ def link_duplicate(
 ) -> None:
     """Add a resident who reports the same problem as a follower of the open ticket."""
     if resident.id != ticket.resident_id:
-        uow.tickets.add_follower(TicketFollower(ticket_id=ticket.id, resident_id=resident.id, created_at=now))
+        uow.tickets.add_follower(
+            TicketFollower(ticket_id=ticket.id, resident_id=resident.id, created_at=now)
+        )
     record(uow, ticket, "duplicate_report", resident_actor(resident), now, text[:200])
     if ticket.assignee:
-        notify(uow, ticket.assignee.openid,
-               msg.NOTIFY_LINKED.format(n=ticket.id, location=ticket.location or ""), now, ticket=ticket)
+        notify(
+            uow,
+            ticket.assignee.openid,
+            msg.NOTIFY_LINKED.format(n=ticket.id, location=ticket.location or ""),
+            now,
+            ticket=ticket,
+        )
 
 
 def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
@@ -245,7 +268,12 @@ def accept_ticket(
     ticket.status = TicketStatus.ACCEPTED
     ticket.accepted_at = now
     record(uow, ticket, "accepted", staff_actor(staff), now)
-    tell_residents(uow, ticket, msg.NOTIFY_ACCEPTED.format(n=ticket.id, assignee=assignee_label(policy, ticket)), now)
+    tell_residents(
+        uow,
+        ticket,
+        msg.NOTIFY_ACCEPTED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
+        now,
+    )
     return ticket
 
 
@@ -267,7 +295,9 @@ def resolve_ticket(
     ticket.followup_state = "due"
     ticket.followup_due_at = now + policy.followup_delay
     record(uow, ticket, "resolved", staff_actor(staff), now, ticket.resolution)
-    tell_residents(uow, ticket, msg.NOTIFY_RESOLVED.format(n=ticket.id, note=ticket.resolution), now)
+    tell_residents(
+        uow, ticket, msg.NOTIFY_RESOLVED.format(n=ticket.id, note=ticket.resolution), now
+    )
     return ticket
 
 
@@ -283,28 +313,47 @@ def transfer_ticket(
     if ticket.status not in ACTIVE_STATUSES:
         raise TicketError(msg.WRONG_STATE.format(n=ticket.id, status=_status_name(ticket)))
     previous = assignee_label(policy, ticket)
-    record(uow, ticket, "transferred", actor, now, f"{previous} → {policy.role_name(role)}", role=role)
+    record(
+        uow, ticket, "transferred", actor, now, f"{previous} → {policy.role_name(role)}", role=role
+    )
     assign_ticket(uow, policy, ticket, role, now, actor=actor, template=msg.NOTIFY_TRANSFERRED_TASK)
-    tell_residents(uow, ticket, msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket)), now)
+    tell_residents(
+        uow,
+        ticket,
+        msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
+        now,
+    )
     return ticket
 
 
 def staff_transfer(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int, role_text: str, now: datetime
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    staff: Staff,
+    number: int,
+    role_text: str,
+    now: datetime,
 ) -> Ticket:
     """`转派 <n> <role>` from a staff member."""
     ticket = _get_for(uow, policy, staff, number)
     role = policy.role_from_text(role_text)
     if role is None:
         raise TicketError(
-            msg.TRANSFER_UNKNOWN_ROLE.format(role=role_text, roles="、".join(policy.role_names.values()))
+            msg.TRANSFER_UNKNOWN_ROLE.format(
+                role=role_text, roles="、".join(policy.role_names.values())
+            )
         )
     return transfer_ticket(uow, policy, staff_actor(staff), ticket, role, now)
 
 
 def add_note(
-    uow: AbstractUnitOfWork, policy: Policy, actor_staff: Staff | None, number: int, text: str,
-    now: datetime, actor: str | None = None,
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    actor_staff: Staff | None,
+    number: int,
+    text: str,
+    now: datetime,
+    actor: str | None = None,
 ) -> Ticket:
     """`备注 <n> <text>`: a note in the audit trail."""
     if actor_staff is not None:
@@ -334,7 +383,13 @@ def cancel_ticket(
     ticket.closed_at = now
     record(uow, ticket, "cancelled", resident_actor(resident), now)
     if ticket.assignee:
-        notify(uow, ticket.assignee.openid, msg.NOTIFY_TICKET_CANCELLED.format(n=ticket.id), now, ticket=ticket)
+        notify(
+            uow,
+            ticket.assignee.openid,
+            msg.NOTIFY_TICKET_CANCELLED.format(n=ticket.id),
+            now,
+            ticket=ticket,
+        )
     return ticket
 
 
@@ -350,10 +405,29 @@ def reopen_ticket(
     record(uow, ticket, "reopened", actor, now, reason)
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
     if staff is None:
-        assign_ticket(uow, policy, ticket, ticket.role, now, actor="system", template=msg.NOTIFY_REOPENED_TASK.replace("{reason}", reason))
+        assign_ticket(
+            uow,
+            policy,
+            ticket,
+            ticket.role,
+            now,
+            actor="system",
+            template=msg.NOTIFY_REOPENED_TASK.replace("{reason}", reason),
+        )
         ticket.status = TicketStatus.REOPENED if ticket.assignee else TicketStatus.OPEN
     else:
         ticket.assigned_at = now
-        notify(uow, staff.openid, task_text(msg.NOTIFY_REOPENED_TASK, policy, ticket, reason=reason), now, ticket=ticket)
-    tell_residents(uow, ticket, msg.NOTIFY_REOPENED.format(n=ticket.id, assignee=assignee_label(policy, ticket)), now)
+        notify(
+            uow,
+            staff.openid,
+            task_text(msg.NOTIFY_REOPENED_TASK, policy, ticket, reason=reason),
+            now,
+            ticket=ticket,
+        )
+    tell_residents(
+        uow,
+        ticket,
+        msg.NOTIFY_REOPENED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
+        now,
+    )
     return ticket

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from storage.models import (
     Counter,
     InboundMessage,
     KeyValue,
+    Lease,
     OutboxMessage,
     Resident,
     Staff,
@@ -110,7 +111,7 @@ class StaffRepository:
             .where(Ticket.status.in_(ACTIVE_STATUSES), Ticket.assignee_id.is_not(None))
             .group_by(Ticket.assignee_id)
         ).all()
-        return {int(staff_id): int(count) for staff_id, count in rows}
+        return {int(staff_id): int(count) for staff_id, count in rows if staff_id is not None}
 
     def least_loaded(self, role: str) -> Staff | None:
         """The active, bound staff member of `role` with the fewest active tickets."""
@@ -195,7 +196,9 @@ class TicketRepository:
         )
         return found[0] if found else None
 
-    def active_duplicate(self, intent: str, location: str, exclude_resident: int | None = None) -> Ticket | None:
+    def active_duplicate(
+        self, intent: str, location: str, exclude_resident: int | None = None
+    ) -> Ticket | None:
         """An active, original ticket of the same intent at the same location."""
         query = (
             select(Ticket)
@@ -226,52 +229,68 @@ class TicketRepository:
 
     def followed_by(self, resident_id: int) -> Sequence[Ticket]:
         """Tickets a resident follows without owning them."""
-        return self.session.scalars(
-            select(Ticket)
-            .join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
-            .where(TicketFollower.resident_id == resident_id)
-            .order_by(Ticket.id)
-        ).unique().all()
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .join(TicketFollower, TicketFollower.ticket_id == Ticket.id)
+                .where(TicketFollower.resident_id == resident_id)
+                .order_by(Ticket.id)
+            )
+            .unique()
+            .all()
+        )
 
     def visit_pending_for(self, resident_id: int) -> Ticket | None:
         """The resident's newest ticket whose visit was asked and not yet answered."""
-        return self.session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.resident_id == resident_id,
-                Ticket.status == TicketStatus.RESOLVED,
-                Ticket.followup_state.in_(("asked", "asked_again")),
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.resident_id == resident_id,
+                    Ticket.status == TicketStatus.RESOLVED,
+                    Ticket.followup_state.in_(("asked", "asked_again")),
+                )
+                .order_by(Ticket.followup_asked_at.desc(), Ticket.id.desc())
+                .limit(1)
             )
-            .order_by(Ticket.followup_asked_at.desc(), Ticket.id.desc())
-            .limit(1)
-        ).unique().first()
+            .unique()
+            .first()
+        )
 
     def visits_due(self, now: datetime, limit: int = 200) -> Sequence[Ticket]:
         """Resolved tickets whose visit is due now."""
-        return self.session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.status == TicketStatus.RESOLVED,
-                Ticket.followup_state == "due",
-                Ticket.followup_due_at <= now,
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.status == TicketStatus.RESOLVED,
+                    Ticket.followup_state == "due",
+                    Ticket.followup_due_at <= now,
+                )
+                .order_by(Ticket.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=Ticket)
             )
-            .order_by(Ticket.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Ticket)
-        ).unique().all()
+            .unique()
+            .all()
+        )
 
     def visits_unanswered_since(self, asked_before: datetime) -> Sequence[Ticket]:
         """Visits asked before `asked_before` and never answered."""
-        return self.session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.status == TicketStatus.RESOLVED,
-                Ticket.followup_state.in_(("asked", "asked_again")),
-                Ticket.followup_asked_at <= asked_before,
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.status == TicketStatus.RESOLVED,
+                    Ticket.followup_state.in_(("asked", "asked_again")),
+                    Ticket.followup_asked_at <= asked_before,
+                )
+                .order_by(Ticket.id)
+                .with_for_update(skip_locked=True, of=Ticket)
             )
-            .order_by(Ticket.id)
-            .with_for_update(skip_locked=True, of=Ticket)
-        ).unique().all()
+            .unique()
+            .all()
+        )
 
     def add_attachment(self, attachment: Attachment) -> None:
         """Attach a picture or file to a ticket."""
@@ -286,6 +305,14 @@ class TicketRepository:
     def add_event(self, event: TicketEvent) -> None:
         """Append to a ticket's audit trail."""
         self.session.add(event)
+
+    def events_between(self, start: datetime, end: datetime) -> Sequence[TicketEvent]:
+        """Every audit event in [start, end), oldest first."""
+        return self.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.at >= start, TicketEvent.at < end)
+            .order_by(TicketEvent.id)
+        ).all()
 
     def events(self, number: int) -> Sequence[TicketEvent]:
         """A ticket's audit trail, oldest first."""
@@ -345,13 +372,16 @@ class OutboxRepository:
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         ).all()
 
     def get(self, message_id: int) -> OutboxMessage | None:
         """One outbox message."""
         return self.session.get(OutboxMessage, message_id)
 
-    def for_recipient(self, openid: str, after_id: int = 0, limit: int = 100) -> Sequence[OutboxMessage]:
+    def for_recipient(
+        self, openid: str, after_id: int = 0, limit: int = 100
+    ) -> Sequence[OutboxMessage]:
         """Messages to one person (the local-mode inbox), oldest first."""
         return self.session.scalars(
             select(OutboxMessage)
@@ -409,3 +439,29 @@ class KeyValueRepository:
             self.session.add(KeyValue(key=key, value=value, expires_at=expires_at))
         else:
             row.value, row.expires_at = value, expires_at
+
+
+class LeaseRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def acquire(self, name: str, holder: str, now: datetime, duration: timedelta) -> bool:
+        """Take or renew the lease `name` for `holder`; False while someone else holds it."""
+        row = self.session.get(Lease, name, with_for_update=True)
+        if row is None:
+            try:
+                with self.session.begin_nested():
+                    self.session.add(Lease(name=name, holder=holder, expires_at=now + duration))
+            except IntegrityError:
+                return False
+            return True
+        if row.holder != holder and row.expires_at > now:
+            return False
+        row.holder, row.expires_at = holder, now + duration
+        return True
+
+    def release(self, name: str, holder: str) -> None:
+        """Give the lease up early (on a clean shutdown)."""
+        row = self.session.get(Lease, name)
+        if row is not None and row.holder == holder:
+            self.session.delete(row)

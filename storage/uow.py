@@ -12,6 +12,7 @@ from storage.repositories import (
     ConversationRepository,
     InboundRepository,
     KeyValueRepository,
+    LeaseRepository,
     OutboxRepository,
     ResidentRepository,
     StaffRepository,
@@ -27,6 +28,7 @@ class AbstractUnitOfWork(abc.ABC):
     outbox: OutboxRepository
     conversations: ConversationRepository
     values: KeyValueRepository
+    leases: LeaseRepository
 
     def __enter__(self) -> Self:
         return self
@@ -63,6 +65,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.outbox = OutboxRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.values = KeyValueRepository(self.session)
+        self.leases = LeaseRepository(self.session)
         return super().__enter__()
 
     def __exit__(
@@ -71,7 +74,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        super().__exit__(exc_type, exc, tb)
+        # close() rolls back whatever was not committed but, unlike rollback(), leaves loaded
+        # objects readable (detached) for the caller.
         self.session.close()
 
     def commit(self) -> None:

@@ -1,0 +1,140 @@
+"""The composition root: config in, a wired Sheli out. Tests pass fakes to the same function."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import PROJECT_ROOT, Config, load_config
+from bot.outbox import LocalInboxSender, OutboxSettings, Sender, WeChatSender
+from handlers.ports import Clock, Deadlines, Deps, Policy, SystemClock
+from nlu.base import Parser
+from storage.db import make_engine, make_session_factory, upgrade
+from storage.uow import SqlAlchemyUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sheli:
+    """Everything the web app, the CLI and the scheduler share."""
+
+    config: Config
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    deps: Deps
+    sender: Sender
+    outbox_settings: OutboxSettings = field(default_factory=OutboxSettings)
+
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        """A fresh unit of work."""
+        return SqlAlchemyUnitOfWork(self.session_factory)
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
+    def policy(self) -> Policy:
+        return self.deps.policy
+
+
+def policy_from_config(config: Config) -> Policy:
+    """The handlers' view of config.yaml."""
+    sla = {}
+    for intent, value in (config.get("sla") or {}).items():
+        if isinstance(value, dict):
+            sla[intent] = Deadlines(
+                accept=config.duration(f"sla.{intent}.accept"),
+                resolve=config.duration(f"sla.{intent}.resolve"),
+            )
+    return Policy(
+        site_name=str(config.get("site.name", "智慧舍里")),
+        routing=dict(config.get("routing") or {}),
+        role_names=dict(config.get("roles") or {}),
+        state_ttl=config.duration("conversation.state_ttl"),
+        bind_code_ttl=config.duration("staff.bind_code_ttl"),
+        followup_delay=config.duration("followup.delay"),
+        followup_expire=config.duration("followup.expire"),
+        sla=sla,
+        escalate_factor=float(config.get("sla.escalate_factor", 2)),
+        summary_recipients=tuple(config.get("summary.recipients") or ()),
+        public_url=str(config.get("site.public_url") or ""),
+        timezone=str(config.get("site.timezone") or "Asia/Shanghai"),
+    )
+
+
+def build_parser_from_config(config: Config) -> Parser:
+    """The NLU backend named by `nlu.backend`."""
+    from nlu.factory import build_parser
+
+    return build_parser(
+        str(config.get("nlu.backend", "embedded")),
+        rasa_url=str(config.get("nlu.rasa_url") or ""),
+        threshold=float(config.get("nlu.threshold", 0.45)),
+        rasa_timeout=config.seconds("nlu.rasa_timeout"),
+        cache_dir=PROJECT_ROOT / "var" / "nlu-cache",
+    )
+
+
+def build_sender(config: Config, session_factory: sessionmaker[Session], clock: Clock) -> Sender:
+    """Local inbox without an app id; wechatpy's client (token shared through the DB) with one."""
+    if config.local_mode:
+        return LocalInboxSender()
+    from bot.wechat_client import DatabaseTokenStorage, SheliWeChatClient
+
+    def client() -> SheliWeChatClient:
+        return SheliWeChatClient(
+            config.require("wechat.app_id"),
+            config.require("wechat.app_secret"),
+            api_base_url=str(config.require("wechat.api_base_url")),
+            timeout=config.seconds("wechat.token_timeout"),
+            session=DatabaseTokenStorage(session_factory, clock),
+        )
+
+    return WeChatSender(client, template_id=str(config.get("wechat.template_id") or ""))
+
+
+def bootstrap(
+    config: Config | None = None,
+    *,
+    clock: Clock | None = None,
+    parser: Parser | None = None,
+    sender: Sender | None = None,
+    upgrade_db: bool = False,
+) -> Sheli:
+    """Wire Sheli from config; any port may be replaced (tests pass fakes)."""
+    config = config or load_config()
+    engine = make_engine(config.database_url)
+    if upgrade_db:
+        upgrade(engine)
+    session_factory = make_session_factory(engine)
+    clock = clock or SystemClock()
+    deps = Deps(
+        uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
+        parser=parser or build_parser_from_config(config),
+        clock=clock,
+        policy=policy_from_config(config),
+    )
+    return Sheli(
+        config=config,
+        engine=engine,
+        session_factory=session_factory,
+        deps=deps,
+        sender=sender or build_sender(config, session_factory, clock),
+        outbox_settings=OutboxSettings(
+            max_attempts=int(config.get("outbox.max_attempts", 10)),
+            backoff=config.duration("outbox.backoff"),
+        ),
+    )
+
+
+def is_embedded_sqlite(config: Config) -> bool:
+    """True for the default file database that `sheli serve` upgrades by itself."""
+    return config.database_url.startswith("sqlite:///") and Path(
+        config.database_url[len("sqlite:///") :]
+    ).is_relative_to(PROJECT_ROOT / "var")

@@ -1,0 +1,59 @@
+"""`sheli serve`: gunicorn in front of the app factory, the scheduler beside it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config: Config, options: dict[str, Any]):
+        self.sheli_config = config
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from bot.app import create_app
+
+        return create_app(self.sheli_config)
+
+
+def run_server(config: Config, *, host: str, port: int, workers: int, scheduler: bool) -> None:
+    """Serve until interrupted. With `scheduler`, the gunicorn master also runs the scheduler."""
+
+    def when_ready(server: Any) -> None:
+        if scheduler:
+            from bot.bootstrap import bootstrap
+            from bot.scheduler import start_background
+
+            start_background(bootstrap(config, parser=_idle_parser()))
+            log.info("scheduler running in the server process")
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": 4,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "when_ready": when_ready,
+    }
+    _Gunicorn(config, options).run()
+
+
+def _idle_parser() -> Any:
+    # The scheduler never parses text; skip loading the model in the master.
+    from bot.cli import _NoParser
+
+    return _NoParser()
