@@ -169,8 +169,11 @@ def _to_inbound(message: Any) -> Inbound | None:
     msg_id = getattr(message, "id", None)
     if kind == "event":
         event = (getattr(message, "event", "") or "").lower()
-        key = f"event:{openid}:{int(created.timestamp()) if created else ''}:{event}"
         event_key = getattr(message, "key", None)
+        # WeChat's rule is FromUserName + CreateTime; the event and its key are added so two
+        # different menu clicks within one second are not mistaken for a re-delivery.
+        stamp = int(created.timestamp()) if created else ""
+        key = f"event:{openid}:{stamp}:{event}:{event_key or ''}"[:128]
         if event == "location":
             return None
         return Inbound(

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from handlers import messages as msg
-from handlers.keywords import mask_phone
+from handlers.keywords import mask_phone, mask_phones_in
 from handlers.ports import Policy
 from storage.models import (
     ACTIVE_STATUSES,
@@ -101,7 +101,7 @@ def task_text(template: str, policy: Policy, ticket: Ticket, **extra: str) -> st
         n=ticket.id,
         urgent="【紧急】" if ticket.urgent else "",
         intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
-        text=ticket.text,
+        text=mask_phones_in(ticket.text),
         location=ticket.location or "未填",
         phone=mask_phone(ticket.phone),
         **extra,
