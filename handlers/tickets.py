@@ -249,6 +249,13 @@ def _get_for(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int)
     return ticket
 
 
+def _take_over(ticket: Ticket, staff: Staff, now: datetime) -> None:
+    """The branch liaison (or a same-role colleague on an unassigned ticket) acts: it becomes theirs."""
+    if ticket.assignee_id != staff.id:
+        ticket.assignee_id, ticket.assignee, ticket.role = staff.id, staff, staff.role
+        ticket.assigned_at = ticket.assigned_at or now
+
+
 def _status_name(ticket: Ticket) -> str:
     return msg.STATUS_NAMES.get(ticket.status, ticket.status)
 
@@ -262,9 +269,7 @@ def accept_ticket(
         raise TicketError(msg.ALREADY_ACCEPTED.format(n=number))
     if ticket.status not in ACTIVE_STATUSES:
         raise TicketError(msg.WRONG_STATE.format(n=number, status=_status_name(ticket)))
-    if ticket.assignee_id != staff.id:
-        ticket.assignee_id, ticket.assignee, ticket.role = staff.id, staff, staff.role
-        ticket.assigned_at = ticket.assigned_at or now
+    _take_over(ticket, staff, now)
     ticket.status = TicketStatus.ACCEPTED
     ticket.accepted_at = now
     record(uow, ticket, "accepted", staff_actor(staff), now)
@@ -286,8 +291,7 @@ def resolve_ticket(
         raise TicketError(msg.NEED_NOTE.format(n=number))
     if ticket.status not in ACTIVE_STATUSES:
         raise TicketError(msg.WRONG_STATE.format(n=number, status=_status_name(ticket)))
-    if ticket.assignee_id != staff.id:
-        ticket.assignee_id, ticket.assignee, ticket.role = staff.id, staff, staff.role
+    _take_over(ticket, staff, now)
     ticket.accepted_at = ticket.accepted_at or now
     ticket.status = TicketStatus.RESOLVED
     ticket.resolved_at = now
