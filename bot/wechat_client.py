@@ -3,8 +3,9 @@ and an access token shared by every worker through the database."""
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,15 +15,22 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from bot.config import Config
 from handlers.ports import Clock
 from storage.uow import SqlAlchemyUnitOfWork
 
-# Errors that mean "your access token is stale": refetch once, then give up.
+log = logging.getLogger(__name__)
+
+# Errors that mean "your access token is stale": refetch once, then give up until the next try.
 TOKEN_ERRORS = (40001, 40014, 42001)
 
 
 class DatabaseTokenStorage(SessionStorage):  # type: ignore[misc]
-    """wechatpy session storage over the key_values table, so all workers share one token."""
+    """wechatpy session storage over the key_values table, so all workers share one token.
+
+    A lease (the leases table) lets one worker fetch a missing or stale token while the others
+    wait for it, instead of every worker asking WeChat at once.
+    """
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock):
         self.session_factory = session_factory
@@ -31,7 +39,7 @@ class DatabaseTokenStorage(SessionStorage):  # type: ignore[misc]
     def get(self, key: str, default: Any = None) -> Any:
         with SqlAlchemyUnitOfWork(self.session_factory) as uow:
             value = uow.values.get(key, self.clock.now())
-        return default if value is None else value
+        return value or default
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         # Refresh two minutes early so a token never expires in flight.
@@ -45,15 +53,27 @@ class DatabaseTokenStorage(SessionStorage):  # type: ignore[misc]
             uow.values.set(key, "", self.clock.now())
             uow.commit()
 
+    def acquire(self, name: str, holder: str, duration: timedelta) -> bool:
+        """Take the lease `name` (True) unless another holder has it."""
+        with SqlAlchemyUnitOfWork(self.session_factory) as uow:
+            taken = uow.leases.acquire(name, holder, self.clock.now(), duration)
+            uow.commit()
+        return taken
+
+    def release(self, name: str, holder: str) -> None:
+        """Give the lease back."""
+        with SqlAlchemyUnitOfWork(self.session_factory) as uow:
+            uow.leases.release(name, holder)
+            uow.commit()
+
 
 class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
     """WeChatClient whose API and token URLs both come from `api_base_url`.
 
-    wechatpy 1.8.18 hard-codes the token URL, fetches it without a timeout and retries a stale
-    token forever; here the token fetch has a timeout and a stale token is refetched once.
+    wechatpy 1.8.18 hard-codes the token URL, fetches it without a timeout and, on a stale-token
+    error, refetches and retries without limit. Here the token fetch has a timeout, one worker
+    fetches while the others wait for its token, and a request is retried once after a refresh.
     """
-
-    max_token_retries = 1
 
     def __init__(
         self,
@@ -63,42 +83,95 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
         api_base_url: str,
         timeout: float,
         session: SessionStorage | None = None,
+        token_wait: float | None = None,
     ):
-        super().__init__(appid, secret, session=session, timeout=timeout)
-        self.base_url = api_base_url.rstrip("/") + "/"
-        self.API_BASE_URL = self.base_url + "cgi-bin/"
-        self._depth = threading.local()
+        super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
+        self.API_BASE_URL = api_base_url.rstrip("/") + "/cgi-bin/"
+        # How long to wait for another worker's fetch: its connect and read timeouts, and a bit.
+        self.token_wait = token_wait if token_wait is not None else 2 * timeout + 1
+        self._holder = f"{uuid.uuid4().hex[:12]}"
 
-    def fetch_access_token(self) -> dict[str, Any]:
-        return self._fetch_access_token(
-            url=self.API_BASE_URL + "token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+    @classmethod
+    def from_config(
+        cls, config: Config, session_factory: sessionmaker[Session], clock: Clock
+    ) -> SheliWeChatClient:
+        """The client for `wechat.*`, its token shared through the database."""
+        return cls(
+            str(config.require("wechat.app_id")),
+            str(config.require("wechat.app_secret")),
+            api_base_url=str(config.require("wechat.api_base_url")),
+            timeout=config.seconds("wechat.token_timeout"),
+            session=DatabaseTokenStorage(session_factory, clock),
         )
 
-    def _fetch_access_token(self, url: str, params: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def access_token(self) -> str:
+        """The shared token, fetched only when there is none."""
+        return str(self.session.get(self.access_token_key) or self.refresh_access_token(None))
+
+    def refresh_access_token(self, stale: str | None) -> str:
+        """A token other than `stale`: another worker's fresh one, or one fetched here."""
+        lease = f"wechat-token:{self.appid}"
+        deadline = time.monotonic() + self.token_wait
+        shared = isinstance(self.session, DatabaseTokenStorage)
+        while True:
+            current = self.session.get(self.access_token_key)
+            if current and current != stale:
+                return str(current)
+            if not shared or self.session.acquire(
+                lease, self._holder, timedelta(seconds=self.token_wait)
+            ):
+                try:
+                    current = self.session.get(self.access_token_key)
+                    if current and current != stale:
+                        return str(current)
+                    self.fetch_access_token()
+                    return str(self.session.get(self.access_token_key))
+                finally:
+                    if shared:
+                        self.session.release(lease, self._holder)
+            if time.monotonic() > deadline:
+                raise WeChatClientException(
+                    None, "timed out waiting for another worker's access token", client=self
+                )
+            time.sleep(0.05)
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """Ask WeChat for a new token (with a timeout) and store it for every worker."""
+        log.info("fetching a WeChat access token")
         try:
-            res = self._http.get(url=url, params=params, timeout=self.timeout)
+            res = self._http.get(
+                url=self.API_BASE_URL + "token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self.appid,
+                    "secret": self.secret,
+                },
+                timeout=self.timeout,
+            )
             res.raise_for_status()
             result = res.json()
         except (requests.RequestException, ValueError) as exc:
             raise WeChatClientException(
                 None, f"token fetch failed: {exc.__class__.__name__}", client=self
             ) from exc
-        if result.get("errcode"):
-            raise WeChatClientException(result["errcode"], result.get("errmsg"), client=self)
+        if not isinstance(result, dict) or not result.get("access_token"):
+            code = result.get("errcode") if isinstance(result, dict) else None
+            message = result.get("errmsg") if isinstance(result, dict) else "no access_token"
+            raise WeChatClientException(code, message, client=self)
         expires_in = int(result.get("expires_in", 7200))
         self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self.expires_at = int(time.time()) + expires_in
         return dict(result)
 
     def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        depth = getattr(self._depth, "value", 0)
-        if depth > self.max_token_retries:
-            raise WeChatClientException(
-                42001, "access token still rejected after a refresh", client=self
-            )
-        self._depth.value = depth + 1
+        params = kwargs.setdefault("params", {})
         try:
             return super()._request(method, url_or_endpoint, **kwargs)
-        finally:
-            self._depth.value = depth
+        except WeChatClientException as exc:
+            if exc.errcode not in TOKEN_ERRORS or not isinstance(params, dict):
+                raise
+            # wechatpy put the token it used into `params`; swap it for a fresh one, once.
+            stale = params.get("access_token")
+            log.info("WeChat rejected the access token (%s); refreshing once", exc.errcode)
+            params["access_token"] = self.refresh_access_token(stale)
+            return super()._request(method, url_or_endpoint, **kwargs)
