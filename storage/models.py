@@ -246,3 +246,6 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+from storage import community as _community  # noqa: E402,F401  (registers the tables on Base)

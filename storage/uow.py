@@ -8,6 +8,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
 from storage.repositories import (
     ConversationRepository,
     InboundRepository,
@@ -29,6 +30,9 @@ class AbstractUnitOfWork(abc.ABC):
     conversations: ConversationRepository
     values: KeyValueRepository
     leases: LeaseRepository
+    events: EventRepository
+    buildings: BuildingRepository
+    resources: ResourceRepository
 
     def __enter__(self) -> Self:
         return self
@@ -66,6 +70,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.conversations = ConversationRepository(self.session)
         self.values = KeyValueRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.events = EventRepository(self.session)
+        self.buildings = BuildingRepository(self.session)
+        self.resources = ResourceRepository(self.session)
         return super().__enter__()
 
     def __exit__(

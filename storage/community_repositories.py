@@ -1,0 +1,262 @@
+"""Repositories for community data (events, buildings and rooms, resources). They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.community import (
+    AllianceUnit,
+    Building,
+    Event,
+    Room,
+    SignUp,
+    SignUpStatus,
+    TicketHelper,
+    Volunteer,
+)
+from storage.models import Resident
+
+
+class EventRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, event: Event) -> Event:
+        """Add an event and give it its number."""
+        self.session.add(event)
+        self.session.flush()
+        return event
+
+    def get(self, event_id: int) -> Event | None:
+        """The event 活动<id>."""
+        return self.session.get(Event, event_id)
+
+    def find(self, kind: str, title: str, starts_at: datetime) -> Event | None:
+        """The event with this kind, title and start (what an import matches on)."""
+        return self.session.scalar(
+            select(Event).where(
+                Event.kind == kind, Event.title == title, Event.starts_at == starts_at
+            )
+        )
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_cancelled: bool = False,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Sequence[Event]:
+        """Events starting in [since, until), in time order."""
+        query = select(Event)
+        if kind:
+            query = query.where(Event.kind == kind)
+        if since is not None:
+            query = query.where(Event.starts_at >= since)
+        if until is not None:
+            query = query.where(Event.starts_at < until)
+        if not include_cancelled:
+            query = query.where(Event.cancelled.is_(False))
+        order = (
+            (Event.starts_at.desc(), Event.id.desc())
+            if newest_first
+            else (Event.starts_at, Event.id)
+        )
+        query = query.order_by(*order)
+        if limit:
+            query = query.limit(limit)
+        return self.session.scalars(query).all()
+
+    def sign_up_of(self, event_id: int, resident_id: int) -> SignUp | None:
+        """This resident's sign-up for this event."""
+        return self.session.scalar(
+            select(SignUp).where(SignUp.event_id == event_id, SignUp.resident_id == resident_id)
+        )
+
+    def add_sign_up(self, sign_up: SignUp) -> SignUp:
+        """Record a sign-up."""
+        self.session.add(sign_up)
+        self.session.flush()
+        return sign_up
+
+    def count_sign_ups(self, event_id: int, status: str = SignUpStatus.CONFIRMED) -> int:
+        """How many sign-ups of this status the event has."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(SignUp)
+                .where(SignUp.event_id == event_id, SignUp.status == status)
+            )
+            or 0
+        )
+
+    def sign_ups(self, event_id: int) -> Sequence[SignUp]:
+        """An event's sign-ups, first come first."""
+        return self.session.scalars(
+            select(SignUp).where(SignUp.event_id == event_id).order_by(SignUp.id)
+        ).all()
+
+    def waiting(self, event_id: int) -> Sequence[SignUp]:
+        """An event's waiting list, first come first."""
+        return self.session.scalars(
+            select(SignUp)
+            .where(SignUp.event_id == event_id, SignUp.status == SignUpStatus.WAITING)
+            .order_by(SignUp.id)
+        ).all()
+
+    def sign_ups_of_resident(self, resident_id: int) -> Sequence[SignUp]:
+        """A resident's sign-ups, newest event first."""
+        return self.session.scalars(
+            select(SignUp)
+            .join(Event, Event.id == SignUp.event_id)
+            .where(SignUp.resident_id == resident_id)
+            .order_by(Event.starts_at.desc(), SignUp.id.desc())
+        ).all()
+
+    def reminders_due(self, start: datetime, end: datetime) -> Sequence[SignUp]:
+        """Confirmed, unreminded sign-ups for events starting in [start, end)."""
+        return self.session.scalars(
+            select(SignUp)
+            .join(Event, Event.id == SignUp.event_id)
+            .where(
+                Event.starts_at >= start,
+                Event.starts_at < end,
+                Event.cancelled.is_(False),
+                SignUp.status == SignUpStatus.CONFIRMED,
+                SignUp.reminded_at.is_(None),
+                SignUp.resident_id.is_not(None),
+            )
+            .order_by(SignUp.id)
+            .with_for_update(skip_locked=True, of=SignUp)
+        ).all()
+
+    def sign_ups_between(self, start: datetime, end: datetime) -> Sequence[SignUp]:
+        """Sign-ups made in [start, end)."""
+        return self.session.scalars(
+            select(SignUp)
+            .where(SignUp.created_at >= start, SignUp.created_at < end)
+            .order_by(SignUp.id)
+        ).all()
+
+    def forget_resident(self, resident_id: int) -> int:
+        """Detach a resident from their sign-ups; the sign-ups stay as anonymous counts."""
+        result = self.session.execute(
+            update(SignUp).where(SignUp.resident_id == resident_id).values(resident_id=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class BuildingRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def by_name(self, name: str) -> Building | None:
+        """The building called `name` ("3栋")."""
+        return self.session.scalar(select(Building).where(Building.name == name))
+
+    def add(self, building: Building) -> Building:
+        """Add a building."""
+        self.session.add(building)
+        self.session.flush()
+        return building
+
+    def list(self) -> Sequence[Building]:
+        """Every building, by name."""
+        return self.session.scalars(select(Building).order_by(Building.name)).all()
+
+    def room_by_label(self, label: str) -> Room | None:
+        """The room with this normalised label ("3栋502")."""
+        return self.session.scalar(select(Room).where(Room.label == label))
+
+    def add_room(self, room: Room) -> Room:
+        """Add a room."""
+        self.session.add(room)
+        self.session.flush()
+        return room
+
+    def rooms(self) -> Sequence[Room]:
+        """Every room."""
+        return self.session.scalars(select(Room).order_by(Room.label)).all()
+
+    def residents_with_room(self) -> Sequence[Resident]:
+        """Residents (not erased) who registered or were learned to live in a room."""
+        return self.session.scalars(
+            select(Resident)
+            .where(Resident.room.is_not(None), Resident.erased_at.is_(None))
+            .order_by(Resident.id)
+        ).all()
+
+
+class ResourceRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def unit_by_name(self, name: str) -> AllianceUnit | None:
+        """The alliance unit called `name`."""
+        return self.session.scalar(select(AllianceUnit).where(AllianceUnit.name == name))
+
+    def add_unit(self, unit: AllianceUnit) -> AllianceUnit:
+        """Add an alliance unit."""
+        self.session.add(unit)
+        self.session.flush()
+        return unit
+
+    def units(self) -> Sequence[AllianceUnit]:
+        """Every alliance unit, by name."""
+        return self.session.scalars(select(AllianceUnit).order_by(AllianceUnit.name)).all()
+
+    def volunteer(self, volunteer_id: int) -> Volunteer | None:
+        """The volunteer with this id."""
+        return self.session.get(Volunteer, volunteer_id)
+
+    def volunteer_by_name(self, team: str, name: str) -> Volunteer | None:
+        """The volunteer `name` of `team`."""
+        return self.session.scalar(
+            select(Volunteer).where(Volunteer.team == team, Volunteer.name == name)
+        )
+
+    def add_volunteer(self, volunteer: Volunteer) -> Volunteer:
+        """Add a volunteer."""
+        self.session.add(volunteer)
+        self.session.flush()
+        return volunteer
+
+    def volunteers(self, active_only: bool = False) -> Sequence[Volunteer]:
+        """Volunteers by team and name."""
+        query = select(Volunteer).order_by(Volunteer.team, Volunteer.name)
+        if active_only:
+            query = query.where(Volunteer.active.is_(True))
+        return self.session.scalars(query).all()
+
+    def helper(self, ticket_id: int, volunteer_id: int) -> TicketHelper | None:
+        """The link between a ticket and a volunteer helping on it."""
+        return self.session.get(TicketHelper, (ticket_id, volunteer_id))
+
+    def add_helper(self, helper: TicketHelper) -> None:
+        """Link a volunteer to a ticket."""
+        self.session.add(helper)
+
+    def helpers(self, ticket_id: int) -> Sequence[TicketHelper]:
+        """Volunteers helping on a ticket."""
+        return (
+            self.session.scalars(
+                select(TicketHelper)
+                .where(TicketHelper.ticket_id == ticket_id)
+                .order_by(TicketHelper.assigned_at)
+            )
+            .unique()
+            .all()
+        )
+
+    def helper_counts(self) -> dict[int, int]:
+        """How many tickets each volunteer has helped on."""
+        rows = self.session.execute(
+            select(TicketHelper.volunteer_id, func.count()).group_by(TicketHelper.volunteer_id)
+        ).all()
+        return {int(v): int(n) for v, n in rows}
