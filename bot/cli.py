@@ -304,6 +304,78 @@ def tickets_show(ctx: click.Context, number: str, fmt: str) -> None:
         )
 
 
+# --- weekly summary ---------------------------------------------------------------------------
+
+
+class _WeekParam(click.ParamType):
+    name = "week"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from handlers.summary import BadWeek, week_label
+
+        try:
+            return week_label(str(value))
+        except BadWeek as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@cli.command()
+@click.option("--week", type=_WeekParam(), default=None, help="An ISO week such as 2026-W47.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--send", is_flag=True, help="Push it to summary.recipients now.")
+@click.pass_context
+def summary(ctx: click.Context, week: str | None, fmt: str, send: bool) -> None:
+    """The weekly summary for the branch secretary (default: last full week)."""
+    from bot.outbox import deliver_due
+    from handlers.summary import compute_summary, render_summary, send_weekly_summary, week_of
+
+    sheli = _sheli(ctx)
+    now = sheli.clock.now()
+    if send:
+        if not sheli.policy.summary_recipients:
+            raise click.ClickException(
+                "summary.recipients is empty: set it in config.yaml or SHELI_SUMMARY__RECIPIENTS"
+            )
+        figures = send_weekly_summary(sheli.deps, now, week)
+        counts = deliver_due(
+            sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings
+        )
+    else:
+        with sheli.uow() as uow:
+            period = week_of(week, now, sheli.policy.timezone)
+            figures = compute_summary(uow, sheli.policy, period, now)
+    if fmt == "json":
+        _echo_json(figures.to_json())
+    else:
+        click.echo(render_summary(figures, sheli.policy))
+    if send:
+        click.echo(
+            f"queued for {len(sheli.policy.summary_recipients)} recipient(s), at most once per "
+            f"week each; outbox: sent {counts['sent']}, retry {counts['retry']}, "
+            f"dead {counts['dead']}",
+            err=True,
+        )
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+
+@cli.group()
+def dashboard() -> None:
+    """The operators' web dashboard (/dashboard/)."""
+
+
+@dashboard.command("hash-password")
+def dashboard_hash_password() -> None:
+    """Ask for a password and print its hash for SHELI_DASHBOARD__PASSWORD_HASH."""
+    from werkzeug.security import generate_password_hash
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("use at least 8 characters")
+    click.echo(generate_password_hash(password))
+
+
 def _attach_nlu() -> None:
     try:
         from nlu.cli import nlu

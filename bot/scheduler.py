@@ -1,5 +1,12 @@
-"""APScheduler wiring. Jobs are module-level functions of a plain key; the database says what is due,
-so a restart or a missed tick loses nothing, and a lease keeps a second scheduler idle."""
+"""APScheduler wiring. Jobs are module-level functions of a plain key; the database says what is due.
+
+Every `scheduler.tick` the holder of the `scheduler` lease sends due visits, expires silent ones,
+notifies SLA breaches, queues the weekly summary once its `summary.cron` time has passed, and
+delivers the outbox. A scheduler that was down finds all of that still due when it comes back;
+a second scheduler started by mistake finds the lease taken and stays idle until the first one
+stops renewing it (then it takes over). Outbox dedupe keys make a message go out once even if
+two ever overlapped.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +15,93 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Sheli
+from bot.config import ConfigError
 from bot.outbox import deliver_due
 from handlers import duties
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
-_REGISTRY: dict[str, Sheli] = {}
-HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+# A summary whose cron time passed while no scheduler ran still goes out if it is this late at most.
+SUMMARY_GRACE = timedelta(days=2)
+
+
+@dataclass
+class _Registered:
+    sheli: Sheli
+    holder: str  # who holds the lease: host, process and this registration
+
+
+_REGISTRY: dict[str, _Registered] = {}
 
 
 def register(sheli: Sheli) -> str:
-    """Make `sheli` reachable to jobs by a plain key."""
+    """Make `sheli` reachable to jobs by a plain key; each key is its own lease holder."""
     key = uuid.uuid4().hex[:8]
-    _REGISTRY[key] = sheli
+    _REGISTRY[key] = _Registered(sheli, f"{socket.gethostname()}:{os.getpid()}:{key}")
     return key
 
 
+def unregister(key: str) -> None:
+    """Give up the lease (so another scheduler can take over at once) and forget `key`."""
+    registered = _REGISTRY.pop(key, None)
+    if registered is None:
+        return
+    with registered.sheli.uow() as uow:
+        uow.leases.release(LEASE_NAME, registered.holder)
+        uow.commit()
+
+
+def summary_trigger(sheli: Sheli) -> CronTrigger:
+    """`summary.cron` (minute hour day month day-of-week) in `site.timezone`."""
+    cron = str(sheli.config.get("summary.cron") or "")
+    try:
+        return CronTrigger.from_crontab(cron, timezone=sheli.policy.timezone)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"summary.cron: {cron!r} is not a crontab line ({exc})") from None
+
+
+def last_summary_time(
+    trigger: CronTrigger, now: datetime, grace: timedelta = SUMMARY_GRACE
+) -> datetime | None:
+    """The latest cron time in (now − grace, now], as naive UTC; None if there was none."""
+    current = now.replace(tzinfo=UTC)
+    fire = trigger.get_next_fire_time(None, current - grace)
+    latest = None
+    while fire is not None and fire <= current:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest.astimezone(UTC).replace(tzinfo=None) if latest else None
+
+
 def tick(key: str) -> dict[str, Any]:
-    """One pass: due visits, expiries, SLA breaches, then the outbox. Only the lease holder works."""
-    sheli = _REGISTRY[key]
+    """One pass: visits, expiries, SLA breaches, the weekly summary, then the outbox.
+
+    Only the lease holder works; anyone else returns {"skipped": ...}.
+    """
+    registered = _REGISTRY[key]
+    sheli = registered.sheli
     lease = sheli.config.duration("scheduler.lease")
     with sheli.uow() as uow:
-        if not uow.leases.acquire(LEASE_NAME, HOLDER, sheli.clock.now(), lease):
-            return {"skipped": "another scheduler holds the lease"}
+        held = uow.leases.acquire(LEASE_NAME, registered.holder, sheli.clock.now(), lease)
         uow.commit()
+    if not held:
+        return {"skipped": "another scheduler holds the lease"}
     result = duties.run_due(sheli.deps)
+    fire = last_summary_time(summary_trigger(sheli), sheli.clock.now())
+    if fire is not None:
+        result["summary"] = duties.send_summary_if_due(sheli.deps, fire)
     result["outbox"] = deliver_due(
         sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings
     )
@@ -50,71 +109,64 @@ def tick(key: str) -> dict[str, Any]:
 
 
 def flush_outbox(key: str) -> dict[str, int]:
-    """Deliver due outbox messages (any worker may; claims prevent double sends)."""
-    sheli = _REGISTRY[key]
+    """Deliver due outbox messages (any process may: claims prevent double sends)."""
+    sheli = _REGISTRY[key].sheli
     return deliver_due(sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings)
 
 
-def weekly_summary(key: str) -> None:
-    """Push last week's summary to `summary.recipients` (once per week, whatever the restarts)."""
-    sheli = _REGISTRY[key]
-    from handlers.summary import send_weekly_summary
-
-    send_weekly_summary(sheli.deps, sheli.clock.now())
-    flush_outbox(key)
-
-
-def _configure(scheduler: Any, sheli: Sheli) -> Any:
+def _configure(scheduler: BaseScheduler, sheli: Sheli) -> str:
+    summary_trigger(sheli)  # a bad cron line fails at start-up, not on Monday morning
     key = register(sheli)
-    tick_every = sheli.config.seconds("scheduler.tick")
-    outbox_every = sheli.config.seconds("outbox.poll_interval")
     scheduler.add_job(
         tick,
-        IntervalTrigger(seconds=tick_every),
+        IntervalTrigger(seconds=sheli.config.seconds("scheduler.tick")),
         args=[key],
         id="tick",
         max_instances=1,
         coalesce=True,
-        next_run_time=_soon(),
+        next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
         flush_outbox,
-        IntervalTrigger(seconds=outbox_every),
+        IntervalTrigger(seconds=sheli.config.seconds("outbox.poll_interval")),
         args=[key],
         id="outbox",
         max_instances=1,
         coalesce=True,
     )
-    scheduler.add_job(
-        weekly_summary,
-        CronTrigger.from_crontab(
-            str(sheli.config.get("summary.cron")), timezone=sheli.policy.timezone
-        ),
-        args=[key],
-        id="summary",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=6 * 3600,
-    )
-    return scheduler
+    return key
 
 
-def _soon() -> Any:
-    from datetime import datetime
+@dataclass
+class RunningScheduler:
+    """A scheduler running in a background thread; `stop()` ends it and frees the lease."""
 
-    return datetime.now().astimezone() + timedelta(seconds=1)
+    scheduler: BackgroundScheduler
+    key: str
+
+    def stop(self) -> None:
+        """Stop ticking, wait for a running tick to finish, and release the lease."""
+        with contextlib.suppress(Exception):
+            self.scheduler.shutdown(wait=True)
+        unregister(self.key)
 
 
-def start_background(sheli: Sheli) -> BackgroundScheduler:
+def start_background(sheli: Sheli) -> RunningScheduler:
     """Start the scheduler in a daemon thread (used by `sheli serve`)."""
-    scheduler = _configure(BackgroundScheduler(daemon=True), sheli)
+    scheduler = BackgroundScheduler(daemon=True, timezone=UTC)
+    key = _configure(scheduler, sheli)
     scheduler.start()
-    return scheduler
+    log.info("scheduler %s started in the background", _REGISTRY[key].holder)
+    return RunningScheduler(scheduler, key)
 
 
 def run_forever(sheli: Sheli) -> None:
     """`sheli scheduler`: run in the foreground until interrupted."""
-    scheduler = _configure(BlockingScheduler(), sheli)
-    log.info("scheduler %s started", HOLDER)
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    scheduler = BlockingScheduler(timezone=UTC)
+    key = _configure(scheduler, sheli)
+    log.info("scheduler %s started", _REGISTRY[key].holder)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+    finally:
+        unregister(key)

@@ -1,11 +1,18 @@
-"""Follow-up visits (回访): ask after resolution, take the answer, expire the silent ones."""
+"""Follow-up visits (回访): ask after resolution, take the answer, expire the silent ones.
+
+A resolved ticket's visit is due `followup_delay` after resolution (`followup_state` "due",
+`followup_due_at`). The scheduler asks ("asked"), the resident's next message is read as the
+answer (one unclear answer gets asked again: "asked_again"), and a visit nobody answers within
+`followup_expire` closes the ticket as "no_response". The database says what is due, so a
+scheduler that was down catches up, and the outbox dedupe key means a visit is never sent twice.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from handlers import messages as msg
-from handlers.keywords import visit_answer
+from handlers.keywords import VisitAnswer, visit_answer
 from handlers.ports import Policy
 from handlers.tickets import assignee_label, notify, record, reopen_ticket, resident_actor
 from nlu.base import TICKET_INTENTS, ParseResult
@@ -13,6 +20,22 @@ from storage.models import Resident, Ticket, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 ASKED_STATES = ("asked", "asked_again")
+# Other requests the resident may make while a visit waits for an answer.
+_NOT_AN_ANSWER = (*TICKET_INTENTS, "status_query", "ask_human", "cancel")
+
+
+def _is_other_request(
+    parsed: ParseResult | None, ticket: Ticket, answer: VisitAnswer | None
+) -> bool:
+    """A confident, different request ("公司拖欠工资怎么办") is not an answer to this visit."""
+    if parsed is None or parsed.intent not in _NOT_AN_ANSWER or parsed.confidence < 0.6:
+        return False
+    if answer is None:
+        return True
+    # "3栋502还是漏水" after a repair is the answer "not fixed"; a legal question is not.
+    return (
+        answer.rating is None and parsed.intent in TICKET_INTENTS and parsed.intent != ticket.intent
+    )
 
 
 def answer_if_visit(
@@ -28,63 +51,93 @@ def answer_if_visit(
     if ticket is None:
         return None
     answer = visit_answer(text)
+    if _is_other_request(parsed, ticket, answer):
+        return None
+    actor = resident_actor(resident)
     if answer is None:
-        looks_like_request = parsed is not None and (
-            parsed.intent in (*TICKET_INTENTS, "status_query", "ask_human", "cancel")
-            and parsed.confidence >= 0.6
-        )
-        if looks_like_request or ticket.followup_state != "asked":
-            return None
+        if ticket.followup_state != "asked":
+            return None  # asked twice already: let the message be what it is
         ticket.followup_state = "asked_again"
-        record(uow, ticket, "visit_unclear", resident_actor(resident), now, text[:200])
+        record(uow, ticket, "visit_unclear", actor, now, text[:200])
         return msg.VISIT_ASK_AGAIN.format(n=ticket.id)
-    kind, rating = answer
-    if kind == "not_fixed" or (rating is not None and rating <= 2):
-        reason = "没有解决" if kind == "not_fixed" else f"评分{rating}分"
-        ticket.rating = rating
-        ticket.followup_state = "answered"
-        record(
-            uow, ticket, "visit_answered", resident_actor(resident), now, text[:200], rating=rating
-        )
-        reopen_ticket(uow, policy, ticket, reason, resident_actor(resident), now)
-        label = assignee_label(policy, ticket)
-        for liaison in uow.staff.list(role=policy.fallback_role, active_only=True):
-            notify(
-                uow,
-                liaison.openid,
-                msg.NOTIFY_LOW_RATING.format(n=ticket.id, reason=reason, assignee=label),
-                now,
-                ticket=ticket,
-            )
-        return msg.VISIT_REOPENED.format(n=ticket.id, assignee=label)
-    ticket.rating = rating
+
+    ticket.rating = answer.rating
     ticket.followup_state = "answered"
+    record(
+        uow,
+        ticket,
+        "visit_answered",
+        actor,
+        now,
+        text[:200],
+        rating=answer.rating,
+        fixed=answer.fixed,
+        solved=answer.solved,
+    )
+    if not answer.solved:
+        return _reopen_after_visit(uow, policy, ticket, answer, text, actor, now)
     ticket.status = TicketStatus.CLOSED
     ticket.closed_at = now
-    record(uow, ticket, "visit_answered", resident_actor(resident), now, text[:200], rating=rating)
-    record(uow, ticket, "closed", "system", now, f"评分{rating}")
-    return msg.VISIT_THANKS.format(n=ticket.id, rating=rating)
+    if answer.rating is None:
+        record(uow, ticket, "closed", actor, now, msg.VISIT_CLOSED_FIXED)
+        return msg.VISIT_THANKS_FIXED.format(n=ticket.id)
+    record(uow, ticket, "closed", actor, now, msg.VISIT_CLOSED_RATED.format(rating=answer.rating))
+    return msg.VISIT_THANKS.format(n=ticket.id, rating=answer.rating)
+
+
+def _reopen_after_visit(
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    ticket: Ticket,
+    answer: VisitAnswer,
+    said: str,
+    actor: str,
+    now: datetime,
+) -> str:
+    """Back to the assignee; the branch liaison hears why."""
+    if answer.fixed is False:
+        reason = msg.VISIT_REASON_NOT_FIXED.format(said=said.strip()[:40])
+    else:
+        reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)
+    reopen_ticket(uow, policy, ticket, reason, actor, now)
+    label = assignee_label(policy, ticket)
+    for liaison in uow.staff.list(role=policy.fallback_role, active_only=True):
+        notify(
+            uow,
+            liaison.openid,
+            msg.NOTIFY_LOW_RATING.format(n=ticket.id, reason=reason, assignee=label),
+            now,
+            kind="visit_alert",
+            ticket=ticket,
+        )
+    return msg.VISIT_REOPENED.format(n=ticket.id, assignee=label)
 
 
 def send_due_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[int]:
-    """Ask residents of tickets resolved `followup_delay` ago; returns the ticket numbers."""
+    """Ask the residents of tickets resolved `followup_delay` ago; returns the ticket numbers."""
     asked = []
     for ticket in uow.tickets.visits_due(now):
+        resident = ticket.resident
+        if resident is None or resident.erased_at is not None:
+            # Nobody left to ask: close without a visit (counted neither answered nor expired).
+            ticket.followup_state = "skipped"
+            ticket.status = TicketStatus.CLOSED
+            ticket.closed_at = now
+            record(uow, ticket, "closed", "system", now, msg.VISIT_SKIPPED_DETAIL)
+            continue
         ticket.followup_state = "asked"
         ticket.followup_asked_at = now
         record(uow, ticket, "visit_sent", "system", now)
-        if ticket.resident and not ticket.resident.erased_at:
-            notify(
-                uow,
-                ticket.resident.openid,
-                msg.VISIT_ASK.format(
-                    n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, "")
-                ),
-                now,
-                kind="visit",
-                ticket=ticket,
-                dedupe_key=f"visit:{ticket.id}:{ticket.resolved_at:%Y%m%d%H%M%S}",
-            )
+        notify(
+            uow,
+            resident.openid,
+            msg.VISIT_ASK.format(n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, "")),
+            now,
+            kind="visit",
+            ticket=ticket,
+            # Once per resolution: a ticket reopened and resolved again gets a new visit.
+            dedupe_key=f"visit:{ticket.id}:{ticket.resolved_at:%Y%m%d%H%M%S}",
+        )
         asked.append(ticket.id)
     return asked
 
@@ -93,14 +146,10 @@ def expire_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> lis
     """Close tickets whose visit went unanswered for `followup_expire`: "no response"."""
     closed = []
     for ticket in uow.tickets.visits_unanswered_since(now - policy.followup_expire):
-        close_without_answer(uow, ticket, now)
+        ticket.followup_state = "no_response"
+        ticket.status = TicketStatus.CLOSED
+        ticket.closed_at = now
+        record(uow, ticket, "visit_expired", "system", now, msg.VISIT_EXPIRED_DETAIL)
+        record(uow, ticket, "closed", "system", now, msg.VISIT_EXPIRED_DETAIL)
         closed.append(ticket.id)
     return closed
-
-
-def close_without_answer(uow: AbstractUnitOfWork, ticket: Ticket, now: datetime) -> None:
-    ticket.followup_state = "no_response"
-    ticket.status = TicketStatus.CLOSED
-    ticket.closed_at = now
-    record(uow, ticket, "visit_expired", "system", now, "回访未回复")
-    record(uow, ticket, "closed", "system", now, "回访未回复")

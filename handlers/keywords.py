@@ -68,62 +68,105 @@ def parse_command(text: str, words: tuple[str, ...]) -> Command | None:
     return None
 
 
-def rating_from_text(text: str) -> int | None:
-    """A 1–5 rating from `5`, `５`, `五`, `5分`, `五星`; None if the text is not a bare rating."""
-    text = normalise(text).rstrip("。.!！~ ")
-    match = re.fullmatch(
-        r"(?:我?(?:给|打)?\s*)?([1-5一二三四五两])\s*(?:分|星|颗星)?(?:吧|啊|呀)?", text
-    )
-    if not match:
-        return None
-    digit = match.group(1)
-    return int(digit) if digit.isdigit() else _CN_DIGITS[digit]
-
-
-_SATISFIED = (
-    "非常满意",
-    "很满意",
-    "满意",
-    "挺好",
-    "很好",
-    "不错",
-    "修好了",
-    "解决了",
-    "好了",
-    "可以",
+# Ratings: "5", "５", "五", "5分", "五星", "给5分吧", "打个五星".
+_BARE_RATING = re.compile(
+    r"(?:我?(?:给|打)(?:你们?|个)?)?([1-5一二三四五两])\s*(?:分|星|颗星)?(?:吧|啊|呀|哦|的)?"
 )
-_UNSATISFIED = ("不满意", "很不满意", "非常不满意", "太差", "很差", "差评")
+# A rating inside a longer answer ("修好了，5分"); "3分钟" is a duration, not a rating.
+_RATING_IN_TEXT = re.compile(
+    r"(?<![0-9一二三四五六七八九十百])([1-5一二三四五两])\s*(?:分|星|颗星)(?!钟)"
+)
+
+
+def _digit(value: str) -> int:
+    return int(value) if value.isdigit() else _CN_DIGITS[value]
+
+
+def rating_from_text(text: str) -> int | None:
+    """A 1–5 rating from `5`, `５`, `五`, `5分`, `五星`, `满分`; None if the text is not a bare rating."""
+    text = normalise(text).rstrip("。.!！~～ ")
+    if text in ("满分", "五星好评", "好评"):
+        return 5
+    match = _BARE_RATING.fullmatch(text)
+    return _digit(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class VisitAnswer:
+    """What a resident said to a follow-up visit: fixed or not (None: not said), and a rating."""
+
+    fixed: bool | None
+    rating: int | None
+
+    @property
+    def solved(self) -> bool:
+        """Fixed and rated 3 or better (or fixed without a rating); otherwise the ticket reopens."""
+        return self.fixed is not False and (self.rating is None or self.rating >= 3)
+
+
+# Checked in this order: "不满意" before "满意", "没修好" before "修好".
 _NOT_FIXED = (
     "没修好",
     "没有修好",
+    "没弄好",
+    "没搞好",
     "还是不行",
     "还不行",
+    "不行",
     "没解决",
     "没有解决",
+    "未解决",
+    "没处理",
     "还是坏",
     "又坏",
     "没人来",
     "没来修",
+    "没人修",
     "还没好",
+    "没好",
     "不好使",
+    "还在漏",
+    "还漏",
+    "还是漏",
+    "问题还在",
+    "老样子",
+    "没用",
 )
+_VERY_UNSATISFIED = ("非常不满意", "很不满意", "特别不满意", "太差", "很差", "极差", "差劲", "差评")
+_UNSATISFIED = ("不满意", "不太满意", "不是很满意", "不好", "不怎么样")
+_NEUTRAL = ("一般", "还行", "还可以", "凑合", "马马虎虎", "过得去", "差不多")
+_VERY_SATISFIED = ("非常满意", "很满意", "十分满意", "特别满意", "太好了", "非常好", "好评")
+_SATISFIED = ("满意", "挺好", "很好", "不错", "可以")
+_FIXED = ("修好了", "已修好", "好了", "解决了", "没问题", "已经好", "弄好了", "能用了")
 
 
-def visit_answer(text: str) -> tuple[str, int | None] | None:
-    """Interpret an answer to a follow-up visit: ("rating", n), ("not_fixed", None) or None."""
-    rating = rating_from_text(text)
-    if rating is not None:
-        return ("rating", rating)
-    clean = normalise(text)
+def visit_answer(text: str) -> VisitAnswer | None:
+    """Interpret an answer to a follow-up visit; None when it does not read as one."""
+    clean = normalise(text).replace(" ", "").replace("不好意思", "")
+    bare = rating_from_text(clean)
+    if bare is not None:
+        return VisitAnswer(fixed=None, rating=bare)
+    if re.fullmatch(r"[不没]有?|否|no", clean.rstrip("。.!！~～"), re.IGNORECASE):
+        return VisitAnswer(fixed=False, rating=None)  # "解决了吗？" — "没有"
+    found = _RATING_IN_TEXT.search(clean)
+    rating = _digit(found.group(1)) if found else None
     if any(word in clean for word in _NOT_FIXED):
-        return ("not_fixed", None)
-    if any(word in clean for word in _UNSATISFIED):
-        return ("rating", 1 if ("非常" in clean or "很" in clean) else 2)
-    if "一般" in clean or "还行" in clean or "凑合" in clean:
-        return ("rating", 3)
-    if any(word in clean for word in _SATISFIED):
-        return ("rating", 5 if ("非常" in clean or "很" in clean) else 4)
-    return None
+        return VisitAnswer(fixed=False, rating=rating)
+    fixed = True if any(word in clean for word in _FIXED) else None
+    if rating is None:
+        if any(word in clean for word in _VERY_UNSATISFIED):
+            rating = 1
+        elif any(word in clean for word in _UNSATISFIED):
+            rating = 2
+        elif any(word in clean for word in _NEUTRAL):
+            rating = 3
+        elif any(word in clean for word in _VERY_SATISFIED):
+            rating = 5
+        elif any(word in clean for word in _SATISFIED):
+            rating = 4
+    if fixed is None and rating is None:
+        return None
+    return VisitAnswer(fixed=fixed, rating=rating)
 
 
 _VIOLENCE = (

@@ -124,7 +124,43 @@ NOTIFY_LOW_RATING = "【回访预警】#{n} 住户反馈：{reason}，已重新�
 # SLA (督办).
 NOTIFY_SLA_ACCEPT = "【督办】#{n} 派单已超过{hours}仍未接单，请尽快处理。"
 NOTIFY_SLA_RESOLVE = "【督办】#{n} 已超过办结时限{hours}，请尽快办结。"
-NOTIFY_SLA_LIAISON = "【督办】#{n}（{assignee}）{what}已超时{hours}。"
+NOTIFY_SLA_LIAISON = "【督办】#{n}（{assignee}）{what}已超过{hours}时限，请督促。"
 NOTIFY_SLA_SECRETARY = (
     "【督办升级】#{n}（{intent_name}，{assignee}）{what}严重超时（超过{hours}），请关注。"
 )
+
+# Follow-up visit outcomes (handlers/followup.py).
+VISIT_THANKS_FIXED = "太好了，谢谢你的反馈！#{n} 已结单。"
+VISIT_CLOSED_RATED = "回访评分{rating}分，结单"
+VISIT_CLOSED_FIXED = "回访确认已解决，结单"
+VISIT_REASON_NOT_FIXED = "回访说没解决：「{said}」"
+VISIT_REASON_LOW_RATING = "回访只打了{rating}分"
+VISIT_EXPIRED_DETAIL = "回访未回复"
+VISIT_SKIPPED_DETAIL = "住户已注销，不回访"
+
+# SLA (督办) events (handlers/sla.py).
+SLA_WHAT = {"accept": "接单", "resolve": "办结"}
+SLA_EVENT_DETAIL = "{what}超时（超过{hours}）·{level}级"
+
+# Weekly summary to the branch secretary (handlers/summary.py); one WeChat text, under 600 chars.
+SUMMARY = {
+    "title": "【{site}周报】{week}（{first}—{last}）",
+    "intake": "新收诉求{new}件{by_intent}",
+    "cancelled": "，撤销{n}件",
+    "resolved": "；本周办结{n}件。",
+    "rates": "办结率{completion}{fraction}，响应率{response}，解决率{solve}，满意率{satisfaction}。",
+    "fraction": "（{done}/{of}）",
+    "times": "首次响应中位{first}，办结用时中位{resolve}。",
+    "visits": "回访{concluded}件，回复{answered}件（{rate}）{mean}{silent}。",
+    "mean": "，平均{mean}分",
+    "silent": "，{n}件未回复（不计入满意）",
+    "no_visits": "本周暂无回访结果。",
+    "breaches": "本周督办{n}件，其中{escalated}件升级。",
+    "overdue": "当前超时未办{n}件：{tickets}{more}。",
+    "overdue_item": "#{n}（{what}）",
+    "more": "等",
+    "no_overdue": "当前无超时工单。",
+    "load": "在办：{load}。",
+    "buildings": "诉求集中：{places}，请关注是否反复出现。",
+    "link": "详情：{url}/dashboard/summary?week={week}",
+}

@@ -1,27 +1,52 @@
-"""SLA (督办): accept and resolve deadlines per intent; each breach level is told once."""
+"""SLA (督办): accept and resolve deadlines per intent; each breach level is told once.
+
+Level 1 — the deadline passed: the assignee and the branch liaison are told.
+Level 2 — `escalate_factor` times the deadline passed: the branch secretary (the summary
+recipients) is told as well. Every level reached is a `sla_breach` event on the ticket, and the
+ticket remembers the level it reached, so a restart or a second scheduler never tells anyone twice.
+
+The accept clock starts when the ticket was (re)assigned, or created if nobody could take it.
+The resolve clock starts when the ticket was created, or reopened after a visit.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers import messages as msg
-from handlers.ports import Policy
+from handlers.ports import Deadlines, Policy
 from handlers.tickets import assignee_label, notify, record
 from storage.models import Ticket, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
-NOT_YET_ACCEPTED = (TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.REOPENED)
+CHECKED_STATUSES = (
+    TicketStatus.OPEN,
+    TicketStatus.ASSIGNED,
+    TicketStatus.ACCEPTED,
+    TicketStatus.REOPENED,
+)
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One deadline a ticket is past: "accept" or "resolve", level 1 or 2."""
+
+    ticket: int
+    kind: str
+    level: int
 
 
 def human_duration(delta: timedelta) -> str:
-    """ "30分钟", "2小时", "3天" — for messages to people."""
+    """ "30分钟", "2小时", "1.5小时", "3天" — for messages to people."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
         return f"{max(minutes, 1)}分钟"
     if minutes < 48 * 60:
         hours = minutes / 60
         return f"{hours:.0f}小时" if hours == int(hours) else f"{hours:.1f}小时"
-    return f"{minutes // 1440}天"
+    days = minutes / 1440
+    return f"{days:.0f}天" if days == int(days) else f"{days:.1f}天"
 
 
 def _level(elapsed: timedelta, limit: timedelta, factor: float) -> int:
@@ -32,28 +57,52 @@ def _level(elapsed: timedelta, limit: timedelta, factor: float) -> int:
     return 0
 
 
-def check_sla(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[tuple[int, str, int]]:
-    """Notify new breaches; returns (ticket, "accept"|"resolve", level) for each one found."""
+def awaits_acceptance(ticket: Ticket) -> bool:
+    """Nobody has taken the ticket since it was (re)assigned."""
+    if ticket.status in (TicketStatus.OPEN, TicketStatus.ASSIGNED):
+        return True
+    return ticket.status == TicketStatus.REOPENED and ticket.accepted_at is None
+
+
+def resolve_clock_start(uow: AbstractUnitOfWork, ticket: Ticket) -> datetime:
+    """When the ticket's current round of work began: created, or last reopened."""
+    reopened = [e.at for e in uow.tickets.events(ticket.id) if e.kind == "reopened"]
+    return max(reopened) if reopened else ticket.created_at
+
+
+def breach_levels(
+    uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, now: datetime
+) -> tuple[int, int]:
+    """(accept level, resolve level) the ticket has reached at `now`; 0 = within its deadline."""
+    deadlines = policy.deadlines(ticket.intent, ticket.urgent)
+    if deadlines is None or ticket.status not in CHECKED_STATUSES:
+        return 0, 0
+    accept = 0
+    if awaits_acceptance(ticket):
+        start = ticket.assigned_at or ticket.created_at
+        accept = _level(now - start, deadlines.accept, policy.escalate_factor)
+    resolve = _level(now - ticket.created_at, deadlines.resolve, policy.escalate_factor)
+    if resolve:  # only then is it worth reading the audit trail for a reopen
+        start = resolve_clock_start(uow, ticket)
+        resolve = _level(now - start, deadlines.resolve, policy.escalate_factor)
+    return accept, resolve
+
+
+def check_sla(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[Breach]:
+    """Record and notify every breach level reached since the last check."""
     found = []
-    for ticket in uow.tickets.list(status=(*NOT_YET_ACCEPTED, TicketStatus.ACCEPTED)):
+    for ticket in uow.tickets.list(status=CHECKED_STATUSES):
         deadlines = policy.deadlines(ticket.intent, ticket.urgent)
         if deadlines is None:
             continue
-        if ticket.status in NOT_YET_ACCEPTED:
-            start = ticket.assigned_at or ticket.created_at
-            level = _level(now - start, deadlines.accept, policy.escalate_factor)
-            if level > ticket.accept_breach_level:
-                _breach(uow, policy, ticket, "accept", level, deadlines.accept, now)
-                found.append((ticket.id, "accept", level))
-        start = (
-            ticket.assigned_at
-            if ticket.status == TicketStatus.REOPENED and ticket.assigned_at
-            else ticket.created_at
-        )
-        level = _level(now - start, deadlines.resolve, policy.escalate_factor)
-        if level > ticket.resolve_breach_level:
-            _breach(uow, policy, ticket, "resolve", level, deadlines.resolve, now)
-            found.append((ticket.id, "resolve", level))
+        accept, resolve = breach_levels(uow, policy, ticket, now)
+        for kind, level, known in (
+            ("accept", accept, ticket.accept_breach_level),
+            ("resolve", resolve, ticket.resolve_breach_level),
+        ):
+            for new_level in range(known + 1, level + 1):
+                _breach(uow, policy, ticket, kind, new_level, deadlines, now)
+                found.append(Breach(ticket.id, kind, new_level))
     return found
 
 
@@ -63,31 +112,32 @@ def _breach(
     ticket: Ticket,
     kind: str,
     level: int,
-    limit: timedelta,
+    deadlines: Deadlines,
     now: datetime,
 ) -> None:
-    previous = ticket.accept_breach_level if kind == "accept" else ticket.resolve_breach_level
+    limit = deadlines.accept if kind == "accept" else deadlines.resolve
     if kind == "accept":
         ticket.accept_breach_level = level
     else:
         ticket.resolve_breach_level = level
-    what = "接单" if kind == "accept" else "办结"
-    hours = human_duration(limit if level == 1 else limit * policy.escalate_factor)
+    what = msg.SLA_WHAT[kind]
+    over = limit if level == 1 else limit * policy.escalate_factor
     record(
         uow,
         ticket,
         "sla_breach",
         "system",
         now,
-        f"{what}超时（{hours}）·{level}级",
+        msg.SLA_EVENT_DETAIL.format(what=what, hours=human_duration(over), level=level),
         breach=kind,
         level=level,
     )
     label = assignee_label(policy, ticket)
-    key = f"sla:{ticket.id}:{kind}:{ticket.assigned_at or ticket.created_at:%Y%m%d%H%M%S}"
-    if previous < 1:  # first breach: the assignee and the branch liaison
+    # One round of messages per ticket, deadline, level and (re)assignment.
+    key = f"sla:{ticket.id}:{kind}:{level}:{ticket.assigned_at or ticket.created_at:%Y%m%d%H%M%S}"
+    if level == 1:
         template = msg.NOTIFY_SLA_ACCEPT if kind == "accept" else msg.NOTIFY_SLA_RESOLVE
-        if ticket.assignee:
+        if ticket.assignee and ticket.assignee.active:
             notify(
                 uow,
                 ticket.assignee.openid,
@@ -95,7 +145,7 @@ def _breach(
                 now,
                 kind="sla",
                 ticket=ticket,
-                dedupe_key=f"{key}:1:assignee",
+                dedupe_key=f"{key}:staff:{ticket.assignee.id}",
             )
         for liaison in uow.staff.list(role=policy.fallback_role, active_only=True):
             if ticket.assignee and liaison.id == ticket.assignee.id:
@@ -109,22 +159,22 @@ def _breach(
                 now,
                 kind="sla",
                 ticket=ticket,
-                dedupe_key=f"{key}:1:{liaison.id}",
+                dedupe_key=f"{key}:staff:{liaison.id}",
             )
-    if level >= 2:  # second, longer breach: the branch secretary
-        for openid in policy.summary_recipients:
-            notify(
-                uow,
-                openid,
-                msg.NOTIFY_SLA_SECRETARY.format(
-                    n=ticket.id,
-                    intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
-                    assignee=label,
-                    what=what,
-                    hours=hours,
-                ),
-                now,
-                kind="sla",
-                ticket=ticket,
-                dedupe_key=f"{key}:2:{openid}",
-            )
+        return
+    for openid in policy.summary_recipients:  # the branch secretary
+        notify(
+            uow,
+            openid,
+            msg.NOTIFY_SLA_SECRETARY.format(
+                n=ticket.id,
+                intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+                assignee=label,
+                what=what,
+                hours=human_duration(over),
+            ),
+            now,
+            kind="sla",
+            ticket=ticket,
+            dedupe_key=f"{key}:secretary:{openid}",
+        )
