@@ -88,8 +88,16 @@ def test_below_threshold_is_fallback() -> None:
     assert always_sure.parse("3栋502热水器坏了").intent == "repair"
 
 
-def test_gibberish_is_fallback(small: EmbeddedParser) -> None:
-    assert small.parse("qzxv wkjh").intent == FALLBACK_INTENT
+@pytest.mark.parametrize("text", ["今天天气怎么样", "qzxv wkjh", "。。。", "明天会下雨吗"])
+def test_small_talk_and_noise_open_no_ticket(real: EmbeddedParser, text: str) -> None:
+    assert real.parse(text).intent in ("out_of_scope", FALLBACK_INTENT)
+
+
+def test_unknown_characters_fall_back(small: EmbeddedParser) -> None:
+    # nothing in the text was seen in training, so only the class priors speak
+    result = small.parse("嗯嗯嗯")
+    assert result.intent == FALLBACK_INTENT
+    assert result.confidence < small.threshold
 
 
 def test_second_build_loads_the_cache(tmp_path: Path) -> None:
