@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify
@@ -22,10 +24,23 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
     app.extensions["sheli"] = sheli
     app.config["MAX_CONTENT_LENGTH"] = int(sheli.config.get("wechat.max_body_bytes", 65536)) * 4
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # Dashboard sessions: a random key per start unless configured (set one for several workers).
+    app.secret_key = str(sheli.config.get("dashboard.secret_key") or secrets.token_hex(32))
+    app.config.update(
+        SESSION_COOKIE_NAME="sheli_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=str(sheli.config.get("site.public_url") or "").startswith("https:"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
 
+    from bot.dashboard import bp as dashboard
+    from bot.simulator import bp as simulator
     from bot.webhook import bp as webhook
 
     app.register_blueprint(webhook)
+    app.register_blueprint(dashboard)
+    app.register_blueprint(simulator)
 
     @app.get("/healthz")
     def healthz() -> Any:

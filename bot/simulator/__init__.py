@@ -1,0 +1,241 @@
+"""Local mode's WeChat stand-in in the browser: play a resident or a staff member.
+
+What you type is signed and posted to the app's own `/wechat` exactly as WeChat's servers
+would post it; messages Sheli sends on its own are read back from the outbox (the local inbox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+import time
+from typing import Any
+from xml.etree import ElementTree
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from bot.outbox import deliver_due
+from handlers.conversation import MENU_KEYS
+from handlers.duties import run_due
+from handlers.staff import add_staff
+
+bp = Blueprint(
+    "simulator",
+    __name__,
+    url_prefix="/simulator",
+    template_folder="templates",
+    static_folder="static",
+)
+
+DEMO_RESIDENTS = ("demo_resident_1", "demo_resident_2", "demo_resident_3")
+DEMO_STAFF_NAMES = {
+    "branch_liaison": "李联络",
+    "police_officer": "赵警官",
+    "grid_worker": "陈网格",
+    "property_steward": "张师傅",
+    "legal_adviser": "刘律师",
+    "employment_liaison": "孙专员",
+}
+MENU_LABELS = {
+    "REPAIR": "物业报修",
+    "MEDIATION": "矛盾调解",
+    "LEGAL": "法律咨询",
+    "JOBS": "招聘求职",
+    "PROGRESS": "办理进度",
+    "HUMAN": "人工服务",
+    "MY_INFO": "我的信息",
+}
+_msg_ids = itertools.count(int(time.time() * 1000) % 10**9 * 1000)
+
+
+def _sheli() -> Any:
+    return current_app.extensions["sheli"]
+
+
+@bp.before_request
+def local_mode_only() -> None:
+    """With a WeChat app id configured the simulator does not exist."""
+    if not _sheli().config.local_mode:
+        abort(404)
+    # A cross-site page cannot send application/json without a CORS preflight we never answer.
+    if request.method == "POST" and not request.is_json:
+        abort(415)
+
+
+@bp.after_request
+def security_headers(response: Any) -> Any:
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _cdata(value: str) -> str:
+    return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def wechat_xml(openid: str, kind: str, fields: dict[str, Any]) -> str:
+    """A message as WeChat's servers post it to the account's URL."""
+    now = int(time.time())
+    parts = [
+        f"<ToUserName>{_cdata('gh_sheli_local')}</ToUserName>",
+        f"<FromUserName>{_cdata(openid)}</FromUserName>",
+        f"<CreateTime>{now}</CreateTime>",
+        f"<MsgType>{_cdata(kind)}</MsgType>",
+    ]
+    for key, value in fields.items():
+        parts.append(f"<{key}>{_cdata(value) if isinstance(value, str) else value}</{key}>")
+    if kind != "event":
+        parts.append(f"<MsgId>{next(_msg_ids)}</MsgId>")
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+def _fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    kind = str(payload.get("type") or "text")
+    if kind == "text":
+        text = str(payload.get("text") or "").strip()
+        if not text:
+            abort(400, "text is empty")
+        return "text", {"Content": text[:2000]}
+    if kind == "location":
+        label = str(payload.get("label") or "").strip() or "3栋502"
+        return "location", {
+            "Location_X": 22.543,
+            "Location_Y": 114.057,
+            "Scale": 15,
+            "Label": label[:100],
+        }
+    if kind == "click":
+        key = str(payload.get("key") or "")
+        if key not in MENU_KEYS:
+            abort(400, "unknown menu key")
+        return "event", {"Event": "CLICK", "EventKey": key}
+    if kind == "subscribe":
+        return "event", {"Event": "subscribe"}
+    abort(400, "type must be text, location, click or subscribe")
+
+
+def post_to_webhook(xml: str) -> tuple[int, str | None]:
+    """Sign `xml` with wechat.token and post it through the app's own /wechat, like WeChat."""
+    token = str(_sheli().config.require("wechat.token"))
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    response = current_app.test_client().post(
+        "/wechat",
+        query_string={"signature": signature, "timestamp": timestamp, "nonce": nonce},
+        data=xml.encode("utf-8"),
+        content_type="text/xml",
+    )
+    body = response.get_data(as_text=True)
+    if response.status_code != 200 or not body.startswith("<xml>"):
+        return response.status_code, None
+    return 200, ElementTree.fromstring(body).findtext("Content")
+
+
+def _openid(value: Any) -> str:
+    openid = str(value or "").strip()
+    if not openid or len(openid) > 64 or any(c in openid for c in "<>&\"' "):
+        abort(400, "openid: 1–64 characters, no spaces or markup")
+    return openid
+
+
+@bp.get("/")
+def page() -> Any:
+    sheli = _sheli()
+    with sheli.uow() as uow:
+        staff = [s for s in uow.staff.list(active_only=True) if s.openid]
+        return render_template(
+            "simulator/simulator.html",
+            residents=DEMO_RESIDENTS,
+            staff=staff,
+            followup_delay=sheli.config.get("followup.delay"),
+            role_names=sheli.policy.role_names,
+            menu=MENU_LABELS,
+            site_name=sheli.policy.site_name,
+        )
+
+
+@bp.post("/send")
+def send() -> Any:
+    """{openid, type: text|location|click|subscribe, text|label|key} → the passive reply."""
+    payload = request.get_json(silent=True) or {}
+    openid = _openid(payload.get("openid"))
+    kind, fields = _fields(payload)
+    status, reply = post_to_webhook(wechat_xml(openid, kind, fields))
+    return jsonify(status=status, reply=reply)
+
+
+@bp.get("/inbox/<openid>")
+def inbox(openid: str) -> Any:
+    """Messages Sheli queued for this person after outbox id `after`."""
+    openid = _openid(openid)
+    after = request.args.get("after", default=0, type=int)
+    sheli = _sheli()
+    with sheli.uow() as uow:
+        rows = uow.outbox.for_recipient(openid, after_id=after)
+        return jsonify(
+            messages=[
+                {
+                    "id": m.id,
+                    "kind": m.kind,
+                    "body": m.body,
+                    "ticket": m.ticket_id,
+                    "status": m.status,
+                    "at": m.created_at.isoformat() + "Z",
+                }
+                for m in rows
+            ]
+        )
+
+
+@bp.get("/history/<openid>")
+def history(openid: str) -> Any:
+    """What this person wrote and the passive replies, oldest first (shown on switching)."""
+    openid = _openid(openid)
+    sheli = _sheli()
+    with sheli.uow() as uow:
+        rows = uow.inbound.for_openid(openid, limit=100)
+        return jsonify(
+            messages=[
+                {
+                    "text": m.content or m.msg_type,
+                    "type": m.msg_type,
+                    "reply": m.reply,
+                    "at": m.received_at.isoformat() + "Z",
+                }
+                for m in rows
+            ]
+        )
+
+
+@bp.post("/seed")
+def seed() -> Any:
+    """One bound demo staff member per role that has nobody bound (openid demo_<role>)."""
+    sheli = _sheli()
+    created = []
+    with sheli.uow() as uow:
+        now = sheli.clock.now()
+        for role in sheli.policy.role_names:
+            if any(s.openid for s in uow.staff.list(role=role, active_only=True)):
+                continue
+            openid = f"demo_{role}"
+            if uow.staff.by_openid(openid):
+                continue
+            name = DEMO_STAFF_NAMES.get(role, role)
+            add_staff(uow, sheli.policy, role=role, name=name, now=now, openid=openid)
+            created.append(openid)
+        uow.commit()
+    return jsonify(created=created)
+
+
+@bp.post("/run-due")
+def run_due_now() -> Any:
+    """Run due visits, expiries and SLA checks now, then deliver the outbox."""
+    sheli = _sheli()
+    duties = run_due(sheli.deps)
+    delivered = deliver_due(
+        sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings
+    )
+    return jsonify(duties=duties, delivered=delivered)

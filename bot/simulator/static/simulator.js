@@ -1,0 +1,151 @@
+// The simulator's chat window: post through /simulator/send, poll the person's inbox.
+(function () {
+  "use strict";
+  const messages = document.getElementById("messages");
+  const who = document.getElementById("who");
+  const status = document.getElementById("status");
+  let current = null;
+  let lastInboxId = 0;
+  let generation = 0;
+
+  function bubble(cls, text, tag) {
+    const item = document.createElement("li");
+    item.className = "msg " + cls;
+    if (tag) {
+      const label = document.createElement("span");
+      label.className = "tag";
+      label.textContent = tag;
+      item.appendChild(label);
+    }
+    item.appendChild(document.createTextNode(text));
+    messages.appendChild(item);
+    messages.scrollTop = messages.scrollHeight;
+    return item;
+  }
+
+  async function call(method, url, body) {
+    const options = { method: method, headers: { "Accept": "application/json" } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
+    const data = await response.json().catch(function () { return {}; });
+    if (!response.ok) { throw new Error(data.error || ("HTTP " + response.status)); }
+    return data;
+  }
+
+  function pushTag(message) {
+    const names = { text: "主动消息", summary: "周报", visit: "回访" };
+    return (names[message.kind] || "主动消息") + (message.ticket ? " · #" + message.ticket : "");
+  }
+
+  async function pollInbox() {
+    if (!current) { return; }
+    const mine = generation;
+    try {
+      const data = await call("GET", "/simulator/inbox/" + encodeURIComponent(current) + "?after=" + lastInboxId);
+      if (mine !== generation) { return; }
+      data.messages.forEach(function (m) {
+        lastInboxId = Math.max(lastInboxId, m.id);
+        bubble("push", m.body, pushTag(m));
+      });
+    } catch (error) {
+      status.textContent = "收件箱读取失败：" + error.message;
+    }
+  }
+
+  async function select(openid, label) {
+    current = openid;
+    generation += 1;
+    const mine = generation;
+    lastInboxId = 0;
+    location.hash = encodeURIComponent(openid);
+    who.textContent = label || openid;
+    who.dataset.openid = openid;
+    messages.textContent = "";
+    document.querySelectorAll(".person").forEach(function (b) {
+      b.classList.toggle("on", b.dataset.openid === openid);
+    });
+    const [history, inbox] = await Promise.all([
+      call("GET", "/simulator/history/" + encodeURIComponent(openid)),
+      call("GET", "/simulator/inbox/" + encodeURIComponent(openid) + "?after=0"),
+    ]);
+    if (mine !== generation) { return; }
+    const lines = [];
+    history.messages.forEach(function (m) { lines.push({ at: m.at, order: 0, m: m }); });
+    inbox.messages.forEach(function (m) { lines.push({ at: m.at, order: 1, m: m }); });
+    lines.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order; });
+    lines.forEach(function (line) {
+      if (line.order === 0) {
+        bubble("me", line.m.text);
+        if (line.m.reply) { bubble("reply", line.m.reply); }
+      } else {
+        lastInboxId = Math.max(lastInboxId, line.m.id);
+        bubble("push", line.m.body, pushTag(line.m));
+      }
+    });
+  }
+
+  async function send(payload, shown) {
+    if (!current) { status.textContent = "请先选择一个人。"; return; }
+    bubble("me", shown);
+    try {
+      const data = await call("POST", "/simulator/send", Object.assign({ openid: current }, payload));
+      if (data.reply) { bubble("reply", data.reply); }
+      else if (data.status !== 200) { bubble("system", "（/wechat 返回 " + data.status + "）"); }
+    } catch (error) {
+      bubble("system", "发送失败：" + error.message);
+    }
+    pollInbox();
+  }
+
+  document.querySelectorAll(".person").forEach(function (button) {
+    button.addEventListener("click", function () { select(button.dataset.openid, button.dataset.label); });
+  });
+  document.getElementById("other").addEventListener("submit", function (event) {
+    event.preventDefault();
+    const openid = document.getElementById("other-openid").value.trim();
+    if (openid) { select(openid, openid); }
+  });
+  document.getElementById("compose").addEventListener("submit", function (event) {
+    event.preventDefault();
+    const input = document.getElementById("text");
+    const text = input.value.trim();
+    if (!text) { return; }
+    input.value = "";
+    send({ type: "text", text: text }, text);
+  });
+  document.querySelectorAll("#menu button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      send({ type: "click", key: button.dataset.key }, "［菜单］" + button.textContent);
+    });
+  });
+  document.getElementById("location").addEventListener("click", function () {
+    const label = document.getElementById("location-label").value.trim() || "3栋502";
+    send({ type: "location", label: label }, "［位置］" + label);
+  });
+  document.getElementById("seed").addEventListener("click", async function () {
+    const data = await call("POST", "/simulator/seed", {});
+    status.textContent = data.created.length ? "已生成：" + data.created.join("、") : "每个角色都已有人员。";
+    if (data.created.length) { location.reload(); }
+  });
+  document.getElementById("run-due").addEventListener("click", async function () {
+    try {
+      const data = await call("POST", "/simulator/run-due", {});
+      const d = data.duties;
+      status.textContent = "回访 " + (d.visits || []).length + " 件，过期 " + (d.expired || []).length +
+        " 件，督办 " + (d.sla || []).length + " 件；投递 " + data.delivered.sent + " 条。";
+    } catch (error) {
+      status.textContent = "执行失败：" + error.message;
+    }
+    pollInbox();
+  });
+
+  setInterval(pollInbox, 1500);
+  const start = decodeURIComponent(location.hash.slice(1));
+  if (start) {
+    const known = document.querySelector('.person[data-openid="' + CSS.escape(start) + '"]');
+    select(start, known ? known.dataset.label : start);
+  }
+})();
