@@ -164,3 +164,97 @@ SUMMARY = {
     "buildings": "诉求集中：{places}，请关注是否反复出现。",
     "link": "详情：{url}/dashboard/summary?week={week}",
 }
+
+# Community data.
+# Events are written 「活动n」 (n = the event's number) so they never look like a ticket #n.
+EVENT_KIND_NAMES = {
+    "job_fair": "招聘会",
+    "legal_clinic": "法律服务",
+    "market": "市集",
+    "other": "活动",
+}
+WEEKDAYS = "一二三四五六日"
+EVENT_WHEN = "{month}月{day}日（周{weekday}）{time}"
+EVENT_LINE = "「活动{n}」{when} {title}，地点：{place}{seats}"
+EVENT_SEATS_LEFT = "，余{left}个名额"
+EVENT_FULL = "，已满可候补"
+EVENT_OPENINGS = "\n  岗位：{openings}"
+EVENT_OPENING = "{company}{job}{pay}"
+JOB_FAIRS_HEADER = "最近的招聘会："
+JOB_FAIRS_FOOTER = (
+    "回复「报名 活动编号」报名，例如「报名 {n}」。"
+    "想请就业服务专员帮你找工作，直接说「帮我找工作」。"
+)
+# A job_fair message with one of these asks about fairs or openings (answered from events)...
+JOB_QUESTION_WORDS = (
+    "招聘会",
+    "招聘",
+    "招工",
+    "招人",
+    "什么时候",
+    "哪里",
+    "在哪",
+    "哪儿",
+    "有没有",
+    "有吗",
+    "有啥",
+    "岗位",
+    "职位",
+    "哪些公司",
+    "什么公司",
+    "什么工作",
+    "工资多少",
+    "待遇",
+)
+# ...unless it asks for personal help, which stays a ticket for the employment liaison.
+PERSONAL_HELP_WORDS = (
+    "帮我找",
+    "帮忙找",
+    "帮我介绍",
+    "帮我推荐",
+    "给我介绍",
+    "给我推荐",
+    "介绍个工作",
+    "介绍工作",
+    "推荐个工作",
+    "失业",
+    "没工作",
+    "没有工作",
+    "找不到工作",
+    "丢了工作",
+    "被辞退",
+    "被开除",
+    "想找工作",
+    "想找份工作",
+    "找份工作",
+    "找个工作",
+)
+NEXT_LEGAL_CLINIC = (
+    "\n另外，{when}在{place}有「{title}」（活动{n}），律师现场解答，回复「报名 {n}」报名。"
+)
+NEXT_JOB_FAIR = (
+    "\n最近的招聘会：{when}「{title}」（活动{n}），地点：{place}，回复「报名 {n}」报名。"
+)
+SIGN_UP_OK = "报名成功！「活动{n}」{title}，{when}，地点：{place}。活动前一天会提醒你。"
+SIGN_UP_WAITING = "「活动{n}」{title}名额已满，已为你排候补第{position}位，有空位会通知你。"
+SIGN_UP_ALREADY = "你已经报名了「活动{n}」（{status}），不用重复报名。"
+SIGN_UP_STATUS = {"confirmed": "已报名", "waiting": "候补中", "cancelled": "已取消"}
+SIGN_UP_NO_EVENT = "没有找到「活动{n}」，请核对活动编号。"
+SIGN_UP_CLOSED = "「活动{n}」已经开始或结束，不能报名了。"
+SIGN_UP_EVENT_CANCELLED = "「活动{n}」已取消，不能报名。"
+SIGN_UP_WHICH = "请回复「报名 活动编号」，例如「报名 {n}」。最近的活动：\n{events}"
+SIGN_UP_NOTHING = "最近没有可以报名的活动，有新活动会第一时间公布。"
+SIGN_UP_PROMOTED = (
+    "好消息：「活动{n}」{title}有空位了，你已从候补转为报名成功。时间：{when}，地点：{place}。"
+)
+EVENT_REMINDER = "【活动提醒】{day}{time}「活动{n}」{title}，地点：{place}。记得准时参加！"
+EVENT_DAY_NAMES = {0: "今天", 1: "明天"}
+MY_INFO_SIGN_UPS = "活动报名：{items}"
+MY_INFO_SIGN_UP = "活动{n}{title}（{status}）"
+ROOM_LEARNED = "\n已把{room}记为你的住址，回复「登记 房间号」可更改。"
+SAVE_PHONE_WORD = "保存电话"
+PHONE_CONSENT_ASK = "\n你留的电话只用于这一单；回复「保存电话」，以后报修自动带上。"
+PHONE_SAVED = "已保存你的电话{phone}，以后报修会自动带上。回复「我的信息」可查看，「注销」可删除。"
+PHONE_NONE_TO_SAVE = "没有找到你留过的电话，可以这样发：「保存电话 13812345678」。"
+SUMMARY_EVENTS = "活动：本周报名{sign_ups}人次（候补{waiting}），举办{held}场，签到{attended}人。"
+NOTIFY_HELPER = "【志愿协助 #{n}】志愿者{volunteer}（{team}）将协助处理此工单。"
