@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
-from bot.config import load_config
 from bot.bootstrap import policy_from_config
+from bot.config import load_config
 from handlers.duties import run_due
 from handlers.keywords import VisitAnswer, rating_from_text, visit_answer
 from handlers.staff import add_staff
@@ -129,7 +129,10 @@ def test_a_delay_of_seconds_works(make_sheli: Any, clock: Any) -> None:
 def test_followup_timings_come_from_the_environment() -> None:
     environ = {"SHELI_FOLLOWUP__DELAY": "3s", "SHELI_FOLLOWUP__EXPIRE": "90s"}
     policy = policy_from_config(load_config(environ=environ))
-    assert (policy.followup_delay.total_seconds(), policy.followup_expire.total_seconds()) == (3, 90)
+    assert (policy.followup_delay.total_seconds(), policy.followup_expire.total_seconds()) == (
+        3,
+        90,
+    )
 
 
 # --- the answer --------------------------------------------------------------------------------
