@@ -240,9 +240,7 @@ def _deliver_one(
             row.channel = message.channel or sender.channel
             row.last_error = message.last_error
             outcome = "sent"
-        elif not error.retryable or (
-            not error.outage and row.attempts >= settings.max_attempts
-        ):
+        elif not error.retryable or (not error.outage and row.attempts >= settings.max_attempts):
             row.status, row.last_error = "dead", str(error)[:500]
             log.warning("outbox #%s to %s given up: %s", row.id, row.recipient, error)
             outcome = "dead"

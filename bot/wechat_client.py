@@ -89,7 +89,6 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
         self.API_BASE_URL = api_base_url.rstrip("/") + "/cgi-bin/"
         # How long to wait for another worker's fetch: its connect and read timeouts, and a bit.
         self.token_wait = token_wait if token_wait is not None else 2 * timeout + 1
-        self._holder = f"{uuid.uuid4().hex[:12]}"
 
     @classmethod
     def from_config(
@@ -112,6 +111,7 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
     def refresh_access_token(self, stale: str | None) -> str:
         """A token other than `stale`: another worker's fresh one, or one fetched here."""
         lease = f"wechat-token:{self.appid}"
+        holder = uuid.uuid4().hex  # per call: threads sharing this client must not share it
         deadline = time.monotonic() + self.token_wait
         shared = isinstance(self.session, DatabaseTokenStorage)
         while True:
@@ -119,7 +119,7 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
             if current and current != stale:
                 return str(current)
             if not shared or self.session.acquire(
-                lease, self._holder, timedelta(seconds=self.token_wait)
+                lease, holder, timedelta(seconds=self.token_wait)
             ):
                 try:
                     current = self.session.get(self.access_token_key)
@@ -129,7 +129,7 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
                     return str(self.session.get(self.access_token_key))
                 finally:
                     if shared:
-                        self.session.release(lease, self._holder)
+                        self.session.release(lease, holder)
             if time.monotonic() > deadline:
                 raise WeChatClientException(
                     None, "timed out waiting for another worker's access token", client=self

@@ -20,15 +20,17 @@ from handlers.ports import FakeClock
 from handlers.staff import add_staff
 from handlers.tickets import notify
 from storage.models import OutboxMessage
+from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
-from tests.fake_wechat_api import fake_wechat  # noqa: F401
 from tests.wechat import Person, WeChatServer
+
+fake_wechat = fake_wechat_api.fake_wechat  # the fixture, for the tests below
 
 STEWARD = "o_steward_zhang"
 
 
 @pytest.fixture
-def wechat_mode(make_sheli: Any, fake_wechat: FakeWeChatAPI) -> Callable[..., Sheli]:  # noqa: F811
+def wechat_mode(make_sheli: Any, fake_wechat: FakeWeChatAPI) -> Callable[..., Sheli]:
     """A Sheli in WeChat mode whose API is the fake; a property steward is bound."""
 
     def make(url: str | None = None, **overrides: Any) -> Sheli:
@@ -89,7 +91,7 @@ def statuses(sheli: Sheli) -> dict[str, int]:
 
 def test_a_new_ticket_reaches_the_steward_through_wechat(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
 ) -> None:
     sheli = wechat_mode()
     reply = resident(sheli, "o_resident_1").say("3栋502热水器坏了，洗不了澡")
@@ -121,7 +123,7 @@ def test_local_mode_delivers_into_the_inbox(sheli: Sheli, person: Any) -> None:
 @pytest.mark.parametrize("how", ["refused", "500"])
 def test_an_outage_delays_messages_and_loses_none(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     clock: FakeClock,
     how: str,
 ) -> None:
@@ -158,7 +160,7 @@ def test_an_outage_delays_messages_and_loses_none(
 
 def test_a_failed_message_holds_back_later_ones_to_the_same_person(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     clock: FakeClock,
 ) -> None:
     sheli = wechat_mode()
@@ -178,7 +180,7 @@ def test_a_failed_message_holds_back_later_ones_to_the_same_person(
 
 def test_a_message_gives_up_after_max_attempts_of_wechat_errors(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     clock: FakeClock,
 ) -> None:
     sheli = wechat_mode(**{"outbox.max_attempts": 3})
@@ -200,7 +202,7 @@ def test_a_message_gives_up_after_max_attempts_of_wechat_errors(
 
 def test_45015_without_a_template_is_recorded_dead_and_not_retried(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     clock: FakeClock,
 ) -> None:
     sheli = wechat_mode()
@@ -225,7 +227,7 @@ def test_45015_without_a_template_is_recorded_dead_and_not_retried(
 @pytest.mark.parametrize("code", [45015, 45047])
 def test_a_refused_customer_service_message_goes_as_a_template(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     code: int,
 ) -> None:
     sheli = wechat_mode(**{"wechat.template_id": "TPL-notice"})
@@ -244,7 +246,7 @@ def test_a_refused_customer_service_message_goes_as_a_template(
 
 def test_a_refused_template_is_dead_too(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
 ) -> None:
     sheli = wechat_mode(**{"wechat.template_id": "TPL-notice"})
     fake_wechat.custom_errcode = 45015
@@ -257,7 +259,7 @@ def test_a_refused_template_is_dead_too(
 
 def test_the_operator_puts_a_dead_message_back(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
 ) -> None:
     sheli = wechat_mode()
     fake_wechat.refuse_custom["o_quiet"] = 45015
@@ -279,7 +281,7 @@ def test_the_operator_puts_a_dead_message_back(
 
 def test_a_token_wechat_keeps_rejecting_is_refreshed_once_then_retried_later(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     clock: FakeClock,
 ) -> None:
     sheli = wechat_mode()
@@ -304,7 +306,7 @@ def test_a_token_wechat_keeps_rejecting_is_refreshed_once_then_retried_later(
 
 def test_the_token_is_shared_by_every_sheli_on_the_database(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     sqlite_url: str,
 ) -> None:
     first = wechat_mode(sqlite_url)
@@ -331,7 +333,7 @@ def test_the_token_is_shared_by_every_sheli_on_the_database(
 
 def test_concurrent_dispatchers_never_send_a_message_twice(
     wechat_mode: Any,
-    fake_wechat: FakeWeChatAPI,  # noqa: F811
+    fake_wechat: FakeWeChatAPI,
     db_url: str,
 ) -> None:
     workers = [wechat_mode(db_url) for _ in range(3)]  # three processes' worth of engines
