@@ -35,12 +35,15 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
     )
 
     from bot.dashboard import bp as dashboard
+    from bot.local_inbox import bp as local_inbox
     from bot.simulator import bp as simulator
     from bot.webhook import bp as webhook
 
     app.register_blueprint(webhook)
     app.register_blueprint(dashboard)
     app.register_blueprint(simulator)
+    if sheli.config.local_mode:
+        app.register_blueprint(local_inbox)
 
     @app.get("/healthz")
     def healthz() -> Any:

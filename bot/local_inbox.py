@@ -1,0 +1,42 @@
+"""Local mode's inbox as JSON: the messages Sheli queued for one person (read by `sheli chat`).
+
+Registered only in local mode; in WeChat mode the outbox is private and this path is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+bp = Blueprint("local_inbox", __name__, url_prefix="/local")
+
+
+@bp.before_request
+def local_mode_only() -> None:
+    """Belt and braces: refuse even if registered by mistake in WeChat mode."""
+    if not current_app.extensions["sheli"].config.local_mode:
+        abort(404)
+
+
+@bp.get("/inbox/<openid>")
+def inbox(openid: str) -> Any:
+    """`?after=<id>`: messages to `openid` with a larger outbox id, oldest first."""
+    if not openid or len(openid) > 64:
+        abort(404)
+    after = request.args.get("after", default=0, type=int)
+    sheli = current_app.extensions["sheli"]
+    with sheli.uow() as uow:
+        rows = uow.outbox.for_recipient(openid, after_id=after)
+        messages = [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "body": m.body,
+                "ticket": m.ticket_id,
+                "status": m.status,
+                "at": m.created_at.isoformat() + "Z",
+            }
+            for m in rows
+        ]
+    return jsonify(openid=openid, messages=messages)
