@@ -376,6 +376,101 @@ def dashboard_hash_password() -> None:
     click.echo(generate_password_hash(password))
 
 
+# --- community data: events, rooms, resources -------------------------------------------------
+
+
+def _import_file(ctx: click.Context, path: str, what: str) -> None:
+    """Import one file in one transaction; any bad row and nothing is imported."""
+    from handlers import events_import as imports
+
+    sheli = _sheli(ctx)
+    csv_file = path.lower().endswith(".csv")
+    try:
+        data = imports.read_file(path)
+        with sheli.uow() as uow:
+            if what == "events":
+                result = imports.import_events(
+                    uow, data, sheli.policy.timezone, sheli.clock.now(), csv_file
+                )
+            elif what == "rooms":
+                result = imports.import_rooms(uow, data, csv_file)
+            else:
+                result = imports.import_resources(uow, data)
+            uow.commit()
+    except imports.ImportRejected as rejected:
+        for problem in rejected.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(
+            f"{path}: {len(rejected.problems)} problem(s), nothing was imported"
+        ) from None
+    click.echo(f"{what} from {path}: {result}")
+
+
+@cli.group()
+def events() -> None:
+    """Community events (job fairs, legal clinics, markets) residents ask about and sign up for."""
+
+
+@events.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def events_import_command(ctx: click.Context, file: str) -> None:
+    """Add events from a YAML list or a CSV file (kind, title, starts_at, place, capacity, ...)."""
+    _import_file(ctx, file, "events")
+
+
+@events.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Past events too.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def events_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
+    """Upcoming events with their sign-ups (活动n is what residents reply to 报名)."""
+    from handlers.community import event_rows
+
+    sheli = _sheli(ctx)
+    with sheli.uow() as uow:
+        rows = event_rows(uow, sheli.policy, sheli.clock.now(), include_past=show_all)
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("no events")
+    for row in rows:
+        seats = f"/{row['capacity']}" if row["capacity"] is not None else ""
+        state = " (cancelled)" if row["cancelled"] else " (past)" if row["past"] else ""
+        click.echo(
+            f"活动{row['id']:<4} {row['kind']:<12} {row['local_start']}  {row['title']}"
+            f"  @ {row['place'] or '-'}  signed up {row['confirmed']}{seats}"
+            f", waiting {row['waiting']}{state}"
+        )
+
+
+@cli.group()
+def rooms() -> None:
+    """Buildings and rooms with their capacity."""
+
+
+@rooms.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def rooms_import_command(ctx: click.Context, file: str) -> None:
+    """Add buildings and rooms from a CSV (building,room,capacity) or YAML file."""
+    _import_file(ctx, file, "rooms")
+
+
+@cli.group()
+def resources() -> None:
+    """Party-building resources: alliance units (共建单位) and volunteer teams."""
+
+
+@resources.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def resources_import_command(ctx: click.Context, file: str) -> None:
+    """Add alliance units and volunteers from a YAML file."""
+    _import_file(ctx, file, "resources")
+
+
 def _attach_nlu() -> None:
     try:
         from nlu.cli import nlu

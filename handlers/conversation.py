@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers import followup, residents, staff_commands
+from handlers import community, followup, residents, staff_commands
 from handlers import messages as msg
 from handlers.inbound import Inbound
 from handlers.keywords import (
@@ -114,7 +114,13 @@ def _text_of(inbound: Inbound) -> str | None:
 
 
 def _is_keyword(text: str) -> bool:
-    return parse_command(text, RESIDENT_COMMANDS + STAFF_COMMANDS) is not None
+    return parse_command(text, _resident_words() + STAFF_COMMANDS) is not None
+
+
+def _resident_words() -> tuple[str, ...]:
+    return RESIDENT_COMMANDS + tuple(
+        w for w in RESIDENT_COMMAND_HANDLERS if w not in RESIDENT_COMMANDS
+    )
 
 
 def respond(turn: Turn) -> str:
@@ -133,12 +139,11 @@ def respond(turn: Turn) -> str:
     text = (inbound.text or "").strip()
     if not text:
         return msg.HELP
-    _keep_phone(turn)
 
     command = parse_command(text, STAFF_COMMANDS)
     if command is not None:
         return _on_staff_command(turn, command)
-    command = parse_command(text, RESIDENT_COMMANDS)
+    command = parse_command(text, _resident_words())
     if command is not None and (
         command.word != "取消" or command.number is not None or text.strip() == "取消"
     ):
@@ -184,6 +189,10 @@ def _request(turn: Turn, intent: str) -> str:
     """A ticket intent: ask for the location when needed, else open (or link) the ticket."""
     parsed = turn.parsed
     text = turn.inbound.text or ""
+    if intent == "job_fair":  # a question about fairs or openings is answered from the events
+        answer = community.answer_job_question(turn.uow, turn.policy, text, turn.now)
+        if answer is not None:
+            return answer
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
     urgent = intent == "mediation" and involves_violence(text)
@@ -203,7 +212,10 @@ def _request(turn: Turn, intent: str) -> str:
             turn.now + turn.policy.state_ttl,
         )
         return msg.ASK_LOCATION
-    return _open(turn, intent, text, location, phone, urgent, parsed.confidence if parsed else None)
+    reply = _open(
+        turn, intent, text, location, phone, urgent, parsed.confidence if parsed else None
+    )
+    return reply + community.event_hint(turn.uow, turn.policy, intent, turn.now)
 
 
 def _open(
@@ -237,12 +249,16 @@ def _open(
         confidence=confidence,
     )
     turn.row.ticket_id = ticket.id
+    extra = residents.after_ticket(turn.resident, ticket)  # room learned, phone consent
     intent_name = msg.INTENT_NAMES.get(intent, intent)
     if ticket.assignee is None:
-        return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id)
+        return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id) + extra
     template = msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
-    return template.format(
-        intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
+    return (
+        template.format(
+            intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
+        )
+        + extra
     )
 
 
@@ -429,6 +445,17 @@ def _cmd_erase(turn: Turn, command: Command) -> str:
     return residents.erase(turn.uow, turn.resident, turn.now)
 
 
+def _cmd_sign_up(turn: Turn, command: Command) -> str:
+    number = command.number
+    if number is None and (digits := re.search(r"\d+", command.rest)):
+        number = int(digits.group())  # "报名 活动3"
+    return community.sign_up(turn.uow, turn.policy, turn.resident, number, turn.now)
+
+
+def _cmd_save_phone(turn: Turn, command: Command) -> str:
+    return residents.save_phone(turn.uow, turn.deps.parser, turn.resident, turn.inbound.text or "")
+
+
 ResidentCommandHandler = Callable[[Turn, Command], str]
 RESIDENT_COMMAND_HANDLERS: dict[str, ResidentCommandHandler] = {
     "进度": _cmd_status,
@@ -437,6 +464,8 @@ RESIDENT_COMMAND_HANDLERS: dict[str, ResidentCommandHandler] = {
     "登记": _cmd_register,
     "我的信息": _cmd_my_info,
     "注销": _cmd_erase,
+    "报名": _cmd_sign_up,
+    msg.SAVE_PHONE_WORD: _cmd_save_phone,
 }
 
 
@@ -525,9 +554,3 @@ def _on_location_message(turn: Turn) -> str:
             data.get("confidence"),
         )
     return msg.LOCATION_RECEIVED.format(label=label)
-
-
-def _keep_phone(turn: Turn) -> None:
-    phone = turn.parsed.first("phone") if turn.parsed else None
-    if phone:
-        turn.resident.phone = phone

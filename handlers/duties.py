@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from handlers.community import send_event_reminders
 from handlers.followup import expire_visits, send_due_visits
 from handlers.ports import Deps
 from handlers.sla import check_sla
@@ -21,7 +22,11 @@ def run_due(deps: Deps) -> dict[str, Any]:
     "sla": [(number, "accept"|"resolve", level), ...]}.
     """
     result: dict[str, Any] = {}
-    for name, duty in (("visits", send_due_visits), ("expired", expire_visits)):
+    for name, duty in (
+        ("visits", send_due_visits),
+        ("expired", expire_visits),
+        ("event_reminders", send_event_reminders),
+    ):
         with deps.uow_factory() as uow:
             result[name] = duty(uow, deps.policy, deps.clock.now())
             uow.commit()

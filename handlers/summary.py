@@ -16,15 +16,17 @@ trail, so anyone can check it with `sheli tickets show N`:
 - 满意率 satisfaction_rate = satisfied / ratings: of the ratings given this week, the share of
   4 and 5. An unanswered visit is never a satisfied one: it is not a rating.
 - mean_rating: the mean of those ratings.
-- 回访回复率 visit_response_rate = visits_answered / (visits_answered + visits_no_response):
-  visits answered this week against visits answered or expired ("no response") this week.
+- 回访回复率 visit_response_rate = visits_answered / visits_concluded, where visits_concluded =
+  visits_answered + visit_no_response: visits answered this week against visits answered or
+  expired ("no response") this week.
 - median_first_response_minutes: over this week's tickets that were accepted, the median of
   (first acceptance − request).
 - resolved: tickets resolved this week (whenever created); median_resolution_minutes is the
   median of (their last resolution this week − request).
 - sla_breaches: tickets with a 督办 (SLA breach) event this week; escalated: of them, the ones
   that reached level 2.
-- overdue: tickets still open past an accept or resolve deadline at the time of the report.
+- overdue: numbers of the tickets still open past an accept or resolve deadline at the time of
+  the report (overdue_detail says which deadline and role).
 - load_by_role: open tickets per role at the time of the report.
 - top_buildings: the buildings with two or more of this week's tickets, most first (at most 3).
 """
@@ -40,6 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import messages as msg
+from handlers.community import add_to_summary as add_community_figures
 from handlers.ports import Deps, Policy
 from handlers.sla import breach_levels, human_duration
 from handlers.tickets import notify
@@ -136,7 +139,8 @@ class Summary:
     median_first_response_minutes: float | None = None
     median_resolution_minutes: float | None = None
     visits_answered: int = 0
-    visits_no_response: int = 0
+    visit_no_response: int = 0
+    visits_concluded: int = 0
     visit_response_rate: float | None = None
     solved: int = 0
     solve_rate: float | None = None
@@ -146,9 +150,11 @@ class Summary:
     mean_rating: float | None = None
     sla_breaches: int = 0
     escalated: int = 0
-    overdue: list[Overdue] = field(default_factory=list)
+    overdue: list[int] = field(default_factory=list)
+    overdue_detail: list[Overdue] = field(default_factory=list)
     load_by_role: dict[str, int] = field(default_factory=dict)
     top_buildings: list[tuple[str, int]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. "events"; "lines" are shown
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; rates are fractions 0–1 (null when there is nothing to divide)."""
@@ -226,10 +232,9 @@ def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: da
 
     answered = [e for e in events if e.kind == "visit_answered"]
     summary.visits_answered = len(answered)
-    summary.visits_no_response = sum(1 for e in events if e.kind == "visit_expired")
-    summary.visit_response_rate = _rate(
-        summary.visits_answered, summary.visits_answered + summary.visits_no_response
-    )
+    summary.visit_no_response = sum(1 for e in events if e.kind == "visit_expired")
+    summary.visits_concluded = summary.visits_answered + summary.visit_no_response
+    summary.visit_response_rate = _rate(summary.visits_answered, summary.visits_concluded)
     summary.solved = sum(1 for e in answered if _solved(e))
     summary.solve_rate = _rate(summary.solved, summary.visits_answered)
     ratings = [int(r) for r in ((e.data or {}).get("rating") for e in answered) if r is not None]
@@ -247,12 +252,14 @@ def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: da
     for ticket in active:
         accept, resolve = breach_levels(uow, policy, ticket, now)
         if accept or resolve:
-            summary.overdue.append(
+            summary.overdue.append(ticket.id)
+            summary.overdue_detail.append(
                 Overdue(ticket.id, "accept" if accept else "resolve", ticket.role)
             )
     summary.load_by_role = dict(Counter(t.role for t in active).most_common())
     buildings = Counter(t.building for t in created if t.building)
     summary.top_buildings = [(b, n) for b, n in _most_common(buildings) if n >= 2][:3]
+    add_community_figures(uow, summary, week)
     return summary
 
 
@@ -304,21 +311,20 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
                 resolve=_minutes(summary.median_resolution_minutes),
             )
         )
-    concluded = summary.visits_answered + summary.visits_no_response
-    if concluded:
+    if summary.visits_concluded:
         lines.append(
             t["visits"].format(
-                concluded=concluded,
+                concluded=summary.visits_concluded,
                 answered=summary.visits_answered,
                 rate=_pct(summary.visit_response_rate),
                 mean=(
-                    t["mean"].format(mean=f"{summary.mean_rating:g}")
+                    t["mean"].format(mean=f"{summary.mean_rating:.1f}")
                     if summary.mean_rating is not None
                     else ""
                 ),
                 silent=(
-                    t["silent"].format(n=summary.visits_no_response)
-                    if summary.visits_no_response
+                    t["silent"].format(n=summary.visit_no_response)
+                    if summary.visit_no_response
                     else ""
                 ),
             )
@@ -330,7 +336,7 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
     if summary.overdue:
         shown = "、".join(
             t["overdue_item"].format(n=o.ticket, what=msg.SLA_WHAT[o.deadline])
-            for o in summary.overdue[:MAX_OVERDUE_SHOWN]
+            for o in summary.overdue_detail[:MAX_OVERDUE_SHOWN]
         )
         more = t["more"] if len(summary.overdue) > MAX_OVERDUE_SHOWN else ""
         lines.append(t["overdue"].format(n=len(summary.overdue), tickets=shown, more=more))
@@ -342,6 +348,7 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
     if summary.top_buildings:
         places = "，".join(f"{b}{n}件" for b, n in summary.top_buildings)
         lines.append(t["buildings"].format(places=places))
+    lines += summary.extra.get("lines", [])
     if policy.public_url:
         lines.append(t["link"].format(url=policy.public_url.rstrip("/"), week=summary.week))
     text = "\n".join(lines)

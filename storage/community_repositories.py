@@ -73,6 +73,10 @@ class EventRepository:
             query = query.limit(limit)
         return self.session.scalars(query).all()
 
+    def get_sign_up(self, sign_up_id: int) -> SignUp | None:
+        """One sign-up by its id."""
+        return self.session.get(SignUp, sign_up_id)
+
     def sign_up_of(self, event_id: int, resident_id: int) -> SignUp | None:
         """This resident's sign-up for this event."""
         return self.session.scalar(
