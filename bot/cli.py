@@ -376,6 +376,93 @@ def dashboard_hash_password() -> None:
     click.echo(generate_password_hash(password))
 
 
+# --- outbox, menu, chat -----------------------------------------------------------------------
+
+
+@cli.group()
+def outbox() -> None:
+    """Messages Sheli sends on its own: what is pending, sent, given up."""
+
+
+@outbox.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def outbox_status_command(ctx: click.Context, fmt: str) -> None:
+    """Counts by status, and the newest dead messages with their last error."""
+    from bot.outbox import outbox_status
+
+    with _sheli(ctx).uow() as uow:
+        status = outbox_status(uow)
+    if fmt == "json":
+        _echo_json(status)
+        return
+    click.echo("  ".join(f"{key} {value}" for key, value in status["counts"].items()))
+    for m in status["dead"]:
+        click.echo(f"dead #{m['id']} to {m['recipient']} ({m['attempts']}x): {m['last_error']}")
+
+
+@outbox.command("retry")
+@click.argument("message_id", type=int)
+@click.pass_context
+def outbox_retry(ctx: click.Context, message_id: int) -> None:
+    """Queue a dead message again (e.g. after the resident wrote in, or a template was set)."""
+    from bot.outbox import retry_message
+
+    sheli = _sheli(ctx)
+    with sheli.uow() as uow:
+        try:
+            retry_message(uow, message_id, sheli.clock.now())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        uow.commit()
+    click.echo(f"outbox #{message_id} is pending again")
+
+
+@cli.group()
+def menu() -> None:
+    """The account's menu (bot/menu.json): click keys start Sheli's flows."""
+
+
+@menu.command("show")
+def menu_show() -> None:
+    """Print the menu JSON, ready to paste into the WeChat console."""
+    from bot.wechat_client import load_menu
+
+    _echo_json(load_menu())
+
+
+@menu.command("push")
+@click.pass_context
+def menu_push(ctx: click.Context) -> None:
+    """Create the menu through the WeChat API (needs wechat.app_id and app_secret)."""
+    from bot.wechat_client import SheliWeChatClient, load_menu
+
+    sheli = _sheli(ctx)
+    if sheli.config.local_mode:
+        raise click.ClickException("local mode: set wechat.app_id and app_secret to push a menu")
+    try:
+        data = load_menu()
+    except ValueError as exc:
+        raise click.ClickException(f"bot/menu.json: {exc}") from None
+    client = SheliWeChatClient.from_config(sheli.config, sheli.session_factory, sheli.clock)
+    try:
+        client.menu.create(data)
+    except Exception as exc:
+        raise click.ClickException(f"WeChat refused the menu: {exc}") from None
+    click.echo("menu pushed")
+
+
+@cli.command()
+@click.option("--as", "openid", required=True, help="The openid to play, e.g. o_resident_1.")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True)
+@click.pass_context
+def chat(ctx: click.Context, openid: str, url: str) -> None:
+    """Chat with a running Sheli (local mode) from the terminal, as WeChat would."""
+    from bot.chat import run_chat
+
+    run_chat(url, openid, str(ctx.obj["config"].require("wechat.token")))
+
+
 # --- community data: events, rooms, resources -------------------------------------------------
 
 

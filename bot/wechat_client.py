@@ -3,10 +3,12 @@ and an access token shared by every worker through the database."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "your access token is stale": refetch once, then give up until the next try.
 TOKEN_ERRORS = (40001, 40014, 42001)
+# The account's menu, in the JSON the WeChat console and `menu/create` take.
+MENU_PATH = Path(__file__).resolve().parent / "menu.json"
 
 
 class DatabaseTokenStorage(SessionStorage):  # type: ignore[misc]
@@ -175,3 +179,38 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
             log.info("WeChat rejected the access token (%s); refreshing once", exc.errcode)
             params["access_token"] = self.refresh_access_token(stale)
             return super()._request(method, url_or_endpoint, **kwargs)
+
+
+def load_menu(path: Path | None = None) -> dict[str, Any]:
+    """The menu JSON (bot/menu.json unless `path`), checked; ValueError says what is wrong."""
+    menu = json.loads((path or MENU_PATH).read_text(encoding="utf-8"))
+    problems = menu_problems(menu)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return dict(menu)
+
+
+def menu_problems(menu: Any) -> list[str]:
+    """What WeChat (≤3 buttons of ≤5 entries, name lengths) or Sheli (known keys) would refuse."""
+    from handlers.conversation import MENU_KEYS
+
+    buttons = menu.get("button") if isinstance(menu, dict) else None
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return ['the menu needs 1 to 3 buttons under "button"']
+    problems = []
+    for button in buttons:
+        name = str(button.get("name") or "")
+        if not 1 <= len(name.encode("utf-8")) <= 16:
+            problems.append(f"button name {name!r}: 1 to 16 bytes (4 Chinese characters)")
+        entries = button.get("sub_button")
+        if entries is None:
+            entries = [button]
+        elif not 1 <= len(entries) <= 5:
+            problems.append(f"button {name!r} needs 1 to 5 entries")
+        for entry in entries:
+            if entry is not button and len(str(entry.get("name") or "").encode("utf-8")) > 60:
+                problems.append(f"entry name {entry.get('name')!r}: at most 60 bytes")
+            if entry.get("type") == "click" and entry.get("key") not in MENU_KEYS:
+                known = ", ".join(MENU_KEYS)
+                problems.append(f"unknown click key {entry.get('key')!r}; Sheli knows {known}")
+    return problems

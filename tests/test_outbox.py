@@ -6,15 +6,18 @@ Messages Sheli sends on its own are queued with the change that caused them and 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.app import create_app
 from bot.bootstrap import Sheli
+from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
 from handlers.ports import FakeClock
 from handlers.staff import add_staff
@@ -365,3 +368,38 @@ def test_concurrent_dispatchers_never_send_a_message_twice(
     assert len(fake_wechat.received) == 40
     for openid, texts in expected.items():
         assert fake_wechat.texts_to(openid) == texts
+
+
+# --- for operators ---------------------------------------------------------------------------
+
+
+def test_sheli_outbox_status_and_retry(
+    wechat_mode: Any,
+    fake_wechat: FakeWeChatAPI,
+    sqlite_url: str,
+) -> None:
+    sheli = wechat_mode(sqlite_url)
+    fake_wechat.refuse_custom["o_quiet"] = 45015
+    queue(sheli, ("o_quiet", "您的报修 #1 已完成"), ("o_b", "B1"), ("o_b", "B2"))
+    deliver(sheli)
+    queue(sheli, ("o_b", "B3"))
+    runner = CliRunner()
+    env = {
+        "SHELI_DATABASE__URL": sqlite_url,
+        "SHELI_WECHAT__APP_ID": APP_ID,
+        "SHELI_WECHAT__APP_SECRET": APP_SECRET,
+        "SHELI_WECHAT__API_BASE_URL": fake_wechat.url,
+    }
+
+    status = runner.invoke(cli, ["outbox", "status"], env=env, catch_exceptions=False)
+    lines = status.output.splitlines()
+    assert lines[0] == "pending 1  sent 2  dead 1"
+    assert lines[1].startswith("dead #1 to o_quiet (1x): wechat error 45015")
+    as_json = runner.invoke(cli, ["outbox", "status", "--format", "json"], env=env)
+    assert json.loads(as_json.output)["dead"][0]["id"] == 1
+
+    refused = runner.invoke(cli, ["outbox", "retry", "2"], env=env)
+    assert refused.exit_code == 1 and "sent, not dead" in refused.output
+    retried = runner.invoke(cli, ["outbox", "retry", "1"], env=env, catch_exceptions=False)
+    assert retried.output.strip() == "outbox #1 is pending again"
+    assert statuses(sheli) == {"pending": 2, "sent": 2}

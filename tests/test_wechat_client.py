@@ -3,6 +3,7 @@ token shared through the database, tested over HTTP against the fake WeChat API.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -10,9 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from wechatpy.exceptions import WeChatClientException
 
-from bot.wechat_client import DatabaseTokenStorage, SheliWeChatClient
+from bot.cli import cli
+from bot.wechat_client import DatabaseTokenStorage, SheliWeChatClient, load_menu, menu_problems
 from handlers.ports import FakeClock
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
@@ -138,3 +141,49 @@ def test_a_menu_is_created(sheli: Any, fake_wechat: FakeWeChatAPI) -> None:
     client = client_for(sheli, fake_wechat.url)
     client.menu.create({"button": [{"type": "click", "name": "报修", "key": "REPAIR"}]})
     assert fake_wechat.menus == [{"button": [{"type": "click", "name": "报修", "key": "REPAIR"}]}]
+
+
+# --- the menu --------------------------------------------------------------------------------
+
+
+def test_the_menu_offers_every_flow_sheli_handles() -> None:
+    from handlers.conversation import MENU_KEYS
+
+    menu = load_menu()
+    keys = [
+        entry["key"]
+        for button in menu["button"]
+        for entry in button.get("sub_button", [button])
+        if entry.get("type") == "click"
+    ]
+    assert sorted(keys) == sorted(MENU_KEYS)
+    assert menu_problems({"button": [{"type": "click", "name": "报修", "key": "FIX"}]}) == [
+        "unknown click key 'FIX'; Sheli knows " + ", ".join(MENU_KEYS)
+    ]
+    assert menu_problems({"button": [{"name": "一个很长很长的菜单名", "sub_button": []}]})
+
+
+def test_sheli_menu_show_and_push(
+    make_sheli: Any, sqlite_url: str, fake_wechat: FakeWeChatAPI
+) -> None:
+    make_sheli(sqlite_url)  # a migrated database for the shared token
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["menu", "show"], catch_exceptions=False)
+    assert json.loads(shown.output) == load_menu()
+
+    local = runner.invoke(cli, ["menu", "push"], env={"SHELI_DATABASE__URL": sqlite_url})
+    assert local.exit_code == 1 and "local mode" in local.output
+
+    env = {
+        "SHELI_DATABASE__URL": sqlite_url,
+        "SHELI_WECHAT__APP_ID": APP_ID,
+        "SHELI_WECHAT__APP_SECRET": APP_SECRET,
+        "SHELI_WECHAT__API_BASE_URL": fake_wechat.url,
+    }
+    pushed = runner.invoke(cli, ["menu", "push"], env=env, catch_exceptions=False)
+    assert pushed.exit_code == 0, pushed.output
+    assert fake_wechat.menus == [load_menu()]
+
+    fake_wechat.down("500")
+    failed = runner.invoke(cli, ["menu", "push"], env=env)
+    assert failed.exit_code == 1 and "WeChat refused the menu" in failed.output
