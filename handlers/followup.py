@@ -96,7 +96,9 @@ def _reopen_after_visit(
 ) -> str:
     """Back to the assignee; the branch liaison hears why."""
     if answer.fixed is False:
-        reason = msg.VISIT_REASON_NOT_FIXED.format(said=said.strip()[:40])
+        # Braces would break the templates the reason is formatted into.
+        quoted = said.strip()[:40].replace("{", "（").replace("}", "）")
+        reason = msg.VISIT_REASON_NOT_FIXED.format(said=quoted)
     else:
         reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)
     reopen_ticket(uow, policy, ticket, reason, actor, now)

@@ -146,7 +146,7 @@ SLA_EVENT_DETAIL = "{what}超时（超过{hours}）·{level}级"
 SUMMARY = {
     "title": "【{site}周报】{week}（{first}—{last}）",
     "intake": "新收诉求{new}件{by_intent}",
-    "cancelled": "，撤销{n}件",
+    "cancelled": "，取消{n}件",
     "resolved": "；本周办结{n}件。",
     "rates": "办结率{completion}{fraction}，响应率{response}，解决率{solve}，满意率{satisfaction}。",
     "fraction": "（{done}/{of}）",
@@ -155,7 +155,7 @@ SUMMARY = {
     "mean": "，平均{mean}分",
     "silent": "，{n}件未回复（不计入满意）",
     "no_visits": "本周暂无回访结果。",
-    "breaches": "本周督办{n}件，其中{escalated}件升级。",
+    "breaches": "本周督办{n}件，其中{escalated}件已报支部书记。",
     "overdue": "当前超时未办{n}件：{tickets}{more}。",
     "overdue_item": "#{n}（{what}）",
     "more": "等",
