@@ -61,12 +61,12 @@ def _axes(
 def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
     parts = []
     for i, name in enumerate(names):
-        cx = x + i * 96
         parts.append(
-            f'<rect x="{_num(cx)}" y="{_num(y - 9)}" width="10" height="10" '
+            f'<rect x="{_num(x)}" y="{_num(y - 9)}" width="10" height="10" '
             f'fill="{PALETTE[i % len(PALETTE)]}"/>'
         )
-        parts.append(_text(cx + 14, y, name, "start"))
+        parts.append(_text(x + 14, y, name, "start"))
+        x += 14 + 12 * len(name) + 18  # CJK glyphs are about as wide as the font size
     return parts
 
 
@@ -76,13 +76,14 @@ def bar_chart(
     title: str,
     *,
     width: int = 600,
-    height: int = 260,
+    height: int = 210,
 ) -> Markup:
     """Stacked vertical bars, one column per label, one colour per series."""
     left, top, right, bottom = 44, 28, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    top_value = _nice_max(max(totals, default=0))
+    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps.
+    top_value = max(4, -(-max(totals, default=0) // 4) * 4)
     body = _axes(left, top, plot_w, plot_h, top_value, "")
     body += _legend(list(series), left, 14)
     slot = plot_w / max(len(labels), 1)
@@ -117,7 +118,7 @@ def line_chart(
     unit: str = "",
     fixed_max: float | None = None,
     width: int = 600,
-    height: int = 260,
+    height: int = 210,
 ) -> Markup:
     """Lines with dots; a None value leaves a gap (a week without data)."""
     left, top, right, bottom = 52, 28, 12, 40
@@ -156,7 +157,7 @@ def line_chart(
 
 
 def hbar_chart(
-    items: Sequence[tuple[str, float]], title: str, *, width: int = 600, row: int = 24
+    items: Sequence[tuple[str, float]], title: str, *, width: int = 600, row: int = 21
 ) -> Markup:
     """Horizontal bars, largest first (e.g. requests per building)."""
     left, top, right = 96, 12, 40

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from bot.dashboard import bp, charts
 from handlers import dashboard as board
 from handlers import messages as msg
-from handlers.keywords import mask_phone
+from handlers.keywords import mask_phone, mask_phones_in
 from handlers.queries import staff_json, ticket_detail, ticket_json
 from handlers.staff import add_staff, new_bind_code, set_active
 from handlers.summary import compute_summary, render_summary, week_of
@@ -105,6 +105,7 @@ def _names() -> dict[str, Any]:
         "event_names": EVENT_NAMES,
         "followup_names": FOLLOWUP_NAMES,
         "mask_phone": mask_phone,
+        "mask_phones_in": mask_phones_in,
     }
 
 
@@ -222,7 +223,10 @@ def tickets_json() -> Any:
     sheli = _sheli()
     with sheli.uow() as uow:
         found, cut = board.find_tickets(uow, sheli.policy, _ticket_filter())
-        return jsonify(tickets=[ticket_json(t, sheli.policy) for t in found], truncated=cut)
+        listed = [ticket_json(t, sheli.policy) for t in found]
+        for item in listed:  # lists never show a full phone number, not even inside the text
+            item["text"] = mask_phones_in(item["text"])
+        return jsonify(tickets=listed, truncated=cut)
 
 
 def _note_view(uow: Any, ticket: Any, now: datetime) -> None:

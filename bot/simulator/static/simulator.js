@@ -7,6 +7,8 @@
   let current = null;
   let lastInboxId = 0;
   let generation = 0;
+  const menuLabels = {};
+  document.querySelectorAll("#menu button").forEach(function (b) { menuLabels[b.dataset.key] = b.textContent; });
 
   function bubble(cls, text, tag) {
     const item = document.createElement("li");
@@ -40,18 +42,27 @@
     return (names[message.kind] || "主动消息") + (message.ticket ? " · #" + message.ticket : "");
   }
 
+  // One poll at a time, none while a person's history loads, and never the same message twice.
+  let loading = false;
+  let polling = false;
+
+  function showPush(m) {
+    if (m.id <= lastInboxId) { return; }
+    lastInboxId = m.id;
+    bubble("push", m.body, pushTag(m));
+  }
+
   async function pollInbox() {
-    if (!current) { return; }
+    if (!current || loading || polling) { return; }
+    polling = true;
     const mine = generation;
     try {
       const data = await call("GET", "/simulator/inbox/" + encodeURIComponent(current) + "?after=" + lastInboxId);
-      if (mine !== generation) { return; }
-      data.messages.forEach(function (m) {
-        lastInboxId = Math.max(lastInboxId, m.id);
-        bubble("push", m.body, pushTag(m));
-      });
+      if (mine === generation) { data.messages.forEach(showPush); }
     } catch (error) {
       status.textContent = "收件箱读取失败：" + error.message;
+    } finally {
+      polling = false;
     }
   }
 
@@ -67,24 +78,36 @@
     document.querySelectorAll(".person").forEach(function (b) {
       b.classList.toggle("on", b.dataset.openid === openid);
     });
-    const [history, inbox] = await Promise.all([
-      call("GET", "/simulator/history/" + encodeURIComponent(openid)),
-      call("GET", "/simulator/inbox/" + encodeURIComponent(openid) + "?after=0"),
-    ]);
+    loading = true;
+    let history, inbox;
+    try {
+      [history, inbox] = await Promise.all([
+        call("GET", "/simulator/history/" + encodeURIComponent(openid)),
+        call("GET", "/simulator/inbox/" + encodeURIComponent(openid) + "?after=0"),
+      ]);
+    } finally {
+      if (mine === generation) { loading = false; }
+    }
     if (mine !== generation) { return; }
     const lines = [];
     history.messages.forEach(function (m) { lines.push({ at: m.at, order: 0, m: m }); });
     inbox.messages.forEach(function (m) { lines.push({ at: m.at, order: 1, m: m }); });
     lines.sort(function (a, b) { return a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order; });
+    let newest = 0;
     lines.forEach(function (line) {
       if (line.order === 0) {
-        bubble("me", line.m.text);
+        const shown = line.m.type === "location" ? "［位置］" + line.m.text
+          : line.m.type === "event:click" ? "［菜单］" + (menuLabels[line.m.text] || line.m.text)
+          : line.m.type.indexOf("event:") === 0 ? "［" + line.m.type.slice(6) + "］"
+          : line.m.text;
+        bubble("me", shown);
         if (line.m.reply) { bubble("reply", line.m.reply); }
       } else {
-        lastInboxId = Math.max(lastInboxId, line.m.id);
         bubble("push", line.m.body, pushTag(line.m));
+        newest = Math.max(newest, line.m.id);
       }
     });
+    lastInboxId = Math.max(lastInboxId, newest);
   }
 
   async function send(payload, shown) {
