@@ -503,7 +503,7 @@ def buildings_overview(uow: AbstractUnitOfWork) -> list[dict]:
                 "open_requests": open_requests.get(building.name, 0),
             }
         )
-    for name in sorted(set(requests) | {b for b in living if b} - known):
+    for name in sorted((set(requests) | {b for b in living if b}) - known):
         if not name:
             continue
         rows.append(
