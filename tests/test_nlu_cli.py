@@ -68,3 +68,32 @@ def test_crossval(settings: dict[str, dict[str, object]]) -> None:
 def test_unknown_backend_is_a_usage_error(settings: dict[str, dict[str, object]]) -> None:
     result = CliRunner().invoke(nlu, ["parse", "--backend", "bert"], input="你好\n", obj=settings)
     assert result.exit_code == 2
+
+
+def test_train_rasa_runs_the_make_target(
+    settings: dict[str, dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    class Completed:
+        returncode = 0
+
+    def fake_run(command: list[str], **kwargs: object) -> Completed:
+        calls.append(command)
+        return Completed()
+
+    monkeypatch.setattr("nlu.cli.subprocess.run", fake_run)
+    result = CliRunner().invoke(nlu, ["train", "--backend", "rasa"], obj=settings)
+    assert result.exit_code == 0, result.output
+    assert calls == [["make", "rasa-train"]]
+
+
+def test_rasa_backend_wraps_the_embedded_parser(tmp_path: Path) -> None:
+    from nlu import build_parser
+    from nlu.embedded import EmbeddedParser
+
+    parser = build_parser(
+        "rasa", data_path=FIXTURE, cache_dir=tmp_path, rasa_url="http://127.0.0.1:9"
+    )
+    assert parser.name == "rasa"
+    assert isinstance(parser.fallback, EmbeddedParser)  # type: ignore[attr-defined]
