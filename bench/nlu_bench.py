@@ -113,11 +113,11 @@ def bench_embedded(data_path: Path, test_path: Path, threshold: float) -> Row:
         train_seconds = time.perf_counter() - started
     for _ in range(50):  # warm up caches before timing parses
         parser.parse("3栋502热水器坏了")
-    evaluation = evaluate_file(parser, test_path)
+    evaluation = evaluate_file(parser, test_path, data.synonyms)
     return Row("embedded", evaluation, train_seconds, rss_mb() - before)
 
 
-def bench_rasa(url: str, test_path: Path, train: bool) -> Row | None:
+def bench_rasa(url: str, data_path: Path, test_path: Path, train: bool) -> Row | None:
     train_seconds = None
     if train:
         started = time.perf_counter()
@@ -129,7 +129,7 @@ def bench_rasa(url: str, test_path: Path, train: bool) -> Row | None:
         return None
     for _ in range(5):
         parser.parse("3栋502热水器坏了")
-    evaluation = evaluate_file(parser, test_path)
+    evaluation = evaluate_file(parser, test_path, load_training_data(data_path).synonyms)
     return Row("rasa", evaluation, train_seconds, rasa_rss_mb())
 
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no test set at {args.test}", file=sys.stderr)
         return 1
     rows = [bench_embedded(args.data, args.test, args.threshold)]
-    rasa = bench_rasa(args.rasa_url, args.test, args.train_rasa)
+    rasa = bench_rasa(args.rasa_url, args.data, args.test, args.train_rasa)
     if rasa is not None:
         rows.append(rasa)
     print(markdown(rows, args.test.resolve()))

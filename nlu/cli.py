@@ -112,8 +112,9 @@ def parse(backend: str | None) -> None:
 @click.option("--mistakes", default=0, show_default=True, help="List this many mistakes.")
 def eval_command(file: Path, backend: str | None, fmt: str, mistakes: int) -> None:
     """Evaluate a backend on a Rasa-YAML test FILE."""
-    parser = _parser(_settings(), backend)
-    evaluation = evaluate_file(parser, file)
+    settings = _settings()
+    parser = _parser(settings, backend)
+    evaluation = evaluate_file(parser, file, synonyms=_data(settings).synonyms)
     if fmt == "json":
         click.echo(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2))
     else:

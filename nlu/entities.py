@@ -115,12 +115,24 @@ def canonical_value(entity: str, value: str) -> str:
     return value
 
 
+def resolve_value(entity: str, value: str, synonyms: Mapping[str, str] | None = None) -> str:
+    """The canonical value after the data's synonyms: "3幢" → "3栋" when the data says so.
+
+    A synonym may name the surface form ("Ｂ区３幢") or its normalised form ("3幢"), so it is
+    looked up before and after normalisation. Keys are expected half-width and lower case.
+    """
+    if not synonyms:
+        return canonical_value(entity, value)
+    value = synonyms.get(to_halfwidth(value).lower(), value)
+    value = canonical_value(entity, value)
+    return canonical_value(entity, synonyms.get(value.lower(), value))
+
+
 @dataclass(frozen=True)
 class _Candidate:
     entity: str
     start: int
     end: int
-    value: str
     priority: int  # lower wins among spans of equal length
 
 
@@ -177,39 +189,38 @@ class EntityExtractor:
                 taken[index] = True
             chosen.append(candidate)
         chosen.sort(key=lambda c: c.start)
-        return [Entity(c.entity, self._canonical(c), c.start, c.end) for c in chosen]
+        return [
+            Entity(c.entity, self.resolve(c.entity, half[c.start : c.end]), c.start, c.end)
+            for c in chosen
+        ]
 
-    def _canonical(self, candidate: _Candidate) -> str:
-        return self._synonyms.get(candidate.value.lower(), candidate.value)
+    def resolve(self, entity: str, value: str) -> str:
+        """The value an entity written as `value` gets (normalised, synonyms applied)."""
+        return resolve_value(entity, value, self._synonyms)
 
     def _builtin(self, half: str) -> Iterable[_Candidate]:
         if PHONE in self.entity_types:
             for match in _PHONE_PATTERN.finditer(half):
                 start, end = match.span()
-                yield _Candidate(PHONE, start, end, normalise_phone(match.group()), 0)
+                yield _Candidate(PHONE, start, end, 0)
         if LOCATION in self.entity_types:
             for match in _LOCATION_PATTERN.finditer(half):
                 start, end = _trim(half, *match.span())
                 if end > start:
-                    value = normalise_location(half[start:end])
-                    yield _Candidate(LOCATION, start, end, value, 1)
+                    yield _Candidate(LOCATION, start, end, 1)
 
     def _from_data(self, half: str) -> Iterable[_Candidate]:
         for name, pattern in self._regexes:
             for match in pattern.finditer(half):
                 start, end = _trim(half, *match.span())
                 if end > start:
-                    yield _Candidate(name, start, end, self._normalise(name, half[start:end]), 2)
+                    yield _Candidate(name, start, end, 2)
         if self._lookup is not None:
             lowered = half.lower()
             for match in self._lookup.finditer(lowered):
                 start, end = match.span()
                 name = self._lookup_entity[match.group()]
-                yield _Candidate(name, start, end, self._normalise(name, half[start:end]), 3)
-
-    @staticmethod
-    def _normalise(name: str, surface: str) -> str:
-        return canonical_value(name, surface)
+                yield _Candidate(name, start, end, 3)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -4,8 +4,9 @@ A prediction of `nlu_fallback` counts as `out_of_scope` when comparing intents: 
 "not something Sheli handles", and the bot treats them the same way.
 
 An entity is an exact match when type, span and value agree. The data annotates values as
-written ("３栋５０２", "158 6677 2211"), so both sides are compared in canonical form
-(`nlu.entities.canonical_value`: "3栋502", "15866772211").
+written ("３栋５０２", "158 6677 2211", "3幢"), so both sides are compared in canonical form
+with the training data's synonyms applied (`nlu.entities.resolve_value`: "3栋502",
+"15866772211", "3栋").
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nlu.base import FALLBACK_INTENT, Entity, Parser
-from nlu.entities import canonical_value
+from nlu.entities import EntityExtractor
 from nlu.trainingdata import Example, TrainingData, load_training_data
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -112,6 +113,7 @@ class _Tally:
     entity_counts: dict[str, list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0])
     )
+    resolver: EntityExtractor = field(default_factory=EntityExtractor)
 
     def run(self, parser: Parser, examples: Sequence[Example]) -> None:
         for example in examples:
@@ -122,7 +124,22 @@ class _Tally:
             self.pairs.append((gold, predicted))
             if gold != predicted:
                 self.mistakes.append(Mistake(example.text, gold, result.intent, result.confidence))
-            _count_entities(example.entities, result.entities, self.entity_counts)
+            self._count_entities(example.entities, result.entities)
+
+    def _count_entities(self, gold: Sequence[Entity], predicted: Sequence[Entity]) -> None:
+        predicted_keys = Counter(self._key(e) for e in predicted)
+        for entity in predicted:
+            self.entity_counts[entity.entity][1] += 1
+        for entity in gold:
+            self.entity_counts[entity.entity][0] += 1
+            key = self._key(entity)
+            if predicted_keys[key] > 0:
+                predicted_keys[key] -= 1
+                self.entity_counts[entity.entity][2] += 1
+
+    def _key(self, entity: Entity) -> tuple[str, str, int, int]:
+        value = self.resolver.resolve(entity.entity, entity.value)
+        return (entity.entity, value, entity.start, entity.end)
 
     def score(self) -> Evaluation:
         pairs = self.pairs
@@ -144,34 +161,23 @@ class _Tally:
         )
 
 
-def evaluate_examples(parser: Parser, examples: Sequence[Example]) -> Evaluation:
-    """Run the parser over the examples and score intents and entities."""
-    tally = _Tally()
+def evaluate_examples(
+    parser: Parser, examples: Sequence[Example], synonyms: Mapping[str, str] | None = None
+) -> Evaluation:
+    """Run the parser over the examples and score intents and entities.
+
+    `synonyms` (the training data's) canonicalise gold and predicted values alike.
+    """
+    tally = _Tally(resolver=EntityExtractor(synonyms=synonyms))
     tally.run(parser, examples)
     return tally.score()
 
 
-def evaluate_file(parser: Parser, path: str | Path) -> Evaluation:
+def evaluate_file(
+    parser: Parser, path: str | Path, synonyms: Mapping[str, str] | None = None
+) -> Evaluation:
     """Evaluate on a Rasa-YAML test file (or directory)."""
-    return evaluate_examples(parser, load_training_data(path).examples)
-
-
-def _count_entities(
-    gold: Sequence[Entity], predicted: Sequence[Entity], counts: dict[str, list[int]]
-) -> None:
-    predicted_keys = Counter(_entity_key(e) for e in predicted)
-    for entity in predicted:
-        counts[entity.entity][1] += 1
-    for entity in gold:
-        counts[entity.entity][0] += 1
-        key = _entity_key(entity)
-        if predicted_keys[key] > 0:
-            predicted_keys[key] -= 1
-            counts[entity.entity][2] += 1
-
-
-def _entity_key(entity: Entity) -> tuple[str, str, int, int]:
-    return (entity.entity, canonical_value(entity.entity, entity.value), entity.start, entity.end)
+    return evaluate_examples(parser, load_training_data(path).examples, synonyms)
 
 
 def _intent_scores(pairs: Sequence[tuple[str, str]]) -> dict[str, IntentScore]:
@@ -214,7 +220,7 @@ def cross_validate(
     if folds < 2:
         raise ValueError("cross-validation needs at least two folds")
     examples = data.examples
-    tally = _Tally()
+    tally = _Tally(resolver=EntityExtractor(synonyms=data.synonyms))
     for fold in stratified_folds(examples, folds, seed):
         test_set = set(fold)
         train = [e for i, e in enumerate(examples) if i not in test_set]

@@ -171,3 +171,10 @@ nlu:
     assert data.lookups == {"location": ["食堂"]}
     assert data.synonyms == {"饭堂": "食堂"}
     assert data.content_hash
+
+
+def test_synonyms_rename_values_before_and_after_normalising() -> None:
+    extractor = EntityExtractor(synonyms={"3幢": "3栋", "Ｂ区３幢": "B区3幢"})
+    assert found(extractor, "3幢漏水") == [("location", "3栋", "3幢")]
+    assert found(extractor, "三幢漏水") == [("location", "3栋", "三幢")]
+    assert found(extractor, "Ｂ区３幢漏水") == [("location", "B区3幢", "Ｂ区３幢")]
