@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import uuid
 from dataclasses import dataclass
@@ -161,12 +162,20 @@ def start_background(sheli: Sheli) -> RunningScheduler:
 
 
 def run_forever(sheli: Sheli) -> None:
-    """`sheli scheduler`: run in the foreground until interrupted."""
+    """`sheli scheduler`: run in the foreground until SIGINT or SIGTERM, then free the lease."""
     scheduler = BlockingScheduler(timezone=UTC)
     key = _configure(scheduler, sheli)
+
+    def stop(signum: int, frame: Any) -> None:
+        log.info("scheduler %s stopping (signal %d)", _REGISTRY[key].holder, signum)
+        scheduler.shutdown(wait=False)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
     log.info("scheduler %s started", _REGISTRY[key].holder)
     try:
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
     finally:
         unregister(key)
+        log.info("scheduler stopped; lease released")

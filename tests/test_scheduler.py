@@ -5,6 +5,10 @@ Ticks are called directly with the FakeClock; one test runs the real APScheduler
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -301,3 +305,39 @@ def test_end_to_end_the_visit_arrives_two_seconds_after_resolution(
     finally:
         running.stop()
     sheli.engine.dispose()
+
+
+@pytest.mark.slow
+def test_sheli_scheduler_stops_on_sigterm_and_frees_the_lease(
+    make_sheli: Any, sqlite_url: str
+) -> None:
+    sheli = make_sheli()  # migrates the database the command will use
+    environ = {
+        **os.environ,
+        "SHELI_DATABASE__URL": sqlite_url,
+        "SHELI_SCHEDULER__TICK": "1s",
+    }
+    command = [sys.executable, "-c", "from bot.cli import main; main()", "scheduler"]
+    process = subprocess.Popen(
+        command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not leases(sheli):
+            time.sleep(0.2)
+        assert leases(sheli), "the scheduler never took the lease"
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors
+    assert "lease released" in errors
+    assert leases(sheli) == []
+
+
+def leases(sheli: Any) -> list[str]:
+    from storage.models import Lease
+
+    with sheli.uow() as uow:
+        return [lease.holder for lease in uow.session.query(Lease).all()]
