@@ -42,6 +42,14 @@ def _settings() -> dict[str, Any]:
     return settings
 
 
+def _seconds(value: Any) -> float:
+    """1.5, "1.5" or "1.5s" (the config's duration style) as seconds; "500ms" too."""
+    text = str(value).strip()
+    if text.endswith("ms"):
+        return float(text[:-2]) / 1000
+    return float(text.removesuffix("s"))
+
+
 def _cache_dir(settings: dict[str, Any]) -> Path:
     return Path(settings["cache_dir"]) if settings["cache_dir"] else default_cache_dir()
 
@@ -58,7 +66,7 @@ def _parser(settings: dict[str, Any], backend: str | None) -> Parser:
             rasa_url=settings["rasa_url"],
             threshold=float(settings["threshold"]),
             cache_dir=_cache_dir(settings),
-            rasa_timeout=float(settings["rasa_timeout"]),
+            rasa_timeout=_seconds(settings["rasa_timeout"]),
         )
     except (ValueError, FileNotFoundError, ImportError) as error:
         raise click.ClickException(str(error)) from error
