@@ -330,8 +330,19 @@ class EmbeddedParser:
                     key=np.array(self.cache_key()),
                 )
             os.replace(temporary, path)
+            self._prune_cache(path)
         except OSError:
             log.warning("could not write the NLU model cache at %s", path, exc_info=True)
+
+    @staticmethod
+    def _prune_cache(keep: Path, newest: int = 5) -> None:
+        """Drop all but the newest few models: every data change leaves one behind."""
+        models = sorted(
+            keep.parent.glob("embedded-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for old in models[newest:]:
+            if old != keep:
+                old.unlink(missing_ok=True)
 
     def _load_cache(self) -> bool:
         path = self.cache_path()

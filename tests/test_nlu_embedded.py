@@ -127,6 +127,21 @@ def test_changed_data_retrains(tmp_path: Path) -> None:
     assert not again.loaded_from_cache
 
 
+def test_old_models_are_pruned(tmp_path: Path) -> None:
+    import os
+
+    for age in range(7):
+        stale = tmp_path / f"embedded-stale{age}.npz"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1_000_000 + age, 1_000_000 + age))
+    parser = build_parser("embedded", data_path=FIXTURE, cache_dir=tmp_path)
+    assert isinstance(parser, EmbeddedParser)
+    kept = sorted(p.name for p in tmp_path.glob("embedded-*.npz"))
+    assert len(kept) == 5
+    assert parser.cache_path() in list(tmp_path.glob("*.npz"))
+    assert "embedded-stale0.npz" not in kept
+
+
 def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     first = build_parser("embedded", data_path=FIXTURE, cache_dir=tmp_path)
     assert isinstance(first, EmbeddedParser)
