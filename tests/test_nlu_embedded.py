@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,6 @@ def test_changed_data_retrains(tmp_path: Path) -> None:
 
 
 def test_old_models_are_pruned(tmp_path: Path) -> None:
-    import os
-
     for age in range(7):
         stale = tmp_path / f"embedded-stale{age}.npz"
         stale.write_bytes(b"old")
