@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nlu import build_parser
-from nlu.base import ALL_INTENTS, FALLBACK_INTENT, ParseResult
+from nlu.base import ALL_INTENTS, FALLBACK_INTENT, Entity, ParseResult
 from nlu.embedded import EmbeddedParser
 from nlu.evaluate import cross_validate, evaluate_examples, evaluate_file, stratified_folds
 from nlu.trainingdata import Example, load_training_data
@@ -171,7 +171,6 @@ class _FixedParser:
 
 
 def test_evaluation_metrics() -> None:
-    from nlu.base import Entity
 
     examples = [
         Example("3栋漏水", "repair", (Entity("location", "3栋", 0, 2),)),
