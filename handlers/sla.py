@@ -95,6 +95,10 @@ def check_sla(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[Br
         deadlines = policy.deadlines(ticket.intent, ticket.urgent)
         if deadlines is None:
             continue
+        if ticket.resolve_breach_level >= 2 and (
+            ticket.accept_breach_level >= 2 or not awaits_acceptance(ticket)
+        ):
+            continue  # everyone has been told everything already
         accept, resolve = breach_levels(uow, policy, ticket, now)
         for kind, level, known in (
             ("accept", accept, ticket.accept_breach_level),
