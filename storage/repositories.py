@@ -419,6 +419,8 @@ class ConversationRepository:
         row = self.session.get(ConversationState, openid)
         if row is not None:
             self.session.delete(row)
+            # Flush now: a set() later in the same transaction must not be undone by this delete.
+            self.session.flush()
 
 
 class KeyValueRepository:

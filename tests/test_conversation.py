@@ -212,11 +212,11 @@ def test_cancel_in_words_cancels_the_newest_request(person: Any, team: Any, shel
 
 def test_human_hands_over_to_the_branch_liaison(person: Any, team: Any) -> None:
     resident = person("o_res")
-    resident.say("我这个事情说不清楚")
+    resident.say("老板拖欠工资三个月了")
     reply = resident.say("人工")
     assert "李书记" in reply
     [note] = team["branch_liaison"].new_messages()
-    assert "人工" in note and "说不清楚" in note
+    assert "人工" in note and "拖欠工资" in note
 
 
 def test_status_changes_notify_the_resident(person: Any, team: Any) -> None:
@@ -350,3 +350,11 @@ def test_greeting_thanks_and_nonsense(person: Any, sheli: Any) -> None:
     assert "不客气" in resident.say("谢谢你们")
     assert "没太明白" in resident.say("今天天气怎么样")
     assert ticket(sheli, 1)[0] is None
+
+
+def test_menu_repair_then_a_location_message_opens_the_ticket(person: Any, team: Any, sheli: Any) -> None:
+    resident = person("o_res")
+    resident.event("CLICK", "REPAIR")
+    assert "哪" in resident.say("热水器坏了")
+    assert "#1" in resident.location("3栋502")
+    assert ticket(sheli, 1)[0].location == "3栋502"
