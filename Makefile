@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt typecheck pytest install clean bench
+.PHONY: run test lint fmt typecheck pytest install clean bench browser-deps
 
 install: $(STAMP)
 
@@ -23,7 +23,16 @@ run: $(STAMP)
 	$(BIN)/sheli serve --host $(HOST) --port $(PORT)
 
 ## test: lint, types, then every test
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) browser-deps lint typecheck pytest
+
+# Debian's Chromium (never a downloaded browser) and a CJK font for the browser tests and screenshots.
+# Without root or apt the browser tests are skipped, and say why.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'cjk\|wqy'; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+		|| echo "browser-deps: could not install chromium; browser tests will be skipped"; \
+	else echo "browser-deps: chromium missing and cannot apt-get; browser tests will be skipped"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
