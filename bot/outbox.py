@@ -174,7 +174,7 @@ def deliver_due(
                 outcome = _deliver_one(uow_factory, sender, clock, settings, message_id)
                 if outcome:
                     counts["retry" if outcome == "outage" else outcome] += 1
-                if outcome == "sent":
+                if outcome in ("sent", "dead"):
                     progress = True
                 elif outcome == "retry":
                     held_back.add(recipient)
