@@ -21,14 +21,25 @@ RASA_STAMP := $(RASA_VENV)/.installed-rasa
 RASA_MODEL := $(RASA_MODELS)/$(RASA_MODEL_NAME).tar.gz
 # JiebaTokenizer reads every file in a DIRECTORY, so the user dictionary is copied into one.
 RASA_JIEBA_DIR := $(RASA_STATE)/jieba
-RASA_PID := $(RASA_STATE)/server.pid
-RASA_LOG := $(RASA_STATE)/server.log
+RASA_PID := $(RASA_STATE)/server-$(RASA_PORT).pid
+RASA_LOG := $(RASA_STATE)/server-$(RASA_PORT).log
 RASA_URL := http://$(RASA_HOST):$(RASA_PORT)
 
 # No telemetry (no network here), quiet TensorFlow, two cores.
 RASA_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 \
 	TF_INTER_OP_PARALLELISM_THREADS=2 TF_INTRA_OP_PARALLELISM_THREADS=2 OMP_NUM_THREADS=2 \
 	RASA_CACHE_DIRECTORY=$(RASA_STATE)/cache SQLALCHEMY_SILENCE_UBER_WARNING=1
+
+# Stop the server named in the pid file: TERM, up to 15 s to finish, then KILL.
+RASA_STOP_SH = if [ -f $(RASA_PID) ]; then \
+		pid=$$(cat $(RASA_PID)); \
+		if kill $$pid 2>/dev/null; then \
+			for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
+			if kill -0 $$pid 2>/dev/null; then kill -9 $$pid; fi; \
+			echo "rasa-stop: stopped pid $$pid"; \
+		else echo "rasa-stop: pid $$pid was not running"; fi; \
+		rm -f $(RASA_PID); \
+	else echo "rasa-stop: not running (no $(RASA_PID))"; fi
 
 .PHONY: rasa-install rasa-train rasa-serve rasa-stop rasa-status rasa-clean
 
@@ -38,7 +49,7 @@ $(RASA_STAMP): nlu/rasa/requirements.txt
 	@test -x "$(RASA_PYTHON)" || command -v "$(RASA_PYTHON)" >/dev/null || \
 		{ echo "rasa-install: Python 3.10 not found (set RASA_PYTHON=/path/to/python3.10)"; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(RASA_PYTHON) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/python -m pip install --quiet "pip<24.1" "setuptools<70" wheel
+	$(RASA_VENV)/bin/python -m pip install --quiet "pip<24.1" wheel
 	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/rasa/requirements.txt
 	$(RASA_ENV) $(RASA_BIN) --version
 	touch $@
@@ -56,7 +67,13 @@ $(RASA_MODEL): $(RASA_DATA) $(RASA_CONFIG) $(wildcard $(RASA_USERDICT)) | $(RASA
 rasa-serve: $(RASA_MODEL)
 	@mkdir -p $(RASA_STATE)
 	@if [ -f $(RASA_PID) ] && kill -0 $$(cat $(RASA_PID)) 2>/dev/null; then \
-		echo "rasa-serve: already running (pid $$(cat $(RASA_PID))) on $(RASA_URL)"; exit 0; fi; \
+		if [ $(RASA_MODEL) -nt $(RASA_PID) ]; then \
+			echo "rasa-serve: the model is newer than the server, restarting"; \
+			$(RASA_STOP_SH); \
+		else echo "rasa-serve: already running (pid $$(cat $(RASA_PID))) on $(RASA_URL)"; exit 0; fi; \
+	fi; \
+	if curl -fsS -o /dev/null $(RASA_URL)/ 2>/dev/null; then \
+		echo "rasa-serve: something else already answers on $(RASA_URL) (set RASA_PORT)"; exit 1; fi; \
 	start=$$(date +%s); \
 	$(RASA_ENV) nohup $(RASA_BIN) run --enable-api -m $(RASA_MODEL) --port $(RASA_PORT) \
 		-i $(RASA_HOST) > $(RASA_LOG) 2>&1 & echo $$! > $(RASA_PID); \
@@ -69,20 +86,12 @@ rasa-serve: $(RASA_MODEL)
 			rm -f $(RASA_PID); exit 1; fi; \
 		if [ $$(( $$(date +%s) - start )) -ge $(RASA_START_TIMEOUT) ]; then \
 			echo "rasa-serve: no model loaded after $(RASA_START_TIMEOUT)s, see $(RASA_LOG)"; \
-			tail -n 30 $(RASA_LOG); exit 1; fi; \
+			tail -n 30 $(RASA_LOG); $(RASA_STOP_SH); exit 1; fi; \
 		sleep 1; \
 	done
 
 rasa-stop:
-	@if [ -f $(RASA_PID) ]; then \
-		pid=$$(cat $(RASA_PID)); \
-		if kill $$pid 2>/dev/null; then \
-			for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 0.5; done; \
-			kill -0 $$pid 2>/dev/null && kill -9 $$pid; \
-			echo "rasa-stop: stopped pid $$pid"; \
-		else echo "rasa-stop: pid $$pid was not running"; fi; \
-		rm -f $(RASA_PID); \
-	else echo "rasa-stop: not running (no $(RASA_PID))"; fi
+	@$(RASA_STOP_SH)
 
 rasa-status:
 	@curl -fsS $(RASA_URL)/status && echo || { echo "rasa-status: nothing on $(RASA_URL)"; exit 1; }
