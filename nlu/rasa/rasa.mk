@@ -1,7 +1,9 @@
 # Rasa 3.6 NLU server: install, train, serve, stop.
-# Included by the main Makefile (`include nlu/rasa/rasa.mk`); also usable alone:
-#   make -f nlu/rasa/rasa.mk rasa-install rasa-train rasa-serve
-# Rasa 3.6 needs Python 3.10, so it lives in its own venv and Sheli talks to it over HTTP.
+# Included by the main Makefile (`include nlu/rasa/rasa.mk`, paths relative to the repo root);
+# also usable alone from the repo root: make -f nlu/rasa/rasa.mk rasa-install rasa-train rasa-serve
+# Rasa 3.6 needs Python 3.10, so it lives in its own venv and Sheli calls it over HTTP
+# (nlu/rasa_backend.py). Tests marked `rasa` need the server: rasa-install rasa-train rasa-serve,
+# then pytest, then rasa-stop. Every variable below can be set on the command line.
 
 RASA_PORT ?= 5005
 RASA_HOST ?= 127.0.0.1
@@ -28,7 +30,8 @@ RASA_URL := http://$(RASA_HOST):$(RASA_PORT)
 # No telemetry (no network here), quiet TensorFlow, two cores.
 RASA_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 \
 	TF_INTER_OP_PARALLELISM_THREADS=2 TF_INTRA_OP_PARALLELISM_THREADS=2 OMP_NUM_THREADS=2 \
-	RASA_CACHE_DIRECTORY=$(RASA_STATE)/cache SQLALCHEMY_SILENCE_UBER_WARNING=1
+	RASA_CACHE_DIRECTORY=$(RASA_STATE)/cache SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+	PYTHONWARNINGS=ignore::DeprecationWarning
 
 # Stop the server named in the pid file: TERM, up to 15 s to finish, then KILL.
 RASA_STOP_SH = if [ -f $(RASA_PID) ]; then \
@@ -41,7 +44,7 @@ RASA_STOP_SH = if [ -f $(RASA_PID) ]; then \
 		rm -f $(RASA_PID); \
 	else echo "rasa-stop: not running (no $(RASA_PID))"; fi
 
-.PHONY: rasa-install rasa-train rasa-serve rasa-stop rasa-status rasa-clean
+.PHONY: rasa-install rasa-train rasa-retrain rasa-serve rasa-stop rasa-status rasa-clean
 
 rasa-install: $(RASA_STAMP)
 
@@ -63,6 +66,11 @@ $(RASA_MODEL): $(RASA_DATA) $(RASA_CONFIG) $(wildcard $(RASA_USERDICT)) | $(RASA
 	$(RASA_ENV) $(RASA_BIN) train nlu --config $(RASA_CONFIG) \
 		--nlu $(RASA_DATA) --out $(RASA_MODELS) --fixed-model-name $(RASA_MODEL_NAME)
 	touch $@
+
+# Train even if nothing changed (e.g. to time it).
+rasa-retrain: | $(RASA_STAMP)
+	rm -f $(RASA_MODEL)
+	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) rasa-train
 
 rasa-serve: $(RASA_MODEL)
 	@mkdir -p $(RASA_STATE)
