@@ -29,15 +29,27 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def run_server(config: Config, *, host: str, port: int, workers: int, scheduler: bool) -> None:
-    """Serve until interrupted. With `scheduler`, the gunicorn master also runs the scheduler."""
+    """Serve until interrupted. With `scheduler`, each worker also runs a scheduler thread.
 
-    def when_ready(server: Any) -> None:
+    The scheduler starts after the fork, inside the worker: a database connection opened in the
+    gunicorn master and inherited by forked workers locks SQLite up. With several workers the
+    database lease lets exactly one of their schedulers work; the others only check the lease.
+    """
+    running: dict[int, Any] = {}
+
+    def post_worker_init(worker: Any) -> None:
         if scheduler:
             from bot.bootstrap import bootstrap
             from bot.scheduler import start_background
 
-            start_background(bootstrap(config, parser=_idle_parser()))
-            log.info("scheduler running in the server process")
+            running[worker.pid] = start_background(bootstrap(config, parser=_idle_parser()))
+            log.info("scheduler thread running in worker %s", worker.pid)
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        # Free the lease at once, so another worker's scheduler takes over without waiting.
+        running_scheduler = running.pop(worker.pid, None)
+        if running_scheduler is not None:
+            running_scheduler.stop()
 
     options = {
         "bind": f"{host}:{port}",
@@ -47,7 +59,8 @@ def run_server(config: Config, *, host: str, port: int, workers: int, scheduler:
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": "-",
-        "when_ready": when_ready,
+        "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
     }
     _Gunicorn(config, options).run()
 

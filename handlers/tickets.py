@@ -140,6 +140,7 @@ def assign_ticket(
     now: datetime,
     actor: str = "system",
     template: str = msg.NOTIFY_NEW_TASK,
+    notify_assignee: bool = True,
 ) -> None:
     """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open."""
     chosen_role, staff = pick_assignee(uow, policy, role)
@@ -164,7 +165,8 @@ def assign_ticket(
         role=chosen_role,
         staff_id=staff.id,
     )
-    notify(uow, staff.openid, task_text(template, policy, ticket), now, ticket=ticket)
+    if notify_assignee:
+        notify(uow, staff.openid, task_text(template, policy, ticket), now, ticket=ticket)
 
 
 def open_ticket(
@@ -408,19 +410,13 @@ def reopen_ticket(
     ticket.resolve_breach_level = 0
     record(uow, ticket, "reopened", actor, now, reason)
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
-    if staff is None:
-        assign_ticket(
-            uow,
-            policy,
-            ticket,
-            ticket.role,
-            now,
-            actor="system",
-            template=msg.NOTIFY_REOPENED_TASK.replace("{reason}", reason),
-        )
+    if staff is None:  # the assignee has left: the role's least-loaded colleague takes it
+        assign_ticket(uow, policy, ticket, ticket.role, now, actor="system", notify_assignee=False)
         ticket.status = TicketStatus.REOPENED if ticket.assignee else TicketStatus.OPEN
+        staff = ticket.assignee
     else:
         ticket.assigned_at = now
+    if staff is not None:
         notify(
             uow,
             staff.openid,

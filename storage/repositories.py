@@ -358,12 +358,23 @@ class OutboxRepository:
         self.session = session
 
     def enqueue(self, message: OutboxMessage) -> None:
-        """Queue a message; delivered after the surrounding transaction commits."""
-        if message.dedupe_key and self.session.scalar(
+        """Queue a message; delivered after the surrounding transaction commits.
+
+        A message with a `dedupe_key` that is already queued (by this or a concurrent
+        transaction) is dropped, so one cause never sends two messages.
+        """
+        if not message.dedupe_key:
+            self.session.add(message)
+            return
+        if self.session.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == message.dedupe_key)
         ):
             return
-        self.session.add(message)
+        try:
+            with self.session.begin_nested():
+                self.session.add(message)
+        except IntegrityError:
+            return
 
     def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxMessage]:
         """Pending messages whose next attempt is due, oldest first."""
