@@ -1,4 +1,5 @@
-"""The operators' dashboard: login, overview, tickets, staff and the weekly summary page."""
+"""The operators' dashboard: login, overview, tickets, staff, the weekly summary page, and the
+community data (events, buildings, residents, party-building resources)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,6 @@ bp = Blueprint(
 )
 
 # The modules register their routes on `bp`; importing them is what wires the blueprint.
-from bot.dashboard import auth, views  # noqa: E402
+from bot.dashboard import auth, community_views, views  # noqa: E402
 
-__all__ = ["auth", "bp", "views"]
+__all__ = ["auth", "bp", "community_views", "views"]

@@ -52,6 +52,7 @@ EVENT_NAMES = {
     "image": "图片",
     "viewed": "查看",
     "anonymised": "已匿名",
+    "helper_assigned": "志愿协助",
 }
 FOLLOWUP_NAMES = {
     "none": "未到回访",
@@ -256,6 +257,8 @@ def ticket(number: int) -> Any:
             followers=uow.tickets.followers(number),
             chat=board.conversation(uow, sheli.policy, found, now),
             active=found.status in ACTIVE_STATUSES,
+            helpers=uow.resources.helpers(number),
+            volunteers=uow.resources.volunteers(active_only=True),
         )
 
 
