@@ -25,10 +25,15 @@ def inbox(openid: str) -> Any:
     if not openid or len(openid) > 64:
         abort(404)
     after = request.args.get("after", default=0, type=int)
-    sheli = current_app.extensions["sheli"]
+    return jsonify(
+        openid=openid, messages=inbox_messages(current_app.extensions["sheli"], openid, after)
+    )
+
+
+def inbox_messages(sheli: Any, openid: str, after: int = 0) -> list[dict[str, Any]]:
+    """The outbox rows to `openid` after outbox id `after`, as JSON-ready dicts."""
     with sheli.uow() as uow:
-        rows = uow.outbox.for_recipient(openid, after_id=after)
-        messages = [
+        return [
             {
                 "id": m.id,
                 "kind": m.kind,
@@ -37,6 +42,5 @@ def inbox(openid: str) -> Any:
                 "status": m.status,
                 "at": m.created_at.isoformat() + "Z",
             }
-            for m in rows
+            for m in uow.outbox.for_recipient(openid, after_id=after)
         ]
-    return jsonify(openid=openid, messages=messages)

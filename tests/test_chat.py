@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.bootstrap import Sheli
 from bot.chat import parse_line
 from bot.cli import cli
-from handlers.staff import add_staff
+from tests.helpers import hire
 from tests.wechat import TOKEN
 
 STEWARD = "o_steward_zhang"
@@ -40,16 +40,7 @@ def serve() -> Iterator[Serve]:
 
 @pytest.fixture
 def url(sheli: Sheli, serve: Serve) -> str:
-    with sheli.uow() as uow:
-        add_staff(
-            uow,
-            sheli.policy,
-            role="property_steward",
-            name="张师傅",
-            openid=STEWARD,
-            now=sheli.clock.now(),
-        )
-        uow.commit()
+    hire(sheli, "property_steward", "张师傅", STEWARD)
     return serve(sheli)
 
 
@@ -135,16 +126,7 @@ def test_wechat_mode_has_no_local_inbox(make_sheli: Any, serve: Serve) -> None:
 
 def test_the_local_inbox_endpoint(sheli: Sheli, client: Any, person: Any) -> None:
     assert client.get(f"/local/inbox/{STEWARD}").get_json() == {"openid": STEWARD, "messages": []}
-    with sheli.uow() as uow:
-        add_staff(
-            uow,
-            sheli.policy,
-            role="property_steward",
-            name="张师傅",
-            openid=STEWARD,
-            now=sheli.clock.now(),
-        )
-        uow.commit()
+    hire(sheli, "property_steward", "张师傅", STEWARD)
     person("o_resident_1").say("3栋502热水器坏了")
 
     [task] = client.get(f"/local/inbox/{STEWARD}").get_json()["messages"]

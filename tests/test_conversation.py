@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
-from handlers.staff import add_staff
+from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 
 ROLES = {
@@ -18,16 +18,6 @@ ROLES = {
     "legal_adviser": "陈律师",
     "employment_liaison": "刘专员",
 }
-
-
-def hire(sheli: Any, role: str, name: str, openid: str | None = None) -> str | None:
-    """Add a staff member; returns the bind code when no openid is given."""
-    with sheli.uow() as uow:
-        _, code = add_staff(
-            uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now()
-        )
-        uow.commit()
-    return code
 
 
 @pytest.fixture
@@ -352,7 +342,9 @@ def test_greeting_thanks_and_nonsense(person: Any, sheli: Any) -> None:
     assert ticket(sheli, 1)[0] is None
 
 
-def test_menu_repair_then_a_location_message_opens_the_ticket(person: Any, team: Any, sheli: Any) -> None:
+def test_menu_repair_then_a_location_message_opens_the_ticket(
+    person: Any, team: Any, sheli: Any
+) -> None:
     resident = person("o_res")
     resident.event("CLICK", "REPAIR")
     assert "哪" in resident.say("热水器坏了")

@@ -20,11 +20,11 @@ from bot.bootstrap import Sheli
 from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
 from handlers.ports import FakeClock
-from handlers.staff import add_staff
 from handlers.tickets import notify
 from storage.models import OutboxMessage
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
+from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 
 fake_wechat = fake_wechat_api.fake_wechat  # the fixture, for the tests below
@@ -47,17 +47,7 @@ def wechat_mode(make_sheli: Any, fake_wechat: FakeWeChatAPI) -> Callable[..., Sh
                 **overrides,
             },
         )
-        with sheli.uow() as uow:
-            if uow.staff.by_openid(STEWARD) is None:
-                add_staff(
-                    uow,
-                    sheli.policy,
-                    role="property_steward",
-                    name="张师傅",
-                    openid=STEWARD,
-                    now=sheli.clock.now(),
-                )
-                uow.commit()
+        hire(sheli, "property_steward", "张师傅", STEWARD)
         return sheli
 
     return make

@@ -22,8 +22,8 @@ from bot.app import create_app
 from bot.bootstrap import bootstrap
 from bot.config import ConfigError, load_config
 from handlers.ports import SystemClock
-from handlers.staff import add_staff
 from storage.db import upgrade
+from tests.helpers import hire
 from tests.wechat import TOKEN, Person, WeChatServer, outbox_rows
 
 RESIDENTS = [f"o_res{i}" for i in range(1, 6)]
@@ -36,24 +36,8 @@ def chat(sheli: Any) -> Any:
 
 def five_repairs_resolved_and_one_waiting(sheli: Any) -> None:
     """Tickets #1–#5 resolved by the steward; #6 never accepted (it will breach its SLA)."""
-    with sheli.uow() as uow:
-        add_staff(
-            uow,
-            sheli.policy,
-            role="property_steward",
-            name="张师傅",
-            openid="o_steward",
-            now=sheli.clock.now(),
-        )
-        add_staff(
-            uow,
-            sheli.policy,
-            role="branch_liaison",
-            name="李联络",
-            openid="o_liaison",
-            now=sheli.clock.now(),
-        )
-        uow.commit()
+    hire(sheli, "property_steward", "张师傅", "o_steward")
+    hire(sheli, "branch_liaison", "李联络", "o_liaison")
     person = chat(sheli)
     steward = person("o_steward")
     for n, openid in enumerate(RESIDENTS, start=1):
@@ -273,16 +257,7 @@ def test_end_to_end_the_visit_arrives_two_seconds_after_resolution(
     )
     sheli = bootstrap(config, clock=SystemClock(), parser=parser)
     upgrade(sheli.engine)
-    with sheli.uow() as uow:
-        add_staff(
-            uow,
-            sheli.policy,
-            role="property_steward",
-            name="张师傅",
-            openid="o_steward",
-            now=sheli.clock.now(),
-        )
-        uow.commit()
+    hire(sheli, "property_steward", "张师傅", "o_steward")
     person = chat(sheli)
     resident, steward = person("o_res"), person("o_steward")
     running = scheduler.start_background(sheli)

@@ -13,6 +13,7 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.app import create_app
 from storage.models import InboundMessage, Ticket
+from tests.helpers import hire
 from tests.wechat import (
     AES_APP_ID,
     AES_KEY,
@@ -290,15 +291,5 @@ def test_healthz(client: Any) -> None:
 
 def sheli_staff(sheli: Any) -> None:
     """A bound property steward, so a repair produces an outbox notification."""
-    from handlers.staff import add_staff
 
-    with sheli.uow() as uow:
-        add_staff(
-            uow,
-            sheli.policy,
-            role="property_steward",
-            name="张师傅",
-            openid="o_steward",
-            now=sheli.clock.now(),
-        )
-        uow.commit()
+    hire(sheli, "property_steward", "张师傅", "o_steward")

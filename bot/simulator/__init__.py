@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
+from bot.local_inbox import inbox_messages
 from bot.outbox import deliver_due
 from handlers.conversation import MENU_KEYS
 from handlers.duties import run_due
@@ -172,22 +173,7 @@ def inbox(openid: str) -> Any:
     """Messages Sheli queued for this person after outbox id `after`."""
     openid = _openid(openid)
     after = request.args.get("after", default=0, type=int)
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        rows = uow.outbox.for_recipient(openid, after_id=after)
-        return jsonify(
-            messages=[
-                {
-                    "id": m.id,
-                    "kind": m.kind,
-                    "body": m.body,
-                    "ticket": m.ticket_id,
-                    "status": m.status,
-                    "at": m.created_at.isoformat() + "Z",
-                }
-                for m in rows
-            ]
-        )
+    return jsonify(messages=inbox_messages(_sheli(), openid, after))
 
 
 @bp.get("/history/<openid>")
