@@ -85,18 +85,12 @@ def build_sender(config: Config, session_factory: sessionmaker[Session], clock: 
     """Local inbox without an app id; wechatpy's client (token shared through the DB) with one."""
     if config.local_mode:
         return LocalInboxSender()
-    from bot.wechat_client import DatabaseTokenStorage, SheliWeChatClient
+    from bot.wechat_client import SheliWeChatClient
 
-    def client() -> SheliWeChatClient:
-        return SheliWeChatClient(
-            config.require("wechat.app_id"),
-            config.require("wechat.app_secret"),
-            api_base_url=str(config.require("wechat.api_base_url")),
-            timeout=config.seconds("wechat.token_timeout"),
-            session=DatabaseTokenStorage(session_factory, clock),
-        )
-
-    return WeChatSender(client, template_id=str(config.get("wechat.template_id") or ""))
+    return WeChatSender(
+        lambda: SheliWeChatClient.from_config(config, session_factory, clock),
+        template_id=str(config.get("wechat.template_id") or ""),
+    )
 
 
 def bootstrap(
