@@ -333,20 +333,26 @@ def event_withdraw(number: int) -> Any:
 
 
 def _buildings_charts(rows: list[dict[str, Any]]) -> dict[str, Markup]:
-    names = [r["name"] for r in rows]
     requests = charts.bar_chart(
-        names,
+        [r["name"] for r in rows],
         {
             "在办": [r["open_requests"] for r in rows],
             "已办结等": [r["requests"] - r["open_requests"] for r in rows],
         },
         "各楼栋诉求数",
     )
-    occupancy = charts.hbar_chart(
-        [(r["name"], round(r["occupancy"] * 100)) for r in rows if r["occupancy"] is not None],
-        "各楼栋入住率（%）",
+    # Beds stacked as registered residents + empty beds: each column is the building's capacity
+    # and its lower part is the occupancy, on one scale for every building.
+    imported = [r for r in rows if r["capacity"]]
+    beds = charts.bar_chart(
+        [r["name"] for r in imported],
+        {
+            "登记住户": [min(r["residents"], r["capacity"]) for r in imported],
+            "空床位": [max(r["capacity"] - r["residents"], 0) for r in imported],
+        },
+        "各楼栋床位与登记住户",
     )
-    return {"requests": requests, "occupancy": occupancy}
+    return {"requests": requests, "beds": beds}
 
 
 def _buildings_page(problems: list[str] | None = None) -> Any:
