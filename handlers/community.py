@@ -327,11 +327,28 @@ def save_event(
 
 
 def cancel_event(uow: AbstractUnitOfWork, event_id: int, now: datetime) -> Event:
-    """Cancel an event: no more sign-ups, no reminders."""
+    """Cancel an event: no more sign-ups, no reminders, and everyone signed up is told once."""
     found = uow.events.get(event_id)
     if found is None:
         raise ValueError(f"no event {event_id}")
+    if found.cancelled:
+        return found
     found.cancelled, found.updated_at = True, now
+    if found.starts_at <= now:
+        return found
+    for sign_up in found.sign_ups:
+        if sign_up.status == SignUpStatus.CANCELLED or sign_up.resident_id is None:
+            continue
+        resident = uow.residents.get(sign_up.resident_id)
+        if resident is not None and not resident.erased_at:
+            notify(
+                uow,
+                resident.openid,
+                msg.EVENT_CANCELLED.format(n=found.id, title=found.title),
+                now,
+                kind="event",
+                dedupe_key=f"event-cancelled:{found.id}:{resident.id}",
+            )
     return found
 
 

@@ -241,6 +241,7 @@ SIGN_UP_ALREADY = "你已经报名了「活动{n}」（{status}），不用重�
 SIGN_UP_STATUS = {"confirmed": "已报名", "waiting": "候补中", "cancelled": "已取消"}
 SIGN_UP_NO_EVENT = "没有找到「活动{n}」，请核对活动编号。"
 SIGN_UP_CLOSED = "「活动{n}」已经开始或结束，不能报名了。"
+EVENT_CANCELLED = "抱歉，「活动{n}」{title}已取消，你的报名随之作废。有新活动会再通知你。"
 SIGN_UP_EVENT_CANCELLED = "「活动{n}」已取消，不能报名。"
 SIGN_UP_WHICH = "请回复「报名 活动编号」，例如「报名 {n}」。最近的活动：\n{events}"
 SIGN_UP_NOTHING = "最近没有可以报名的活动，有新活动会第一时间公布。"

@@ -258,6 +258,23 @@ def test_sign_up_for_a_cancelled_event_is_refused(sheli: Any, person: Any, clock
     assert "「活动" not in person("o_b").say("最近有招聘会吗")  # nor shown
 
 
+def test_cancelling_an_event_tells_everyone_signed_up_once(
+    sheli: Any, person: Any, clock: Any
+) -> None:
+    fair = add_event(sheli, title="周末招聘会", starts_at="2026-11-30 09:00")
+    first, second = person("o_a"), person("o_b")
+    first.say(f"报名 {fair}")
+    second.say(f"报名 {fair}")
+    first.new_messages(), second.new_messages()
+    for _ in range(2):  # cancelling twice tells nobody twice
+        with sheli.uow() as uow:
+            community.cancel_event(uow, fair, clock.now())
+            uow.commit()
+    for resident in (first, second):
+        [news] = resident.new_messages()
+        assert f"「活动{fair}」" in news and "已取消" in news
+
+
 def test_sign_up_without_a_number_lists_what_is_open(sheli: Any, person: Any) -> None:
     assert "没有可以报名" in person("o_a").say("报名")
     fair14 = fairs(sheli)[1]
@@ -311,7 +328,8 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
         uow.commit()
     clock.advance(days=4, hours=1)
     assert run_due(sheli.deps)["event_reminders"] == []
-    assert first.new_messages() == []
+    [cancelled] = first.new_messages()  # told of the cancellation, never reminded
+    assert "已取消" in cancelled and "提醒" not in cancelled
 
 
 # --- rooms, phone, data view, erasure --------------------------------------------------------
