@@ -48,12 +48,13 @@ RASA_STOP_SH = if [ -f $(RASA_PID) ]; then \
 
 rasa-install: $(RASA_STAMP)
 
-$(RASA_STAMP): nlu/rasa/requirements.txt
+$(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
 	@test -x "$(RASA_PYTHON)" || command -v "$(RASA_PYTHON)" >/dev/null || \
 		{ echo "rasa-install: Python 3.10 not found (set RASA_PYTHON=/path/to/python3.10)"; exit 1; }
 	test -x $(RASA_VENV)/bin/python || $(RASA_PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/python -m pip install --quiet "pip<24.1" wheel
-	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/rasa/requirements.txt
+	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/rasa/requirements.txt \
+		-c nlu/rasa/constraints.txt
 	$(RASA_ENV) $(RASA_BIN) --version
 	touch $@
 
