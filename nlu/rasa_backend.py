@@ -63,17 +63,21 @@ class RasaParser:
         self._lock = threading.Lock()
         self._skip_until = float("-inf")
         self._last_warning = float("-inf")
+        self._failing = False
 
     def parse(self, text: str) -> ParseResult:
         """Rasa's parse of `text`, or the fallback's when Rasa is down, slow or confused."""
         if not text.strip() or self._clock() < self._skip_until:
             return self.fallback.parse(text)
         try:
-            answer = self._post(text)
-            return parse_result_from_rasa(text, answer)
+            result = parse_result_from_rasa(text, self._post(text))
         except (requests.RequestException, RasaAnswerError) as error:
             self._failed(error)
             return self.fallback.parse(text)
+        if self._failing:
+            self._failing = False
+            log.info("Rasa NLU at %s answers again", self.url)
+        return result
 
     def _post(self, text: str) -> Mapping[str, Any]:
         response = self._session.post(
@@ -92,6 +96,7 @@ class RasaParser:
     def _failed(self, error: Exception) -> None:
         now = self._clock()
         with self._lock:
+            self._failing = True
             self._skip_until = now + self.retry_after
             warn = now - self._last_warning >= self.warn_every
             if warn:

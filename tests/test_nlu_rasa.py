@@ -309,7 +309,7 @@ def test_after_a_failure_rasa_is_left_alone_for_a_while(
     parser = RasaParser(fake_rasa.url, fallback, retry_after=10, warn_every=60, clock=clock)
     fake_rasa.answer(b"bad gateway", 502)
 
-    with caplog.at_level(logging.WARNING, logger="nlu.rasa_backend"):
+    with caplog.at_level(logging.INFO, logger="nlu.rasa_backend"):
         parser.parse("空调坏了")
         clock.now += 5
         parser.parse("空调还是坏的")
@@ -329,6 +329,7 @@ def test_after_a_failure_rasa_is_left_alone_for_a_while(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert fake_rasa.url in warnings[0].getMessage()
+    assert "answers again" in caplog.records[-1].getMessage()
 
 
 def test_an_empty_message_does_not_go_to_rasa(
