@@ -44,10 +44,10 @@ NEEDS_LOCATION = ("repair",)
 
 # Menu CLICK keys → what the resident is asked and which intent the next message becomes.
 MENU_KEYS: dict[str, tuple[str | None, str]] = {
-    "REPAIR": ("repair", "请说一下哪里坏了，带上楼栋房间号，例如「3栋502热水器不出热水」。"),
-    "MEDIATION": ("mediation", "请说说遇到了什么矛盾，在哪栋哪间，我们安排网格员来调解。"),
-    "LEGAL": ("legal_consult", "请说说想咨询的法律问题，例如欠薪、合同、工伤，法律顾问会联系你。"),
-    "JOBS": ("job_fair", "想了解招聘会还是找工作？说说你的情况，就业服务专员会帮你。"),
+    "REPAIR": ("repair", msg.MENU_PROMPTS["REPAIR"]),
+    "MEDIATION": ("mediation", msg.MENU_PROMPTS["MEDIATION"]),
+    "LEGAL": ("legal_consult", msg.MENU_PROMPTS["LEGAL"]),
+    "JOBS": ("job_fair", msg.MENU_PROMPTS["JOBS"]),
     "PROGRESS": (None, ""),
     "HUMAN": (None, ""),
     "MY_INFO": (None, ""),
@@ -114,13 +114,7 @@ def _text_of(inbound: Inbound) -> str | None:
 
 
 def _is_keyword(text: str) -> bool:
-    return parse_command(text, _resident_words() + STAFF_COMMANDS) is not None
-
-
-def _resident_words() -> tuple[str, ...]:
-    return RESIDENT_COMMANDS + tuple(
-        w for w in RESIDENT_COMMAND_HANDLERS if w not in RESIDENT_COMMANDS
-    )
+    return parse_command(text, RESIDENT_COMMANDS + STAFF_COMMANDS) is not None
 
 
 def respond(turn: Turn) -> str:
@@ -143,7 +137,7 @@ def respond(turn: Turn) -> str:
     command = parse_command(text, STAFF_COMMANDS)
     if command is not None:
         return _on_staff_command(turn, command)
-    command = parse_command(text, _resident_words())
+    command = parse_command(text, RESIDENT_COMMANDS)
     if command is not None and (
         command.word != "取消" or command.number is not None or text.strip() == "取消"
     ):
@@ -465,7 +459,7 @@ RESIDENT_COMMAND_HANDLERS: dict[str, ResidentCommandHandler] = {
     "我的信息": _cmd_my_info,
     "注销": _cmd_erase,
     "报名": _cmd_sign_up,
-    msg.SAVE_PHONE_WORD: _cmd_save_phone,
+    "保存电话": _cmd_save_phone,
 }
 
 

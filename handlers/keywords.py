@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-RESIDENT_COMMANDS = ("进度", "取消", "人工", "报名", "登记", "我的信息", "注销")
+RESIDENT_COMMANDS = ("进度", "取消", "人工", "报名", "登记", "我的信息", "注销", "保存电话")
 STAFF_COMMANDS = ("绑定", "任务", "接单", "完成", "转派", "备注")
 
 _CN_DIGITS = {

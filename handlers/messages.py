@@ -19,6 +19,14 @@ INTENT_NAMES = {
     "job_fair": "就业服务",
 }
 
+# What a menu button asks; the next message becomes a request of that kind.
+MENU_PROMPTS = {
+    "REPAIR": "请说一下哪里坏了，带上楼栋房间号，例如「3栋502热水器不出热水」。",
+    "MEDIATION": "请说说遇到了什么矛盾，在哪栋哪间，我们安排网格员来调解。",
+    "LEGAL": "请说说想咨询的法律问题，例如欠薪、合同、工伤，法律顾问会联系你。",
+    "JOBS": "想了解招聘会还是找工作？说说你的情况，就业服务专员会帮你。",
+}
+
 MENU = "回复「进度」查看办理情况，「人工」找工作人员。"
 
 WELCOME = (
@@ -253,7 +261,6 @@ EVENT_DAY_NAMES = {0: "今天", 1: "明天"}
 MY_INFO_SIGN_UPS = "活动报名：{items}"
 MY_INFO_SIGN_UP = "活动{n}{title}（{status}）"
 ROOM_LEARNED = "\n已把{room}记为你的住址，回复「登记 房间号」可更改。"
-SAVE_PHONE_WORD = "保存电话"
 PHONE_CONSENT_ASK = "\n你留的电话只用于这一单；回复「保存电话」，以后报修自动带上。"
 PHONE_SAVED = "已保存你的电话{phone}，以后报修会自动带上。回复「我的信息」可查看，「注销」可删除。"
 PHONE_NONE_TO_SAVE = "没有找到你留过的电话，可以这样发：「保存电话 13812345678」。"
