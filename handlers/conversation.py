@@ -16,6 +16,7 @@ from handlers.keywords import (
     STAFF_COMMANDS,
     Command,
     involves_violence,
+    normalise,
     parse_command,
 )
 from handlers.ports import Deps, Policy
@@ -190,6 +191,8 @@ def _request(turn: Turn, intent: str) -> str:
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
     urgent = intent == "mediation" and involves_violence(text)
+    if location is None and intent in NEEDS_LOCATION and turn.resident.room:
+        location = turn.resident.room  # registered with 登记: "以后报修会默认用这个地址"
     if location is None and intent in NEEDS_LOCATION:
         turn.uow.conversations.set(
             turn.resident.openid,
@@ -313,13 +316,16 @@ def _rating_without_visit(turn: Turn, intent: str) -> str:
     return msg.RATING_WITHOUT_VISIT
 
 
+_TICKET_IN_TEXT = re.compile(r"#\s*(\d{1,9})|(?<!\d)(\d{1,9})\s*号?单")
+
+
 def _cancel_intent(turn: Turn, intent: str) -> str:
     """ "取消刚才的报修": cancel the newest active ticket of this resident."""
     ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
     if ticket is None:
         return msg.CANCEL_NOTHING
-    number = turn.parsed.first("ticket") if turn.parsed else None
-    return _cancel(turn, int(number) if number and number.isdigit() else ticket.id)
+    named = _TICKET_IN_TEXT.search(normalise(turn.inbound.text or ""))
+    return _cancel(turn, int(named.group(1) or named.group(2)) if named else ticket.id)
 
 
 def _status(turn: Turn, intent: str = "status_query") -> str:

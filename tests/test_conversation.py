@@ -350,3 +350,23 @@ def test_menu_repair_then_a_location_message_opens_the_ticket(
     assert "哪" in resident.say("热水器坏了")
     assert "#1" in resident.location("3栋502")
     assert ticket(sheli, 1)[0].location == "3栋502"
+
+
+def test_a_registered_room_is_used_when_a_repair_names_no_place(
+    person: Any, team: Any, sheli: Any
+) -> None:
+    resident = person("o_res")
+    assert "3栋502" in resident.say("登记 3栋502")
+    assert "#1" in resident.say("热水器坏了，没有热水")
+    assert ticket(sheli, 1)[0].location == "3栋502"
+
+
+def test_cancel_in_words_naming_a_ticket_cancels_that_one(
+    person: Any, team: Any, sheli: Any
+) -> None:
+    resident = person("o_res")
+    resident.say("3栋502热水器坏了")
+    resident.say("老板拖欠工资怎么办")
+    assert "#1" in resident.say("帮我把#1取消了，不用修了")
+    assert ticket(sheli, 1)[0].status == "cancelled"
+    assert ticket(sheli, 2)[0].status == "assigned"
