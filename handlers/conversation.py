@@ -25,6 +25,7 @@ from handlers.tickets import (
     TicketError,
     assignee_label,
     cancel_ticket,
+    find_duplicate,
     link_duplicate,
     notify,
     open_ticket,
@@ -191,8 +192,9 @@ def _request(turn: Turn, intent: str) -> str:
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
     urgent = intent == "mediation" and involves_violence(text)
-    if location is None and intent in NEEDS_LOCATION and turn.resident.room:
-        location = turn.resident.room  # registered with 登记: "以后报修会默认用这个地址"
+    from_room = location is None and intent in NEEDS_LOCATION and bool(turn.resident.room)
+    if from_room:
+        location = turn.resident.room  # "以后报修会默认用这个地址"
     if location is None and intent in NEEDS_LOCATION:
         turn.uow.conversations.set(
             turn.resident.openid,
@@ -212,6 +214,8 @@ def _request(turn: Turn, intent: str) -> str:
     reply = _open(
         turn, intent, text, location, phone, urgent, parsed.confidence if parsed else None
     )
+    if from_room:
+        reply += msg.LOCATION_FROM_ROOM.format(room=location)
     return reply + community.event_hint(turn.uow, turn.policy, intent, turn.now)
 
 
@@ -226,7 +230,7 @@ def _open(
 ) -> str:
     uow, policy = turn.uow, turn.policy
     if location and intent == "repair":
-        original = uow.tickets.active_duplicate(intent, location)
+        original = find_duplicate(uow, intent, location, text)
         if original is not None:
             link_duplicate(uow, original, turn.resident, text, turn.now)
             turn.row.ticket_id = original.id

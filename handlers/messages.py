@@ -45,6 +45,7 @@ TICKET_CREATED_URGENT = (
 TICKET_UNASSIGNED = "收到！已登记{intent_name} #{n}，我们正在安排工作人员，请稍候。"
 ASSIGNEE = "{role}{name}"
 ASK_LOCATION = "好的，请告诉我具体在哪里（楼栋和房间号），例如「3栋502」。"
+LOCATION_FROM_ROOM = "\n地点按你的住址{room}登记；不在这里的话，请告诉我具体位置。"
 ASK_LOCATION_AGAIN = "还需要地点才能派人，请发楼栋和房间号，例如「3栋502」；不报了回复「取消」。"
 LOCATION_STATE_EXPIRED = (
     "刚才的报修一直没收到地点，已先作废。需要的话请重新发一次，带上楼栋房间号。"

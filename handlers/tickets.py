@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime
 
@@ -214,6 +215,36 @@ def open_ticket(
     )
     assign_ticket(uow, policy, ticket, ticket.role, now)
     return ticket
+
+
+# Characters that say nothing about *what* is broken; bigrams made only of them are ignored.
+_FILLER = set("的了吗呢啊呀吧哦嘛坏掉不没有是我你他她它们这那个在也又还都就很太好请帮快来修一下")
+
+
+def _problem_bigrams(text: str, location: str | None) -> set[str]:
+    text = text.replace(location, " ") if location else text
+    chars = [c if not c.isspace() and c.isalnum() else " " for c in text.lower()]
+    return {
+        a + b
+        for a, b in itertools.pairwise(chars)
+        if a != " " and b != " " and not (a in _FILLER and b in _FILLER) and not (a + b).isdigit()
+    }
+
+
+def same_problem(first: str, second: str, location: str | None) -> bool:
+    """Do two descriptions at one place name the same thing? ("电梯坏了" ~ "电梯卡在三楼了")."""
+    a, b = _problem_bigrams(first, location), _problem_bigrams(second, location)
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= 0.5
+
+
+def find_duplicate(uow: AbstractUnitOfWork, intent: str, location: str, text: str) -> Ticket | None:
+    """The open ticket that already covers this report: same intent, place and problem."""
+    for ticket in uow.tickets.active_at(intent, location):
+        if same_problem(ticket.text, text, location):
+            return ticket
+    return None
 
 
 def link_duplicate(

@@ -196,22 +196,21 @@ class TicketRepository:
         )
         return found[0] if found else None
 
-    def active_duplicate(
-        self, intent: str, location: str, exclude_resident: int | None = None
-    ) -> Ticket | None:
-        """An active, original ticket of the same intent at the same location."""
-        query = (
-            select(Ticket)
-            .where(
-                Ticket.intent == intent,
-                Ticket.location == location,
-                Ticket.status.in_(ACTIVE_STATUSES),
-                Ticket.duplicate_of_id.is_(None),
+    def active_at(self, intent: str, location: str) -> Sequence[Ticket]:
+        """Active tickets of this intent at exactly this location, oldest first."""
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.intent == intent,
+                    Ticket.location == location,
+                    Ticket.status.in_(ACTIVE_STATUSES),
+                )
+                .order_by(Ticket.id)
             )
-            .order_by(Ticket.id)
-            .limit(1)
+            .unique()
+            .all()
         )
-        return self.session.scalars(query).unique().first()
 
     def add_follower(self, follower: TicketFollower) -> None:
         """Link a resident to a ticket they also reported (idempotent)."""

@@ -74,17 +74,17 @@ def test_a_resident_reports_and_the_steward_takes_it_in_another_terminal(url: st
 
 def test_menu_clicks_locations_and_following(url: str) -> None:
     result = chat(
-        url, "o_resident_2", "/sub", "/click REPAIR", "5栋301水管漏水了", "厕所堵了", "/loc 6栋101"
+        url, "o_resident_2", "/sub", "/click REPAIR", "厕所堵了", "/loc 6栋101", "5栋301水管漏水了"
     )
     assert result.exit_code == 0, result.output
     replies = [line for line in result.output.splitlines() if line.startswith("sheli> ")]
     assert len(replies) == 5, result.output
-    welcome, prompt, first, asks_where, second = replies
+    welcome, prompt, asks_where, first, second = replies
     assert "欢迎" in welcome
     assert "哪里坏了" in prompt
-    assert "#1" in first
     assert "#" not in asks_where  # a repair without a location asks for it…
-    assert "#2" in second  # …and the location message fills it in
+    assert "#1" in first  # …and the location message fills it in
+    assert "#2" in second
 
 
 def test_help_and_the_whole_inbox(url: str) -> None:

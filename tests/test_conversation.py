@@ -370,3 +370,37 @@ def test_cancel_in_words_naming_a_ticket_cancels_that_one(
     assert "#1" in resident.say("帮我把#1取消了，不用修了")
     assert ticket(sheli, 1)[0].status == "cancelled"
     assert ticket(sheli, 2)[0].status == "assigned"
+
+
+def test_a_different_problem_in_the_same_room_is_not_a_duplicate(
+    person: Any, team: Any, sheli: Any
+) -> None:
+    resident = person("o_res")
+    resident.say("3栋502热水器坏了")
+    reply = resident.say("3栋502厕所也堵了")
+    assert "#2" in reply and "关联" not in reply
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("6号楼电梯坏了，卡在三楼不动", "6号楼电梯坏了", True),
+        ("3栋502热水器坏了", "3栋502的热水器又不出热水了", True),
+        ("3栋502热水器坏了", "3栋502厕所堵了", False),
+        ("5栋灯坏了", "5栋门坏了", False),
+    ],
+)
+def test_same_problem(first: str, second: str, same: bool) -> None:
+    from handlers.tickets import same_problem
+
+    location = first[: first.index("栋") + 1] if "栋" in first else "6号楼"
+    location = "3栋502" if "3栋502" in first else location
+    assert same_problem(first, second, location) is same
+
+
+def test_the_room_used_for_a_repair_is_said_in_the_reply(
+    person: Any, team: Any, sheli: Any
+) -> None:
+    resident = person("o_res")
+    resident.say("登记 3栋502")
+    assert "3栋502" in resident.say("空调不制冷")
