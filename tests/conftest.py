@@ -85,11 +85,13 @@ def make_sheli(parser: Parser, clock: FakeClock, sqlite_url: str) -> Iterator[Sh
     """Build a wired Sheli on a migrated database; keyword overrides are config keys."""
     built: list[Sheli] = []
 
-    def factory(url: str | None = None, sender: Any = None, **overrides: Any) -> Sheli:
+    def factory(
+        url: str | None = None, sender: Any = None, nlu: Parser | None = None, **overrides: Any
+    ) -> Sheli:
         settings = {"database.url": url or sqlite_url, "wechat.token": TOKEN}
         settings.update({key.replace("__", "."): value for key, value in overrides.items()})
         config = load_config(settings, environ={})
-        sheli = bootstrap(config, clock=clock, parser=parser, sender=sender)
+        sheli = bootstrap(config, clock=clock, parser=nlu or parser, sender=sender)
         upgrade(sheli.engine)
         built.append(sheli)
         return sheli

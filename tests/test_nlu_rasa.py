@@ -410,3 +410,24 @@ def test_real_parse_answers_well_inside_the_wechat_window(rasa_url: str) -> None
 
     assert (time.monotonic() - started) / len(texts) < 1.0
     assert all(r.intent and 0.0 <= r.confidence <= 1.0 for r in results)
+
+
+@pytest.mark.rasa
+def test_a_conversation_on_the_rasa_backend(rasa_url: str, make_sheli: Any, parser: Any) -> None:
+    """The whole bot on `nlu.backend=rasa`: the real server decides intents and entities."""
+    from bot.app import create_app
+    from nlu.rasa_backend import RasaParser
+    from tests.helpers import hire
+    from tests.wechat import Person, WeChatServer
+
+    rasa = RasaParser(rasa_url, fallback=parser)
+    sheli = make_sheli(nlu=rasa)
+    hire(sheli, "property_steward", "张师傅", "o_zhang")
+    resident = Person(WeChatServer(create_app(sheli=sheli).test_client()), "o_res", sheli)
+    assert "#1" in resident.say("3栋502热水器坏了") and "张师傅" in resident.say("进度")
+    assert "#1" in resident.say("取消刚才的报修")
+    with sheli.uow() as uow:
+        ticket = uow.tickets.get(1)
+    assert ticket is not None
+    assert (ticket.intent, ticket.location, ticket.status) == ("repair", "3栋502", "cancelled")
+    assert sheli.deps.parser.name == "rasa"
