@@ -476,14 +476,14 @@ def _import_file(ctx: click.Context, path: str, what: str) -> None:
     try:
         data = imports.read_file(path)
         with sheli.uow() as uow:
-            if what == "events":
-                result = imports.import_events(
-                    uow, data, sheli.policy.timezone, sheli.clock.now(), csv_file
-                )
-            elif what == "rooms":
-                result = imports.import_rooms(uow, data, csv_file)
-            else:
-                result = imports.import_resources(uow, data)
+            result = imports.import_kind(
+                uow,
+                what,
+                data,
+                csv_file=csv_file,
+                timezone=sheli.policy.timezone,
+                now=sheli.clock.now(),
+            )
             uow.commit()
     except imports.ImportRejected as rejected:
         for problem in rejected.problems:

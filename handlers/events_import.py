@@ -478,3 +478,19 @@ def import_resources(uow: AbstractUnitOfWork, data: Any) -> ImportResult:
         volunteer.skills, volunteer.phone = fields["skills"], fields["phone"]
         volunteer.active = fields["active"]
     return result
+
+
+IMPORT_KINDS = ("events", "rooms", "resources")
+
+
+def import_kind(
+    uow: AbstractUnitOfWork, what: str, data: Any, *, csv_file: bool, timezone: str, now: datetime
+) -> ImportResult:
+    """Import `data` as events, rooms or resources (the CLI and the dashboard both come here)."""
+    if what == "events":
+        return import_events(uow, data, timezone, now, csv_file)
+    if what == "rooms":
+        return import_rooms(uow, data, csv_file)
+    if what == "resources":
+        return import_resources(uow, data)
+    raise ValueError(f"unknown import kind {what!r}; expected one of {', '.join(IMPORT_KINDS)}")

@@ -90,14 +90,14 @@ def _import(what: str) -> tuple[imports.ImportResult | None, list[str]]:
     try:
         data, csv_file = _read_upload("file")
         with sheli.uow() as uow:
-            if what == "events":
-                result = imports.import_events(
-                    uow, data, sheli.policy.timezone, sheli.clock.now(), csv_file
-                )
-            elif what == "rooms":
-                result = imports.import_rooms(uow, data, csv_file)
-            else:
-                result = imports.import_resources(uow, data)
+            result = imports.import_kind(
+                uow,
+                what,
+                data,
+                csv_file=csv_file,
+                timezone=sheli.policy.timezone,
+                now=sheli.clock.now(),
+            )
             uow.commit()
     except imports.ImportRejected as rejected:
         current_app.logger.info(
