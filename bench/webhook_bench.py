@@ -55,6 +55,27 @@ def signed_post(session: requests.Session, url: str, n: int) -> float:
     return elapsed
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the gunicorn master and workers), in MB."""
+    total = 0
+    pids = [pid]
+    for child in Path("/proc").iterdir():
+        if child.name.isdigit():
+            try:
+                if int((child / "stat").read_text().split()[3]) == pid:
+                    pids.append(int(child.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=600)
@@ -125,6 +146,7 @@ def main() -> None:
                 )
             )
         wall = time.perf_counter() - start
+        rss_mb = tree_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -145,11 +167,12 @@ def main() -> None:
             )
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print("| db | workers | concurrency | requests | req/s | median ms | p99 ms |")
-    print("|---|---|---|---|---|---|---|")
+    print("| db | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.db} | {args.workers} | {args.concurrency} | {args.requests} | "
-        f"{args.requests / wall:.0f} | {statistics.median(latencies) * 1000:.1f} | {p(0.99):.1f} |"
+        f"{args.requests / wall:.0f} | {statistics.median(latencies) * 1000:.1f} | {p(0.99):.1f} | "
+        f"{rss_mb:.0f} |"
     )
     sys.stdout.flush()
 
