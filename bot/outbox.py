@@ -12,18 +12,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
-from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
 from handlers.ports import Clock
 from storage.models import OutboxMessage
-from storage.uow import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,6 @@ OUTSIDE_WINDOW = (45015, 45047)
 PERMANENT = (40003, 43004, 45002, 40008, 43019)
 # The lease that makes one dispatcher at a time deliver (keeps per-recipient order simple).
 DISPATCH_LEASE = "outbox-dispatch"
-_FOREVER = datetime(9999, 1, 1)
 
 
 class SendError(Exception):
@@ -194,7 +192,7 @@ def _deliverable(
 ) -> list[tuple[int, str]]:
     """Due messages (id, recipient), oldest first, none behind an earlier one still waiting."""
     with uow_factory() as uow:
-        pending = uow.outbox.due(_FOREVER, limit=scan)  # every pending message, oldest first
+        pending = uow.outbox.pending(limit=scan)
         waiting: set[str] = set()
         batch: list[tuple[int, str]] = []
         for message in pending:
@@ -257,14 +255,9 @@ def _deliver_one(
 # --- for operators (`sheli outbox ...`) ----------------------------------------------------
 
 
-def outbox_status(uow: SqlAlchemyUnitOfWork, limit: int = 20) -> dict[str, Any]:
+def outbox_status(uow: AbstractUnitOfWork, limit: int = 20) -> dict[str, Any]:
     """Counts by status and the newest dead messages with their last error."""
-    dead: Sequence[OutboxMessage] = uow.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.status == "dead")
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    ).all()
+    dead = uow.outbox.dead(limit)
     counts = {"pending": 0, "sent": 0, "dead": 0, **uow.outbox.count_by_status()}
     return {
         "counts": counts,

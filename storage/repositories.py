@@ -375,14 +375,22 @@ class OutboxRepository:
         except IntegrityError:
             return
 
-    def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxMessage]:
-        """Pending messages whose next attempt is due, oldest first."""
+    def pending(self, limit: int) -> Sequence[OutboxMessage]:
+        """Every pending message, due or waiting for a retry, oldest first."""
         return self.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .where(OutboxMessage.status == "pending")
             .order_by(OutboxMessage.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+        ).all()
+
+    def dead(self, limit: int) -> Sequence[OutboxMessage]:
+        """Messages given up on, newest first (for operators)."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "dead")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
         ).all()
 
     def get(self, message_id: int) -> OutboxMessage | None:
