@@ -9,7 +9,6 @@ from typing import Any
 from werkzeug.security import generate_password_hash
 
 from handlers.events_import import import_rooms
-from tests.browser.conftest import screenshot
 from tests.wechat import Person, WeChatServer
 
 PASSWORD = "sheli-demo-password"
@@ -72,7 +71,6 @@ def test_events_and_buildings_pages(page: Any, serve: Any, make_sheli: Any) -> N
     expect(page.locator("svg.chart text", has_text="3栋").first).to_be_visible()
     expect(page.locator("svg.chart text", has_text="在办").first).to_be_visible()
     expect(page.locator('tr[data-building="3栋"] [data-occupancy]')).to_have_text("20%")
-    screenshot(page, "dashboard-buildings")
 
     page.click('tr[data-building="3栋"] >> text=3栋')
     expect(page.locator('tr[data-room="3栋502"]')).to_contain_text("住户")
