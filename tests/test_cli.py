@@ -139,3 +139,19 @@ def test_sheli_config_file_overrides_defaults(env: dict[str, str], tmp_path: Pat
     assert config.seconds("followup.delay") == 3
     assert config.get("summary.recipients") == ["o_a", "o_b"]
     assert config.seconds("followup.expire") == 3 * 86400
+
+
+def test_the_cli_on_postgresql(pg_url: str) -> None:
+    env = {"SHELI_DATABASE__URL": pg_url, "SHELI_WECHAT__TOKEN": TOKEN}
+    assert "revision" in run(env, "db", "upgrade").output
+    assert (
+        run(
+            env, "staff", "add", "--role", "legal_adviser", "--name", "陈律师", "--openid", "o_chen"
+        ).exit_code
+        == 0
+    )
+    assert (
+        json.loads(run(env, "staff", "list", "--format", "json").output)[0]["role_name"]
+        == "法律顾问"
+    )
+    assert json.loads(run(env, "tickets", "list", "--format", "json").output) == []

@@ -404,3 +404,34 @@ def test_the_room_used_for_a_repair_is_said_in_the_reply(
     resident = person("o_res")
     resident.say("登记 3栋502")
     assert "3栋502" in resident.say("空调不制冷")
+
+
+def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, clock: Any) -> None:
+    """Intake, routing, staff work, the visit, cancellation and a linked duplicate — on SQLite and PostgreSQL."""
+    from handlers.duties import run_due
+
+    sheli = make_sheli(url=db_url)
+    server = WeChatServer(create_app(sheli=sheli).test_client())
+    code = hire(sheli, "property_steward", "张师傅")
+    hire(sheli, "branch_liaison", "李书记", "o_li")
+    steward, resident, neighbour = (Person(server, o, sheli) for o in ("o_zhang", "o_res", "o_nb"))
+    assert "绑定成功" in steward.say(f"绑定 {code}")
+    assert "哪" in resident.say("热水器坏了 电话13812345678")
+    assert "#1" in resident.say("3栋502")
+    assert "关联" in neighbour.say("3栋502热水器坏了")
+    assert "#2" in resident.say("6号楼电梯坏了")
+    assert "已取消" in resident.say("取消 2")
+    assert "已接单" in steward.say("接单 1")
+    assert "已办结" in steward.say("完成 1 换了加热管")
+    clock.advance(hours=25)
+    run_due(sheli.deps)
+    assert any("回访" in m for m in resident.new_messages())
+    assert "5分" in resident.say("5")
+    with sheli.uow() as uow:
+        first, second = uow.tickets.get(1), uow.tickets.get(2)
+        events = [e.kind for e in uow.tickets.events(1)]
+    assert first is not None and second is not None
+    assert (first.status, first.rating, first.phone) == ("closed", 5, "13812345678")
+    assert second.status == "cancelled"
+    assert events[:5] == ["created", "assigned", "duplicate_report", "accepted", "resolved"]
+    assert any("#1" in m for m in neighbour.new_messages())  # the linked neighbour heard too
