@@ -55,6 +55,13 @@ def signed_post(session: requests.Session, url: str, n: int) -> float:
     return elapsed
 
 
+def psql(sql: str, check: bool = True) -> None:
+    """Run one statement on the PostgreSQL test database."""
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql], check=check
+    )
+
+
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (the gunicorn master and workers), in MB."""
     total = 0
@@ -92,20 +99,7 @@ def main() -> None:
         env["SHELI_DATABASE__URL"] = f"sqlite:///{tmp}/bench.db"
     else:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "test",
-                "-qc",
-                f"CREATE SCHEMA {schema}",
-            ],
-            check=True,
-        )
+        psql(f"CREATE SCHEMA {schema}")
         env["SHELI_DATABASE__URL"] = (
             f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
         )
@@ -151,20 +145,7 @@ def main() -> None:
         server.terminate()
         server.wait(10)
         if schema:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-qc",
-                    f"DROP SCHEMA {schema} CASCADE",
-                ],
-                check=False,
-            )
+            psql(f"DROP SCHEMA {schema} CASCADE", check=False)
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     print("| db | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB |")

@@ -475,16 +475,7 @@ def _import_file(ctx: click.Context, path: str, what: str) -> None:
     csv_file = path.lower().endswith(".csv")
     try:
         data = imports.read_file(path)
-        with sheli.uow() as uow:
-            result = imports.import_kind(
-                uow,
-                what,
-                data,
-                csv_file=csv_file,
-                timezone=sheli.policy.timezone,
-                now=sheli.clock.now(),
-            )
-            uow.commit()
+        result = imports.import_data(sheli.deps, what, data, csv_file=csv_file)
     except imports.ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(problem, err=True)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from handlers.ports import Deps
 from handlers.tickets import building_of
 from storage.community import (
     AllianceUnit,
@@ -494,3 +495,13 @@ def import_kind(
     if what == "resources":
         return import_resources(uow, data)
     raise ValueError(f"unknown import kind {what!r}; expected one of {', '.join(IMPORT_KINDS)}")
+
+
+def import_data(deps: Deps, what: str, data: Any, *, csv_file: bool) -> ImportResult:
+    """Import in one transaction of its own; ImportRejected (nothing imported) on any bad row."""
+    with deps.uow_factory() as uow:
+        result = import_kind(
+            uow, what, data, csv_file=csv_file, timezone=deps.policy.timezone, now=deps.clock.now()
+        )
+        uow.commit()
+    return result

@@ -282,6 +282,12 @@ def _get_for(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int)
     return ticket
 
 
+def _require_active(ticket: Ticket) -> None:
+    """Staff and operators act only on tickets that still need work."""
+    if ticket.status not in ACTIVE_STATUSES:
+        raise TicketError(msg.WRONG_STATE.format(n=ticket.id, status=_status_name(ticket)))
+
+
 def _take_over(ticket: Ticket, staff: Staff, now: datetime) -> None:
     """The branch liaison (or a same-role colleague on an unassigned ticket) acts: it becomes theirs."""
     if ticket.assignee_id != staff.id:
@@ -300,8 +306,7 @@ def accept_ticket(
     ticket = _get_for(uow, policy, staff, number)
     if ticket.status == TicketStatus.ACCEPTED and ticket.assignee_id == staff.id:
         raise TicketError(msg.ALREADY_ACCEPTED.format(n=number))
-    if ticket.status not in ACTIVE_STATUSES:
-        raise TicketError(msg.WRONG_STATE.format(n=number, status=_status_name(ticket)))
+    _require_active(ticket)
     _take_over(ticket, staff, now)
     ticket.status = TicketStatus.ACCEPTED
     ticket.accepted_at = now
@@ -322,8 +327,7 @@ def resolve_ticket(
     ticket = _get_for(uow, policy, staff, number)
     if not note.strip():
         raise TicketError(msg.NEED_NOTE.format(n=number))
-    if ticket.status not in ACTIVE_STATUSES:
-        raise TicketError(msg.WRONG_STATE.format(n=number, status=_status_name(ticket)))
+    _require_active(ticket)
     _take_over(ticket, staff, now)
     ticket.accepted_at = ticket.accepted_at or now
     ticket.status = TicketStatus.RESOLVED
@@ -347,8 +351,7 @@ def transfer_ticket(
     now: datetime,
 ) -> Ticket:
     """Hand the ticket to another role; its least-loaded staff member is told."""
-    if ticket.status not in ACTIVE_STATUSES:
-        raise TicketError(msg.WRONG_STATE.format(n=ticket.id, status=_status_name(ticket)))
+    _require_active(ticket)
     previous = assignee_label(policy, ticket)
     record(
         uow, ticket, "transferred", actor, now, f"{previous} → {policy.role_name(role)}", role=role

@@ -89,16 +89,7 @@ def _import(what: str) -> tuple[imports.ImportResult | None, list[str]]:
     sheli = _sheli()
     try:
         data, csv_file = _read_upload("file")
-        with sheli.uow() as uow:
-            result = imports.import_kind(
-                uow,
-                what,
-                data,
-                csv_file=csv_file,
-                timezone=sheli.policy.timezone,
-                now=sheli.clock.now(),
-            )
-            uow.commit()
+        result = imports.import_data(sheli.deps, what, data, csv_file=csv_file)
     except imports.ImportRejected as rejected:
         current_app.logger.info(
             "dashboard: %s's %s import refused (%d problems)",
