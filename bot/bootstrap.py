@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -125,6 +126,15 @@ def bootstrap(
             backoff=config.duration("outbox.backoff"),
         ),
     )
+
+
+class NoParser:
+    """For processes that never read free text (most CLI commands, the scheduler): no model load."""
+
+    name = "none"
+
+    def parse(self, text: str) -> Any:
+        raise RuntimeError("this process does not parse text")
 
 
 def is_embedded_sqlite(config: Config) -> bool:

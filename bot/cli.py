@@ -13,11 +13,11 @@ from bot.config import ConfigError, load_config
 
 
 def _sheli(ctx: click.Context, upgrade_db: bool = False, need_parser: bool = False) -> Any:
-    from bot.bootstrap import bootstrap
+    from bot.bootstrap import NoParser, bootstrap
 
     if "sheli" not in ctx.obj:
         config = ctx.obj["config"]
-        parser = None if need_parser else _NoParser()
+        parser = None if need_parser else NoParser()
         ctx.obj["sheli"] = bootstrap(
             config, parser=parser, upgrade_db=upgrade_db or _embedded(config)
         )
@@ -28,15 +28,6 @@ def _embedded(config: Any) -> bool:
     from bot.bootstrap import is_embedded_sqlite
 
     return is_embedded_sqlite(config)
-
-
-class _NoParser:
-    """Commands that never read free text skip loading the NLU model."""
-
-    name = "none"
-
-    def parse(self, text: str) -> Any:
-        raise RuntimeError("this command does not parse text")
 
 
 def _echo_json(data: Any) -> None:
@@ -251,7 +242,7 @@ def tickets_list(
 ) -> None:
     """List tickets, newest first."""
     from handlers.queries import ticket_json, ticket_line
-    from storage.models import TicketStatus
+    from storage.states import TicketStatus
 
     if status and status not in {s.value for s in TicketStatus}:
         raise click.BadParameter(f"unknown status {status!r}", param_hint="--status")

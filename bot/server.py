@@ -39,10 +39,11 @@ def run_server(config: Config, *, host: str, port: int, workers: int, scheduler:
 
     def post_worker_init(worker: Any) -> None:
         if scheduler:
-            from bot.bootstrap import bootstrap
+            from bot.bootstrap import NoParser, bootstrap
             from bot.scheduler import start_background
 
-            running[worker.pid] = start_background(bootstrap(config, parser=_idle_parser()))
+            # The scheduler never parses text: no model to load.
+            running[worker.pid] = start_background(bootstrap(config, parser=NoParser()))
             log.info("scheduler thread running in worker %s", worker.pid)
 
     def worker_exit(server: Any, worker: Any) -> None:
@@ -63,10 +64,3 @@ def run_server(config: Config, *, host: str, port: int, workers: int, scheduler:
         "worker_exit": worker_exit,
     }
     _Gunicorn(config, options).run()
-
-
-def _idle_parser() -> Any:
-    # The scheduler never parses text; skip loading the model in the master.
-    from bot.cli import _NoParser
-
-    return _NoParser()

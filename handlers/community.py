@@ -18,7 +18,8 @@ from handlers.ports import Policy
 from handlers.queries import staff_json, ticket_json
 from handlers.tickets import TicketError, building_of, notify, record
 from storage.community import Event, EventKind, SignUp, SignUpStatus, TicketHelper
-from storage.models import ACTIVE_STATUSES, Resident, Ticket
+from storage.models import Resident, Ticket
+from storage.states import ACTIVE_STATUSES
 from storage.uow import AbstractUnitOfWork
 
 if TYPE_CHECKING:

@@ -34,7 +34,8 @@ from handlers.tickets import (
 )
 from nlu.base import TICKET_INTENTS, ParseResult
 from storage.errors import DuplicateMessage
-from storage.models import ACTIVE_STATUSES, Attachment, InboundMessage, Resident, Staff
+from storage.models import Attachment, InboundMessage, Resident, Staff
+from storage.states import ACTIVE_STATUSES
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from handlers.ports import Policy
 from handlers.summary import Summary, Week, compute_summary, week_of
 from handlers.tickets import record, residents_of
-from storage.models import ACTIVE_STATUSES, InboundMessage, OutboxMessage, Staff, Ticket
+from storage.models import InboundMessage, OutboxMessage, Staff, Ticket
+from storage.states import ACTIVE_STATUSES
 from storage.uow import AbstractUnitOfWork
 
 # Inbound messages this long before a ticket was opened are shown as part of its conversation.

@@ -16,7 +16,8 @@ from handlers.keywords import VisitAnswer, visit_answer
 from handlers.ports import Policy
 from handlers.tickets import assignee_label, notify, record, reopen_ticket, resident_actor
 from nlu.base import TICKET_INTENTS, ParseResult
-from storage.models import Resident, Ticket, TicketStatus
+from storage.models import Resident, Ticket
+from storage.states import TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 ASKED_STATES = ("asked", "asked_again")

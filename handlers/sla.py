@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from handlers import messages as msg
 from handlers.ports import Deadlines, Policy
 from handlers.tickets import assignee_label, notify, record
-from storage.models import Ticket, TicketStatus
+from storage.models import Ticket
+from storage.states import TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 CHECKED_STATUSES = (

@@ -16,7 +16,8 @@ from handlers.tickets import (
     resolve_ticket,
     staff_transfer,
 )
-from storage.models import ACTIVE_STATUSES, Staff
+from storage.models import Staff
+from storage.states import ACTIVE_STATUSES
 from storage.uow import AbstractUnitOfWork
 
 

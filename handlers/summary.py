@@ -46,7 +46,8 @@ from handlers.community import add_to_summary as add_community_figures
 from handlers.ports import Deps, Policy
 from handlers.sla import breach_levels, human_duration
 from handlers.tickets import notify
-from storage.models import ACTIVE_STATUSES, DONE_STATUSES, Ticket, TicketEvent, TicketStatus
+from storage.models import Ticket, TicketEvent
+from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 UTC = ZoneInfo("UTC")

@@ -9,16 +9,8 @@ from datetime import datetime
 from handlers import messages as msg
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.ports import Policy
-from storage.models import (
-    ACTIVE_STATUSES,
-    OutboxMessage,
-    Resident,
-    Staff,
-    Ticket,
-    TicketEvent,
-    TicketFollower,
-    TicketStatus,
-)
+from storage.models import OutboxMessage, Resident, Staff, Ticket, TicketEvent, TicketFollower
+from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 

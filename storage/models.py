@@ -2,70 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Naive UTC datetimes everywhere, on SQLite and PostgreSQL alike."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            from datetime import UTC
-
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
-
-
-class TicketStatus(enum.StrEnum):
-    OPEN = "open"
-    ASSIGNED = "assigned"
-    ACCEPTED = "accepted"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-    REOPENED = "reopened"
-
-
-# A ticket in one of these still needs work from staff.
-ACTIVE_STATUSES = (
-    TicketStatus.OPEN,
-    TicketStatus.ASSIGNED,
-    TicketStatus.ACCEPTED,
-    TicketStatus.REOPENED,
-)
-DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+from storage.base import Base
+from storage.states import FollowUpState, OutboxStatus
 
 
 class Resident(Base):
@@ -120,7 +64,7 @@ class Ticket(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[int | None]
     # Follow-up visit: none → due → asked → asked_again → answered | no_response
-    followup_state: Mapped[str] = mapped_column(String(16), default="none")
+    followup_state: Mapped[str] = mapped_column(String(16), default=FollowUpState.NONE)
     followup_due_at: Mapped[datetime | None] = mapped_column(index=True)
     followup_asked_at: Mapped[datetime | None]
     # SLA breaches already notified: 0 none, 1 first breach, 2 escalated to the secretary.
@@ -198,7 +142,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     ticket_id: Mapped[int | None]
     # pending → sent | dead; dead is kept for the operator, with last_error.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -246,6 +190,3 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
-
-
-from storage import community as _community  # noqa: E402,F401  (registers the tables on Base)

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from storage.errors import DuplicateMessage
 from storage.models import (
-    ACTIVE_STATUSES,
     Attachment,
     ConversationState,
     Counter,
@@ -24,8 +23,8 @@ from storage.models import (
     Ticket,
     TicketEvent,
     TicketFollower,
-    TicketStatus,
 )
+from storage.states import ACTIVE_STATUSES, TicketStatus
 
 
 class ResidentRepository:

@@ -27,7 +27,7 @@ from handlers.queries import staff_json, ticket_detail, ticket_json
 from handlers.staff import add_staff, new_bind_code, set_active
 from handlers.summary import compute_summary, render_summary, week_of
 from handlers.tickets import TicketError, add_note, transfer_ticket
-from storage.models import ACTIVE_STATUSES
+from storage.states import ACTIVE_STATUSES
 
 # Opening the same ticket again within this time does not add another "viewed" line.
 VIEW_QUIET = timedelta(minutes=10)

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from storage.models import Base
+from storage import community, models  # noqa: F401  (every table on Base.metadata)
+from storage.base import Base
 
 config = context.config
 engine = config.attributes.get("engine")

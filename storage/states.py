@@ -1,0 +1,52 @@
+"""The states a ticket, its follow-up visit and an outbox message can be in.
+
+Which changes between them are allowed is handlers/lifecycle.py's business; storage only needs
+the names (to store them and to query by them).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    REOPENED = "reopened"
+
+
+# A ticket in one of these still needs work from staff.
+ACTIVE_STATUSES = (
+    TicketStatus.OPEN,
+    TicketStatus.ASSIGNED,
+    TicketStatus.ACCEPTED,
+    TicketStatus.REOPENED,
+)
+DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+class FollowUpState(enum.StrEnum):
+    """The follow-up visit (回访) of a ticket."""
+
+    NONE = "none"  # not resolved yet, or reopened
+    DUE = "due"  # resolved; the visit goes out at followup_due_at
+    ASKED = "asked"
+    ASKED_AGAIN = "asked_again"  # the first answer was unclear
+    ANSWERED = "answered"
+    NO_RESPONSE = "no_response"  # nobody answered within followup.expire
+    SKIPPED = "skipped"  # the resident erased their data: nobody to ask
+
+
+ASKED_STATES = (FollowUpState.ASKED, FollowUpState.ASKED_AGAIN)
+
+
+class OutboxStatus(enum.StrEnum):
+    """A message Sheli sends on its own."""
+
+    PENDING = "pending"  # waiting for its turn or for a retry
+    SENT = "sent"
+    DEAD = "dead"  # given up; kept with last_error for the operator
