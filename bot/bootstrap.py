@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import PROJECT_ROOT, Config, load_config
 from bot.outbox import LocalInboxSender, OutboxSettings, Sender, WeChatSender
-from handlers.ports import Clock, Deadlines, Deps, Policy, SystemClock
+from handlers.ports import Clock, Context, Deadlines, Policy, SystemClock
 from nlu.base import Parser
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.uow import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -27,21 +28,37 @@ class Sheli:
     config: Config
     engine: Engine
     session_factory: sessionmaker[Session]
-    deps: Deps
+    policy: Policy
+    parser: Parser
+    clock: Clock
     sender: Sender
     outbox_settings: OutboxSettings = field(default_factory=OutboxSettings)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
-        """A fresh unit of work."""
+        """A fresh unit of work (the only way to one)."""
         return SqlAlchemyUnitOfWork(self.session_factory)
 
-    @property
-    def clock(self) -> Clock:
-        return self.deps.clock
+    def context(self) -> Context:
+        """What a handler knows for one call: policy, parser, and the time now."""
+        return Context(policy=self.policy, parser=self.parser, now=self.clock.now())
 
-    @property
-    def policy(self) -> Policy:
-        return self.deps.policy
+    def handle(self, message: Any) -> Any:
+        """Run one command (or an inbound message) in one transaction; commits on success.
+
+        A DomainError (NotFound, NotAllowed, Invalid) rolls everything back and reaches the
+        adapter, which maps it once to a reply, an exit message, a flash or an HTTP status.
+        """
+        from handlers.bus import handle
+
+        with self.uow() as uow:
+            result = handle(message, uow, self.context())
+            uow.commit()
+        return result
+
+    def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a read model `query(uow, ctx, *args, **kwargs)` in a unit of work of its own."""
+        with self.uow() as uow:
+            return query(uow, self.context(), *args, **kwargs)
 
 
 def policy_from_config(config: Config) -> Policy:
@@ -109,17 +126,13 @@ def bootstrap(
         upgrade(engine)
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
-    deps = Deps(
-        uow_factory=lambda: SqlAlchemyUnitOfWork(session_factory),
-        parser=parser or build_parser_from_config(config),
-        clock=clock,
-        policy=policy_from_config(config),
-    )
     return Sheli(
         config=config,
         engine=engine,
         session_factory=session_factory,
-        deps=deps,
+        policy=policy_from_config(config),
+        parser=parser or build_parser_from_config(config),
+        clock=clock,
         sender=sender or build_sender(config, session_factory, clock),
         outbox_settings=OutboxSettings(
             max_attempts=int(config.get("outbox.max_attempts", 10)),

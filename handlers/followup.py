@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from handlers import commands as cmd
 from handlers import messages as msg
 from handlers.keywords import VisitAnswer, visit_answer
-from handlers.ports import Policy
-from handlers.tickets import assignee_label, notify, record, reopen_ticket, resident_actor
+from handlers.lifecycle import record, set_followup, transition
+from handlers.notices import notify
+from handlers.ports import Context
+from handlers.tickets import assignee_label, reopen_ticket, resident_actor
 from nlu.base import TICKET_INTENTS, ParseResult
 from storage.models import Resident, Ticket
-from storage.states import TicketStatus
+from storage.states import FollowUpState, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
-ASKED_STATES = ("asked", "asked_again")
+F = FollowUpState
 # Other requests the resident may make while a visit waits for an answer.
 _NOT_AN_ANSWER = (*TICKET_INTENTS, "status_query", "ask_human", "cancel")
 
@@ -41,11 +44,10 @@ def _is_other_request(
 
 def answer_if_visit(
     uow: AbstractUnitOfWork,
-    policy: Policy,
+    ctx: Context,
     resident: Resident,
     text: str,
     parsed: ParseResult | None,
-    now: datetime,
 ) -> str | None:
     """The reply if `text` answers a pending visit; None to treat it as an ordinary message."""
     ticket = uow.tickets.visit_pending_for(resident.id)
@@ -54,16 +56,16 @@ def answer_if_visit(
     answer = visit_answer(text)
     if _is_other_request(parsed, ticket, answer):
         return None
-    actor = resident_actor(resident)
+    actor, now = resident_actor(resident), ctx.now
     if answer is None:
-        if ticket.followup_state != "asked":
+        if ticket.followup_state != F.ASKED:
             return None  # asked twice already: let the message be what it is
-        ticket.followup_state = "asked_again"
+        set_followup(ticket, F.ASKED_AGAIN)
         record(uow, ticket, "visit_unclear", actor, now, text[:200])
         return msg.VISIT_ASK_AGAIN.format(n=ticket.id)
 
     ticket.rating = answer.rating
-    ticket.followup_state = "answered"
+    set_followup(ticket, F.ANSWERED)
     record(
         uow,
         ticket,
@@ -76,24 +78,22 @@ def answer_if_visit(
         solved=answer.solved,
     )
     if not answer.solved:
-        return _reopen_after_visit(uow, policy, ticket, answer, text, actor, now)
-    ticket.status = TicketStatus.CLOSED
-    ticket.closed_at = now
+        return _reopen_after_visit(uow, ctx, ticket, answer, text, actor)
     if answer.rating is None:
-        record(uow, ticket, "closed", actor, now, msg.VISIT_CLOSED_FIXED)
+        transition(uow, ticket, TicketStatus.CLOSED, actor, now, msg.VISIT_CLOSED_FIXED)
         return msg.VISIT_THANKS_FIXED.format(n=ticket.id)
-    record(uow, ticket, "closed", actor, now, msg.VISIT_CLOSED_RATED.format(rating=answer.rating))
+    detail = msg.VISIT_CLOSED_RATED.format(rating=answer.rating)
+    transition(uow, ticket, TicketStatus.CLOSED, actor, now, detail)
     return msg.VISIT_THANKS.format(n=ticket.id, rating=answer.rating)
 
 
 def _reopen_after_visit(
     uow: AbstractUnitOfWork,
-    policy: Policy,
+    ctx: Context,
     ticket: Ticket,
     answer: VisitAnswer,
     said: str,
     actor: str,
-    now: datetime,
 ) -> str:
     """Back to the assignee; the branch liaison hears why."""
     if answer.fixed is False:
@@ -102,33 +102,32 @@ def _reopen_after_visit(
         reason = msg.VISIT_REASON_NOT_FIXED.format(said=quoted)
     else:
         reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)
-    reopen_ticket(uow, policy, ticket, reason, actor, now)
-    label = assignee_label(policy, ticket)
-    for liaison in uow.staff.list(role=policy.fallback_role, active_only=True):
+    reopen_ticket(uow, ctx, ticket, reason, actor)
+    label = assignee_label(ctx.policy, ticket)
+    for liaison in uow.staff.list(role=ctx.policy.fallback_role, active_only=True):
         notify(
             uow,
             liaison.openid,
             msg.NOTIFY_LOW_RATING.format(n=ticket.id, reason=reason, assignee=label),
-            now,
+            ctx.now,
             kind="visit_alert",
             ticket=ticket,
         )
     return msg.VISIT_REOPENED.format(n=ticket.id, assignee=label)
 
 
-def send_due_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[int]:
+def send_due_visits(_: cmd.SendDueVisits, uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
     """Ask the residents of tickets resolved `followup_delay` ago; returns the ticket numbers."""
+    now = ctx.now
     asked = []
     for ticket in uow.tickets.visits_due(now):
         resident = ticket.resident
         if resident is None or resident.erased_at is not None:
             # Nobody left to ask: close without a visit (counted neither answered nor expired).
-            ticket.followup_state = "skipped"
-            ticket.status = TicketStatus.CLOSED
-            ticket.closed_at = now
-            record(uow, ticket, "closed", "system", now, msg.VISIT_SKIPPED_DETAIL)
+            set_followup(ticket, F.SKIPPED)
+            transition(uow, ticket, TicketStatus.CLOSED, "system", now, msg.VISIT_SKIPPED_DETAIL)
             continue
-        ticket.followup_state = "asked"
+        set_followup(ticket, F.ASKED)
         ticket.followup_asked_at = now
         record(uow, ticket, "visit_sent", "system", now)
         notify(
@@ -145,14 +144,13 @@ def send_due_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> l
     return asked
 
 
-def expire_visits(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[int]:
+def expire_visits(_: cmd.ExpireVisits, uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
     """Close tickets whose visit went unanswered for `followup_expire`: "no response"."""
+    now = ctx.now
     closed = []
-    for ticket in uow.tickets.visits_unanswered_since(now - policy.followup_expire):
-        ticket.followup_state = "no_response"
-        ticket.status = TicketStatus.CLOSED
-        ticket.closed_at = now
+    for ticket in uow.tickets.visits_unanswered_since(now - ctx.policy.followup_expire):
+        set_followup(ticket, F.NO_RESPONSE)
         record(uow, ticket, "visit_expired", "system", now, msg.VISIT_EXPIRED_DETAIL)
-        record(uow, ticket, "closed", "system", now, msg.VISIT_EXPIRED_DETAIL)
+        transition(uow, ticket, TicketStatus.CLOSED, "system", now, msg.VISIT_EXPIRED_DETAIL)
         closed.append(ticket.id)
     return closed

@@ -1,14 +1,16 @@
-"""What handlers need from the outside world: a clock, the policy from config, the NLU."""
+"""What handlers need from the outside world: a clock, the policy from config, the NLU.
+
+Every handler is a function of (message, unit of work, Context); the composition root
+(bot/bootstrap.py) builds the Context for each call.
+"""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from nlu.base import Parser
-from storage.uow import AbstractUnitOfWork
 
 
 class Clock(abc.ABC):
@@ -45,38 +47,23 @@ class Deadlines:
 
 @dataclass(frozen=True)
 class Policy:
-    """Routing, deadlines and timings, taken from config.yaml by the bot."""
+    """Routing, deadlines and timings, taken from config.yaml by the composition root.
 
-    site_name: str = "智慧舍里"
-    routing: dict[str, str] = field(
-        default_factory=lambda: {
-            "repair": "property_steward",
-            "mediation": "grid_worker",
-            "mediation_urgent": "police_officer",
-            "legal_consult": "legal_adviser",
-            "job_fair": "employment_liaison",
-            "fallback": "branch_liaison",
-        }
-    )
-    role_names: dict[str, str] = field(
-        default_factory=lambda: {
-            "branch_liaison": "支部联络员",
-            "police_officer": "片区民警",
-            "grid_worker": "网格员",
-            "property_steward": "物业管家",
-            "legal_adviser": "法律顾问",
-            "employment_liaison": "就业服务专员",
-        }
-    )
-    state_ttl: timedelta = timedelta(minutes=30)
-    bind_code_ttl: timedelta = timedelta(hours=72)
-    followup_delay: timedelta = timedelta(hours=24)
-    followup_expire: timedelta = timedelta(days=3)
-    sla: dict[str, Deadlines] = field(default_factory=dict)
-    escalate_factor: float = 2.0
-    summary_recipients: tuple[str, ...] = ()
-    public_url: str = ""
-    timezone: str = "Asia/Shanghai"
+    No defaults here: config.yaml holds them, so there is one place to read and change them.
+    """
+
+    site_name: str
+    routing: dict[str, str]
+    role_names: dict[str, str]
+    state_ttl: timedelta
+    bind_code_ttl: timedelta
+    followup_delay: timedelta
+    followup_expire: timedelta
+    sla: dict[str, Deadlines]
+    escalate_factor: float
+    summary_recipients: tuple[str, ...]
+    public_url: str
+    timezone: str
 
     @property
     def fallback_role(self) -> str:
@@ -109,11 +96,11 @@ class Policy:
         return self.sla.get(intent)
 
 
-@dataclass
-class Deps:
-    """Everything a handler may touch, built once by the composition root."""
+@dataclass(frozen=True)
+class Context:
+    """What a handler knows besides its message and the unit of work: the rules from config,
+    the NLU, and the time of this call (one `now` for everything one call records)."""
 
-    uow_factory: Callable[[], AbstractUnitOfWork]
-    parser: Parser
-    clock: Clock
     policy: Policy
+    parser: Parser
+    now: datetime

@@ -14,19 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from handlers import commands as cmd
 from handlers import messages as msg
-from handlers.ports import Deadlines, Policy
-from handlers.tickets import assignee_label, notify, record
+from handlers.lifecycle import record
+from handlers.notices import notify
+from handlers.ports import Context, Deadlines, Policy
+from handlers.tickets import assignee_label
 from storage.models import Ticket
-from storage.states import TicketStatus
+from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
-CHECKED_STATUSES = (
-    TicketStatus.OPEN,
-    TicketStatus.ASSIGNED,
-    TicketStatus.ACCEPTED,
-    TicketStatus.REOPENED,
-)
+CHECKED_STATUSES = ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -89,8 +87,9 @@ def breach_levels(
     return accept, resolve
 
 
-def check_sla(uow: AbstractUnitOfWork, policy: Policy, now: datetime) -> list[Breach]:
+def check_sla(_: cmd.CheckSla, uow: AbstractUnitOfWork, ctx: Context) -> list[Breach]:
     """Record and notify every breach level reached since the last check."""
+    policy, now = ctx.policy, ctx.now
     found = []
     for ticket in uow.tickets.list(status=CHECKED_STATUSES):
         deadlines = policy.deadlines(ticket.intent, ticket.urgent)

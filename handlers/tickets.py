@@ -1,21 +1,29 @@
-"""Ticket services: open, assign, accept, resolve, transfer, cancel, note — each an audit event."""
+"""Ticket services: open, assign, accept, resolve, transfer, cancel, note, reopen.
+
+Every status change goes through handlers.lifecycle.transition (the table, the time stamps, the
+audit event). The command handlers at the bottom serve staff in chat and operators on the
+dashboard alike: (command, unit of work, Context).
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime
+from datetime import timedelta
 
+from handlers import commands as cmd
 from handlers import messages as msg
+from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
-from handlers.ports import Policy
-from storage.models import OutboxMessage, Resident, Staff, Ticket, TicketEvent, TicketFollower
-from storage.states import ACTIVE_STATUSES, TicketStatus
+from handlers.lifecycle import is_active, record, set_followup, status_name, transition
+from handlers.notices import notify, tell_residents
+from handlers.ports import Context, Policy
+from storage.models import Resident, Staff, Ticket, TicketFollower
+from storage.states import FollowUpState, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
-
-class TicketError(Exception):
-    """An expected refusal; its text is a polite reply for the person who asked."""
+# Opening the same ticket's page again within this time does not add another "viewed" line.
+VIEW_QUIET = timedelta(minutes=10)
 
 
 _BUILDING = re.compile(r"^([A-Za-z]?区?\d*[A-Za-z]?\s*(?:栋|幢|号楼|座|楼))")
@@ -29,57 +37,12 @@ def building_of(location: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def record(
-    uow: AbstractUnitOfWork,
-    ticket: Ticket,
-    kind: str,
-    actor: str,
-    now: datetime,
-    detail: str | None = None,
-    **data: object,
-) -> None:
-    """Append one event to the ticket's audit trail."""
-    uow.tickets.add_event(
-        TicketEvent(
-            ticket_id=ticket.id, kind=kind, actor=actor, at=now, detail=detail, data=data or None
-        )
-    )
-
-
-def notify(
-    uow: AbstractUnitOfWork,
-    recipient: str | None,
-    text: str,
-    now: datetime,
-    *,
-    kind: str = "text",
-    ticket: Ticket | None = None,
-    dedupe_key: str | None = None,
-) -> None:
-    """Queue a message in the outbox, in the same transaction as the change that caused it."""
-    if not recipient:
-        return
-    uow.outbox.enqueue(
-        OutboxMessage(
-            recipient=recipient,
-            kind=kind,
-            body=text,
-            ticket_id=ticket.id if ticket else None,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            dedupe_key=dedupe_key,
-        )
-    )
-
-
 def staff_actor(staff: Staff) -> str:
-    return f"staff:{staff.id}:{staff.name}"
+    return cmd.Actor.staff(staff.id, staff.name).label
 
 
 def resident_actor(resident: Resident) -> str:
-    return f"resident:{resident.id}"
+    return cmd.Actor("resident", resident.id).label
 
 
 def assignee_label(policy: Policy, ticket: Ticket) -> str:
@@ -101,20 +64,6 @@ def task_text(template: str, policy: Policy, ticket: Ticket, **extra: str) -> st
     )
 
 
-def residents_of(uow: AbstractUnitOfWork, ticket: Ticket) -> list[str]:
-    """Openids to tell about a ticket's progress: its owner and the residents who follow it."""
-    openids = [ticket.resident.openid] if ticket.resident and not ticket.resident.erased_at else []
-    for follower in uow.tickets.followers(ticket.id):
-        if follower.openid not in openids and not follower.erased_at:
-            openids.append(follower.openid)
-    return openids
-
-
-def tell_residents(uow: AbstractUnitOfWork, ticket: Ticket, text: str, now: datetime) -> None:
-    for openid in residents_of(uow, ticket):
-        notify(uow, openid, text, now, ticket=ticket)
-
-
 def pick_assignee(uow: AbstractUnitOfWork, policy: Policy, role: str) -> tuple[str, Staff | None]:
     """The least-loaded staff member of `role`, else of the fallback role (branch liaison)."""
     staff = uow.staff.least_loaded(role)
@@ -127,59 +76,66 @@ def pick_assignee(uow: AbstractUnitOfWork, policy: Policy, role: str) -> tuple[s
 
 def assign_ticket(
     uow: AbstractUnitOfWork,
-    policy: Policy,
+    ctx: Context,
     ticket: Ticket,
     role: str,
-    now: datetime,
     actor: str = "system",
     template: str = msg.NOTIFY_NEW_TASK,
     notify_assignee: bool = True,
+    keep_status: bool = False,
 ) -> None:
-    """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open."""
+    """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open.
+
+    `keep_status`: a reopened ticket handed to a colleague stays reopened.
+    """
+    policy = ctx.policy
     chosen_role, staff = pick_assignee(uow, policy, role)
     ticket.role = chosen_role
     ticket.assignee_id = staff.id if staff else None
     ticket.assignee = staff
     if staff is None:
-        ticket.status = TicketStatus.OPEN
-        record(uow, ticket, "unassigned", actor, now, f"{policy.role_name(role)}暂无在岗人员")
+        transition(
+            uow,
+            ticket,
+            TicketStatus.OPEN,
+            actor,
+            ctx.now,
+            f"{policy.role_name(role)}暂无在岗人员",
+            event="unassigned",
+        )
         return
-    ticket.status = TicketStatus.ASSIGNED
-    ticket.assigned_at = now
-    ticket.accepted_at = None
-    ticket.accept_breach_level = 0
-    record(
+    transition(
         uow,
         ticket,
-        "assigned",
+        TicketStatus(ticket.status) if keep_status else TicketStatus.ASSIGNED,
         actor,
-        now,
+        ctx.now,
         f"{policy.role_name(chosen_role)}{staff.name}",
+        event="assigned",
         role=chosen_role,
         staff_id=staff.id,
     )
     if notify_assignee:
-        notify(uow, staff.openid, task_text(template, policy, ticket), now, ticket=ticket)
+        notify(uow, staff.openid, task_text(template, policy, ticket), ctx.now, ticket=ticket)
 
 
 def open_ticket(
     uow: AbstractUnitOfWork,
-    policy: Policy,
+    ctx: Context,
     resident: Resident,
     *,
     intent: str,
     text: str,
-    now: datetime,
     location: str | None = None,
     phone: str | None = None,
     urgent: bool = False,
     confidence: float | None = None,
 ) -> Ticket:
     """Create ticket #n, record it and hand it to the right role."""
+    policy = ctx.policy
     ticket = Ticket(
         id=uow.tickets.next_number(),
         intent=intent,
-        status=TicketStatus.OPEN,
         urgent=urgent,
         role=policy.role_for(intent, urgent),
         resident_id=resident.id,
@@ -189,25 +145,27 @@ def open_ticket(
         building=building_of(location),
         phone=phone or resident.phone,
         confidence=confidence,
-        created_at=now,
-        followup_state="none",
+        created_at=ctx.now,
+        followup_state=FollowUpState.NONE,
         accept_breach_level=0,
         resolve_breach_level=0,
     )
-    uow.tickets.add(ticket)
-    record(
+    transition(
         uow,
         ticket,
-        "created",
+        TicketStatus.OPEN,
         resident_actor(resident),
-        now,
+        ctx.now,
         text[:200],
         intent=intent,
         urgent=urgent,
     )
-    assign_ticket(uow, policy, ticket, ticket.role, now)
+    uow.tickets.add(ticket)
+    assign_ticket(uow, ctx, ticket, ticket.role)
     return ticket
 
+
+# --- duplicates ------------------------------------------------------------------------------
 
 # Characters that say nothing about *what* is broken; bigrams made only of them are ignored.
 _FILLER = set("的了吗呢啊呀吧哦嘛坏掉不没有是我你他她它们这那个在也又还都就很太好请帮快来修一下")
@@ -240,22 +198,25 @@ def find_duplicate(uow: AbstractUnitOfWork, intent: str, location: str, text: st
 
 
 def link_duplicate(
-    uow: AbstractUnitOfWork, ticket: Ticket, resident: Resident, text: str, now: datetime
+    uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket, resident: Resident, text: str
 ) -> None:
     """Add a resident who reports the same problem as a follower of the open ticket."""
     if resident.id != ticket.resident_id:
         uow.tickets.add_follower(
-            TicketFollower(ticket_id=ticket.id, resident_id=resident.id, created_at=now)
+            TicketFollower(ticket_id=ticket.id, resident_id=resident.id, created_at=ctx.now)
         )
-    record(uow, ticket, "duplicate_report", resident_actor(resident), now, text[:200])
+    record(uow, ticket, "duplicate_report", resident_actor(resident), ctx.now, text[:200])
     if ticket.assignee:
         notify(
             uow,
             ticket.assignee.openid,
             msg.NOTIFY_LINKED.format(n=ticket.id, location=ticket.location or ""),
-            now,
+            ctx.now,
             ticket=ticket,
         )
+
+
+# --- who may act -----------------------------------------------------------------------------
 
 
 def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
@@ -263,197 +224,187 @@ def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
     return ticket.assignee_id == staff.id or staff.role == policy.fallback_role
 
 
-def _get_for(uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int) -> Ticket:
+def _ticket(uow: AbstractUnitOfWork, number: int) -> Ticket:
     ticket = uow.tickets.get(number)
     if ticket is None:
-        raise TicketError(msg.NO_SUCH_TICKET.format(n=number))
-    if not can_act(policy, staff, ticket) and not (
-        ticket.assignee_id is None and ticket.role == staff.role
-    ):
-        raise TicketError(msg.NOT_ASSIGNEE.format(n=number))
+        raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
     return ticket
+
+
+def _acting_staff(uow: AbstractUnitOfWork, actor: cmd.Actor) -> Staff | None:
+    """The staff member behind a staff actor (None for operators and the system)."""
+    if actor.kind != "staff" or actor.id is None:
+        return None
+    staff = uow.staff.get(actor.id)
+    if staff is None or not staff.active:
+        raise NotAllowed(msg.STAFF_ONLY)
+    return staff
+
+
+def _ticket_for(
+    uow: AbstractUnitOfWork, policy: Policy, actor: cmd.Actor, number: int
+) -> tuple[Ticket, Staff | None]:
+    """The ticket, if this actor may act on it: operators always; staff when it is theirs, they
+    are the branch liaison, or it waits unassigned for their role."""
+    ticket = _ticket(uow, number)
+    staff = _acting_staff(uow, actor)
+    if (
+        staff is not None
+        and not can_act(policy, staff, ticket)
+        and not (ticket.assignee_id is None and ticket.role == staff.role)
+    ):
+        raise NotAllowed(msg.NOT_ASSIGNEE.format(n=number))
+    return ticket, staff
 
 
 def _require_active(ticket: Ticket) -> None:
     """Staff and operators act only on tickets that still need work."""
-    if ticket.status not in ACTIVE_STATUSES:
-        raise TicketError(msg.WRONG_STATE.format(n=ticket.id, status=_status_name(ticket)))
+    if not is_active(ticket):
+        raise Invalid(msg.WRONG_STATE.format(n=ticket.id, status=status_name(ticket.status)))
 
 
-def _take_over(ticket: Ticket, staff: Staff, now: datetime) -> None:
+def _take_over(ticket: Ticket, staff: Staff | None) -> None:
     """The branch liaison (or a same-role colleague on an unassigned ticket) acts: it becomes theirs."""
-    if ticket.assignee_id != staff.id:
+    if staff is not None and ticket.assignee_id != staff.id:
         ticket.assignee_id, ticket.assignee, ticket.role = staff.id, staff, staff.role
-        ticket.assigned_at = ticket.assigned_at or now
 
 
-def _status_name(ticket: Ticket) -> str:
-    return msg.STATUS_NAMES.get(ticket.status, ticket.status)
+# --- commands --------------------------------------------------------------------------------
 
 
-def accept_ticket(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int, now: datetime
-) -> Ticket:
-    """Staff takes the ticket; the resident hears who is on it."""
-    ticket = _get_for(uow, policy, staff, number)
-    if ticket.status == TicketStatus.ACCEPTED and ticket.assignee_id == staff.id:
-        raise TicketError(msg.ALREADY_ACCEPTED.format(n=number))
+def accept(command: cmd.AcceptTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """`接单 n`: staff takes the ticket; the resident hears who is on it."""
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    if (
+        ticket.status == TicketStatus.ACCEPTED
+        and staff is not None
+        and ticket.assignee_id == staff.id
+    ):
+        raise Invalid(msg.ALREADY_ACCEPTED.format(n=command.number))
     _require_active(ticket)
-    _take_over(ticket, staff, now)
-    ticket.status = TicketStatus.ACCEPTED
-    ticket.accepted_at = now
-    record(uow, ticket, "accepted", staff_actor(staff), now)
+    _take_over(ticket, staff)
+    transition(uow, ticket, TicketStatus.ACCEPTED, command.actor.label, ctx.now)
     tell_residents(
         uow,
         ticket,
-        msg.NOTIFY_ACCEPTED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
-        now,
+        msg.NOTIFY_ACCEPTED.format(n=ticket.id, assignee=assignee_label(ctx.policy, ticket)),
+        ctx.now,
     )
     return ticket
 
 
-def resolve_ticket(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, number: int, note: str, now: datetime
-) -> Ticket:
-    """Staff finishes the ticket; a follow-up visit becomes due after `followup_delay`."""
-    ticket = _get_for(uow, policy, staff, number)
-    if not note.strip():
-        raise TicketError(msg.NEED_NOTE.format(n=number))
+def resolve(command: cmd.ResolveTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """`完成 n 说明`: staff finishes the ticket; the visit becomes due after `followup_delay`."""
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    note = command.note.strip()
+    if not note:
+        raise Invalid(msg.NEED_NOTE.format(n=command.number))
     _require_active(ticket)
-    _take_over(ticket, staff, now)
-    ticket.accepted_at = ticket.accepted_at or now
-    ticket.status = TicketStatus.RESOLVED
-    ticket.resolved_at = now
-    ticket.resolution = note.strip()[:1000]
-    ticket.followup_state = "due"
-    ticket.followup_due_at = now + policy.followup_delay
-    record(uow, ticket, "resolved", staff_actor(staff), now, ticket.resolution)
+    _take_over(ticket, staff)
+    ticket.resolution = note[:1000]
+    transition(uow, ticket, TicketStatus.RESOLVED, command.actor.label, ctx.now, ticket.resolution)
+    set_followup(ticket, FollowUpState.DUE, due_at=ctx.now + ctx.policy.followup_delay)
     tell_residents(
-        uow, ticket, msg.NOTIFY_RESOLVED.format(n=ticket.id, note=ticket.resolution), now
+        uow, ticket, msg.NOTIFY_RESOLVED.format(n=ticket.id, note=ticket.resolution), ctx.now
     )
     return ticket
 
 
-def transfer_ticket(
-    uow: AbstractUnitOfWork,
-    policy: Policy,
-    actor: str,
-    ticket: Ticket,
-    role: str,
-    now: datetime,
-) -> Ticket:
-    """Hand the ticket to another role; its least-loaded staff member is told."""
+def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """`转派 n 岗位`: hand the ticket to another role; its least-loaded staff member is told."""
+    policy = ctx.policy
+    ticket, _staff = _ticket_for(uow, policy, command.actor, command.number)
+    role = policy.role_from_text(command.role) if command.role.strip() else None
+    if role is None:
+        raise Invalid(
+            msg.TRANSFER_UNKNOWN_ROLE.format(
+                role=command.role.strip(), roles="、".join(policy.role_names.values())
+            )
+        )
     _require_active(ticket)
+    actor = command.actor.label
     previous = assignee_label(policy, ticket)
     record(
-        uow, ticket, "transferred", actor, now, f"{previous} → {policy.role_name(role)}", role=role
+        uow, ticket, "transferred", actor, ctx.now, f"{previous} → {policy.role_name(role)}", role=role
     )
-    assign_ticket(uow, policy, ticket, role, now, actor=actor, template=msg.NOTIFY_TRANSFERRED_TASK)
+    assign_ticket(uow, ctx, ticket, role, actor=actor, template=msg.NOTIFY_TRANSFERRED_TASK)
     tell_residents(
         uow,
         ticket,
         msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
-        now,
+        ctx.now,
     )
     return ticket
 
 
-def staff_transfer(
-    uow: AbstractUnitOfWork,
-    policy: Policy,
-    staff: Staff,
-    number: int,
-    role_text: str,
-    now: datetime,
-) -> Ticket:
-    """`转派 <n> <role>` from a staff member."""
-    ticket = _get_for(uow, policy, staff, number)
-    role = policy.role_from_text(role_text)
-    if role is None:
-        raise TicketError(
-            msg.TRANSFER_UNKNOWN_ROLE.format(
-                role=role_text, roles="、".join(policy.role_names.values())
-            )
-        )
-    return transfer_ticket(uow, policy, staff_actor(staff), ticket, role, now)
+def add_note(command: cmd.AddNote, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """`备注 n 内容`: a note in the audit trail."""
+    ticket, _staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    text = command.text.strip()
+    if not text:
+        raise Invalid(msg.NOTE_EMPTY.format(n=command.number))
+    record(uow, ticket, "note", command.actor.label, ctx.now, text[:1000])
+    return ticket
 
 
-def add_note(
-    uow: AbstractUnitOfWork,
-    policy: Policy,
-    actor_staff: Staff | None,
-    number: int,
-    text: str,
-    now: datetime,
-    actor: str | None = None,
-) -> Ticket:
-    """`备注 <n> <text>`: a note in the audit trail."""
-    if actor_staff is not None:
-        ticket = _get_for(uow, policy, actor_staff, number)
-        actor = staff_actor(actor_staff)
-    else:
-        found = uow.tickets.get(number)
-        if found is None:
-            raise TicketError(msg.NO_SUCH_TICKET.format(n=number))
-        ticket = found
-    if not text.strip():
-        raise TicketError(msg.NOTE_EMPTY.format(n=number))
-    record(uow, ticket, "note", actor or "system", now, text.strip()[:1000])
+def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """An operator opened the ticket's page (which shows the full phone): into its trail, once
+    per `VIEW_QUIET` per operator, so reloading the page does not flood the trail."""
+    ticket = _ticket(uow, command.number)
+    actor = command.actor.label
+    trail = uow.tickets.events(ticket.id)
+    last = trail[-1] if trail else None
+    if last and last.kind == "viewed" and last.actor == actor and ctx.now - last.at < VIEW_QUIET:
+        return ticket
+    record(uow, ticket, "viewed", actor, ctx.now)
     return ticket
 
 
 def cancel_ticket(
-    uow: AbstractUnitOfWork, resident: Resident, number: int, now: datetime
+    uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: int
 ) -> Ticket:
     """The resident cancels their own active ticket; the assignee is told."""
     ticket = uow.tickets.get(number)
     if ticket is None or ticket.resident_id != resident.id:
-        raise TicketError(msg.NOT_YOUR_TICKET.format(n=number))
-    if ticket.status not in ACTIVE_STATUSES:
-        raise TicketError(msg.CANNOT_CANCEL.format(n=number, status=_status_name(ticket)))
-    ticket.status = TicketStatus.CANCELLED
-    ticket.closed_at = now
-    record(uow, ticket, "cancelled", resident_actor(resident), now)
+        raise NotFound(msg.NOT_YOUR_TICKET.format(n=number))
+    if not is_active(ticket):
+        raise Invalid(msg.CANNOT_CANCEL.format(n=number, status=status_name(ticket.status)))
+    transition(uow, ticket, TicketStatus.CANCELLED, resident_actor(resident), ctx.now)
     if ticket.assignee:
         notify(
             uow,
             ticket.assignee.openid,
             msg.NOTIFY_TICKET_CANCELLED.format(n=ticket.id),
-            now,
+            ctx.now,
             ticket=ticket,
         )
     return ticket
 
 
 def reopen_ticket(
-    uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, reason: str, actor: str, now: datetime
+    uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket, reason: str, actor: str
 ) -> Ticket:
     """Back to the assignee (or the role's least-loaded staff) after a low rating or "not fixed"."""
-    ticket.status = TicketStatus.REOPENED
-    ticket.resolved_at = None
-    ticket.followup_due_at = None
-    ticket.followup_state = "none"
-    ticket.resolve_breach_level = 0
-    record(uow, ticket, "reopened", actor, now, reason)
+    policy = ctx.policy
+    transition(uow, ticket, TicketStatus.REOPENED, actor, ctx.now, reason)
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
     if staff is None:  # the assignee has left: the role's least-loaded colleague takes it
-        assign_ticket(uow, policy, ticket, ticket.role, now, actor="system", notify_assignee=False)
-        ticket.status = TicketStatus.REOPENED if ticket.assignee else TicketStatus.OPEN
+        assign_ticket(
+            uow, ctx, ticket, ticket.role, actor="system", notify_assignee=False, keep_status=True
+        )
         staff = ticket.assignee
-    else:
-        ticket.assigned_at = now
     if staff is not None:
         notify(
             uow,
             staff.openid,
             task_text(msg.NOTIFY_REOPENED_TASK, policy, ticket, reason=reason),
-            now,
+            ctx.now,
             ticket=ticket,
         )
     tell_residents(
         uow,
         ticket,
         msg.NOTIFY_REOPENED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
-        now,
+        ctx.now,
     )
     return ticket

@@ -1,0 +1,39 @@
+"""One way in: every command an adapter sends is handled here, by the function registered for
+its type, as handler(command, unit of work, Context). The composition root
+(bot/bootstrap.py: Sheli.handle) opens the unit of work, builds the Context and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from handlers import commands as cmd
+from handlers import conversation, followup, sla, summary, tickets
+from handlers.inbound import Inbound
+from handlers.ports import Context
+from storage.uow import AbstractUnitOfWork
+
+Handler = Callable[[Any, AbstractUnitOfWork, Context], Any]
+
+HANDLERS: dict[type, Handler] = {
+    Inbound: conversation.handle_message,
+    cmd.AcceptTicket: tickets.accept,
+    cmd.ResolveTicket: tickets.resolve,
+    cmd.TransferTicket: tickets.transfer,
+    cmd.AddNote: tickets.add_note,
+    cmd.RecordView: tickets.record_view,
+    cmd.SendDueVisits: followup.send_due_visits,
+    cmd.ExpireVisits: followup.expire_visits,
+    cmd.CheckSla: sla.check_sla,
+    cmd.SendWeeklySummary: summary.send_weekly_summary,
+}
+
+
+def handle(message: Any, uow: AbstractUnitOfWork, ctx: Context) -> Any:
+    """Run the handler registered for the message's type."""
+    try:
+        handler = HANDLERS[type(message)]
+    except KeyError:
+        raise TypeError(f"no handler for {type(message).__name__}") from None
+    return handler(message, uow, ctx)

@@ -1,0 +1,174 @@
+"""What adapters (chat, dashboard, CLI, scheduler) can ask Sheli to do: one dataclass per
+command. `handlers.bus.HANDLERS` maps each to its handler, a function of
+(command, unit of work, Context); the composition root runs it in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, as the audit trail writes it."""
+
+    kind: str  # staff | operator | resident | system
+    id: int | None = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """ "staff:3:张师傅", "operator:admin", "resident:12", "system"."""
+        if self.kind == "staff":
+            return f"staff:{self.id}:{self.name}"
+        if self.kind == "operator":
+            return f"operator:{self.name}"
+        if self.kind == "resident":
+            return f"resident:{self.id}"
+        return self.kind
+
+    @classmethod
+    def operator(cls, username: str) -> Actor:
+        return cls("operator", None, username)
+
+    @classmethod
+    def staff(cls, staff_id: int, name: str) -> Actor:
+        return cls("staff", staff_id, name)
+
+
+SYSTEM = Actor("system")
+
+
+# --- tickets (staff in chat, operators on the dashboard) ------------------------------------
+
+
+@dataclass(frozen=True)
+class AcceptTicket:
+    number: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ResolveTicket:
+    number: int
+    note: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class TransferTicket:
+    number: int
+    role: str  # a role key or its Chinese name
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class AddNote:
+    number: int
+    text: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """An operator opened a ticket's page (it shows the full phone)."""
+
+    number: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class AssignHelper:
+    number: int
+    volunteer_id: int
+    actor: Actor
+
+
+# --- staff accounts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddStaff:
+    role: str  # a role key or its Chinese name
+    name: str
+    openid: str | None = None
+
+
+@dataclass(frozen=True)
+class SetStaffActive:
+    staff_id: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class IssueBindCode:
+    """A new one-time bind code; the account bound so far is unbound (e.g. a new phone)."""
+
+    staff_id: int
+
+
+# --- community data -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaveEvent:
+    data: Mapping[str, Any]
+    event_id: int | None = None  # None: a new event
+
+
+@dataclass(frozen=True)
+class CancelEvent:
+    event_id: int
+
+
+@dataclass(frozen=True)
+class WithdrawSignUp:
+    event_id: int
+    sign_up_id: int
+
+
+@dataclass(frozen=True)
+class MarkAttendance:
+    """Who came to an event: sign-up id → came (True) or not (False)."""
+
+    event_id: int
+    marks: Mapping[int, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportData:
+    """A file's content (already read) imported as events, rooms or resources."""
+
+    what: str  # events | rooms | resources
+    data: Any
+    csv_file: bool = False
+
+
+# --- the scheduler's duties -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendDueVisits:
+    pass
+
+
+@dataclass(frozen=True)
+class ExpireVisits:
+    pass
+
+
+@dataclass(frozen=True)
+class SendEventReminders:
+    pass
+
+
+@dataclass(frozen=True)
+class CheckSla:
+    pass
+
+
+@dataclass(frozen=True)
+class SendWeeklySummary:
+    week: str | None = None  # an ISO week label; None: the last full week
