@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.bootstrap import Sheli, bootstrap
 from bot.config import Config
+from bot.web import EXTENSION_KEY
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
     """Build the web app around a wired Sheli (built from `config` when not given)."""
     sheli = sheli or bootstrap(config)
     app = Flask(__name__)
-    app.extensions["sheli"] = sheli
+    app.extensions[EXTENSION_KEY] = sheli
     app.config["MAX_CONTENT_LENGTH"] = int(sheli.config.get("wechat.max_body_bytes", 65536)) * 4
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # Dashboard sessions: a random key per start unless configured (set one for several workers).
@@ -57,7 +58,7 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
             status="ok",
             database="ok",
             mode="local" if sheli.config.local_mode else "wechat",
-            nlu=getattr(sheli.deps.parser, "name", "unknown"),
+            nlu=getattr(sheli.parser, "name", "unknown"),
         )
 
     @app.errorhandler(HTTPException)

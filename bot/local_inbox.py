@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
+
+from bot.web import current_sheli
 
 bp = Blueprint("local_inbox", __name__, url_prefix="/local")
 
@@ -15,7 +17,7 @@ bp = Blueprint("local_inbox", __name__, url_prefix="/local")
 @bp.before_request
 def local_mode_only() -> None:
     """Belt and braces: refuse even if registered by mistake in WeChat mode."""
-    if not current_app.extensions["sheli"].config.local_mode:
+    if not current_sheli().config.local_mode:
         abort(404)
 
 
@@ -25,9 +27,7 @@ def inbox(openid: str) -> Any:
     if not openid or len(openid) > 64:
         abort(404)
     after = request.args.get("after", default=0, type=int)
-    return jsonify(
-        openid=openid, messages=inbox_messages(current_app.extensions["sheli"], openid, after)
-    )
+    return jsonify(openid=openid, messages=inbox_messages(current_sheli(), openid, after))
 
 
 def inbox_messages(sheli: Any, openid: str, after: int = 0) -> list[dict[str, Any]]:

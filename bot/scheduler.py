@@ -29,7 +29,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.bootstrap import Sheli
 from bot.config import ConfigError
 from bot.outbox import deliver_due
-from handlers import duties
+from handlers import commands as cmd
+from handlers.summary import already_sent, week_of
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,46 @@ def last_summary_time(
     return latest.astimezone(UTC).replace(tzinfo=None) if latest else None
 
 
+# The scheduler's duties, each run in its own transaction; the database says what is due.
+DUTIES: tuple[tuple[str, Any], ...] = (
+    ("visits", cmd.SendDueVisits()),
+    ("expired", cmd.ExpireVisits()),
+    ("event_reminders", cmd.SendEventReminders()),
+    ("sla", cmd.CheckSla()),
+)
+
+
+def run_due(sheli: Sheli) -> dict[str, Any]:
+    """Send due visits, expire silent ones, remind sign-ups, notify SLA breaches.
+
+    Returns what each duty acted on: {"visits": [ticket numbers], "expired": [...],
+    "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...]}.
+    """
+    result: dict[str, Any] = {name: sheli.handle(command) for name, command in DUTIES}
+    result["sla"] = [(b.ticket, b.kind, b.level) for b in result["sla"]]
+    if any(result.values()):
+        log.info("duties: %s", result)
+    return result
+
+
+def send_summary_if_due(sheli: Sheli, scheduled_at: datetime) -> str | None:
+    """Queue the summary of the week before `scheduled_at` unless it went out already.
+
+    Returns the week label when it was queued now, None when it had been already.
+    """
+    week = week_of(None, scheduled_at, sheli.policy.timezone)
+    with sheli.uow() as uow:
+        if already_sent(uow, week.label, sheli.clock.now()):
+            return None
+    sheli.handle(cmd.SendWeeklySummary(week.label))
+    log.info(
+        "weekly summary %s queued for %d recipient(s)",
+        week.label,
+        len(sheli.policy.summary_recipients),
+    )
+    return week.label
+
+
 def tick(key: str) -> dict[str, Any]:
     """One pass: visits, expiries, SLA breaches, the weekly summary, then the outbox.
 
@@ -99,20 +140,18 @@ def tick(key: str) -> dict[str, Any]:
         uow.commit()
     if not held:
         return {"skipped": "another scheduler holds the lease"}
-    result = duties.run_due(sheli.deps)
+    result = run_due(sheli)
     fire = last_summary_time(summary_trigger(sheli), sheli.clock.now())
     if fire is not None:
-        result["summary"] = duties.send_summary_if_due(sheli.deps, fire)
-    result["outbox"] = deliver_due(
-        sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings
-    )
+        result["summary"] = send_summary_if_due(sheli, fire)
+    result["outbox"] = deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
     return result
 
 
 def flush_outbox(key: str) -> dict[str, int]:
     """Deliver due outbox messages (any process may: claims prevent double sends)."""
     sheli = _REGISTRY[key].sheli
-    return deliver_due(sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings)
+    return deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
 
 
 def _configure(scheduler: BaseScheduler, sheli: Sheli) -> str:

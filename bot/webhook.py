@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -18,8 +18,8 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.web import current_sheli
 from handlers import messages as msg
-from handlers.conversation import handle_message
 from handlers.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ class Refused(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
-
-
-def _sheli() -> Any:
-    return current_app.extensions["sheli"]
 
 
 def _plain(status: int, text: str) -> Response:
@@ -65,7 +61,7 @@ def _verify(args: Any, token: str, window: float, signature_required: bool = Tru
 
 
 def _crypto() -> WeChatCrypto | None:
-    config = _sheli().config
+    config = current_sheli().config
     key = config.get("wechat.aes_key")
     if not key:
         return None
@@ -86,7 +82,7 @@ def _cdata_safe(text: str) -> str:
 @bp.get("/wechat")
 def handshake() -> Response:
     """WeChat's URL check: echo `echostr` for a correctly signed request."""
-    config = _sheli().config
+    config = current_sheli().config
     try:
         _verify(
             request.args, config.require("wechat.token"), config.seconds("wechat.replay_window")
@@ -99,7 +95,7 @@ def handshake() -> Response:
 @bp.post("/wechat")
 def receive() -> Response:
     """A message or event from WeChat's servers; the passive reply goes back in the response."""
-    sheli = _sheli()
+    sheli = current_sheli()
     config = sheli.config
     aes = request.args.get("encrypt_type") == "aes"
     try:
@@ -143,7 +139,7 @@ def receive() -> Response:
     if inbound is None:
         return _plain(200, "success")
     try:
-        reply = handle_message(inbound, sheli.deps)
+        reply = sheli.handle(inbound)
     except (OperationalError, DBAPIError):
         log.exception("database unavailable; asking WeChat to retry")
         return _plain(503, "database unavailable")

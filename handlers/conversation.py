@@ -1,4 +1,11 @@
-"""One inbound message in, one passive reply out; side effects through the unit of work."""
+"""One inbound message in, one passive reply out; side effects through the unit of work.
+
+A turn is read in a fixed order: other message kinds (events, images, locations) → staff
+keywords → resident keywords → the answer to a follow-up visit → the pending conversation
+state → the intent. Each step is a table: STATE_HANDLERS, MENU, RESIDENT_COMMANDS,
+STAFF_COMMAND_HANDLERS (handlers/staff_commands.py) and INTENT_HANDLERS. Adding an intent touches
+training data, one handler and one row of INTENT_HANDLERS (and `routing:` in config.yaml).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,10 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from handlers import community, followup, residents, staff_commands
+from handlers import events, followup, residents, staff_commands
 from handlers import messages as msg
+from handlers.errors import DomainError
 from handlers.inbound import Inbound
 from handlers.keywords import (
     RESIDENT_COMMANDS,
@@ -19,121 +26,71 @@ from handlers.keywords import (
     normalise,
     parse_command,
 )
-from handlers.ports import Deps, Policy
+from handlers.lifecycle import is_active, record
+from handlers.notices import notify
+from handlers.ports import Context
 from handlers.staff import bind
 from handlers.tickets import (
-    TicketError,
     assignee_label,
     cancel_ticket,
     find_duplicate,
     link_duplicate,
-    notify,
     open_ticket,
-    record,
     resident_actor,
 )
-from nlu.base import TICKET_INTENTS, ParseResult
+from handlers.turn import AWAITING_LOCATION, AWAITING_REQUEST, PendingRequest, Turn, text_of
+from nlu.base import TICKET_INTENTS
 from storage.errors import DuplicateMessage
-from storage.models import Attachment, InboundMessage, Resident, Staff
-from storage.states import ACTIVE_STATUSES
+from storage.models import Attachment, InboundMessage
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
 
-AWAITING_LOCATION = "awaiting_location"
-AWAITING_REQUEST = "awaiting_request"
 # Intents that cannot be dispatched without knowing where.
 NEEDS_LOCATION = ("repair",)
-
-# Menu CLICK keys → what the resident is asked and which intent the next message becomes.
-MENU_KEYS: dict[str, tuple[str | None, str]] = {
-    "REPAIR": ("repair", msg.MENU_PROMPTS["REPAIR"]),
-    "MEDIATION": ("mediation", msg.MENU_PROMPTS["MEDIATION"]),
-    "LEGAL": ("legal_consult", msg.MENU_PROMPTS["LEGAL"]),
-    "JOBS": ("job_fair", msg.MENU_PROMPTS["JOBS"]),
-    "PROGRESS": (None, ""),
-    "HUMAN": (None, ""),
-    "MY_INFO": (None, ""),
-}
+# Intents a resident may switch to while Sheli waits for what a menu button asked.
+_NOT_A_MENU_ANSWER = ("cancel", "status_query", "ask_human", "greet")
 
 
-@dataclass
-class Turn:
-    """What the handlers know while answering one message."""
-
-    inbound: Inbound
-    uow: AbstractUnitOfWork
-    deps: Deps
-    now: datetime
-    resident: Resident
-    staff: Staff | None
-    parsed: ParseResult | None
-    row: InboundMessage
-
-    @property
-    def policy(self) -> Policy:
-        return self.deps.policy
-
-    @property
-    def site(self) -> str:
-        return self.deps.policy.site_name
-
-
-def handle_message(inbound: Inbound, deps: Deps) -> str:
+def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> str:
     """Answer one message exactly once: a re-delivered copy gets the first copy's reply."""
-    text = _text_of(inbound)
-    parsed = deps.parser.parse(text) if text and not _is_keyword(text) else None
-    with deps.uow_factory() as uow:
-        now = deps.clock.now()
-        row = InboundMessage(
-            dedupe_key=inbound.dedupe_key,
-            openid=inbound.openid,
-            msg_type=inbound.kind if inbound.kind != "event" else f"event:{inbound.event}",
-            content=(text or inbound.media_id or inbound.location_label or inbound.event_key or "")[
-                :4000
-            ],
-            received_at=now,
-        )
-        try:
-            uow.inbound.claim(row)
-        except DuplicateMessage:
-            uow.rollback()
-            earlier = uow.inbound.by_key(inbound.dedupe_key)
-            return (earlier.reply or "") if earlier else ""
-        resident = uow.residents.get_or_create(inbound.openid, now)
-        turn = Turn(
-            inbound, uow, deps, now, resident, uow.staff.by_openid(inbound.openid), parsed, row
-        )
+    text = text_of(inbound)
+    row = InboundMessage(
+        dedupe_key=inbound.dedupe_key,
+        openid=inbound.openid,
+        msg_type=inbound.kind if inbound.kind != "event" else f"event:{inbound.event}",
+        content=(text or inbound.media_id or inbound.location_label or inbound.event_key or "")[
+            :4000
+        ],
+        received_at=ctx.now,
+    )
+    try:
+        uow.inbound.claim(row)
+    except DuplicateMessage:
+        uow.rollback()
+        earlier = uow.inbound.by_key(inbound.dedupe_key)
+        return (earlier.reply or "") if earlier else ""
+    resident = uow.residents.get_or_create(inbound.openid, ctx.now)
+    turn = Turn(inbound, uow, ctx, resident, uow.staff.by_openid(inbound.openid), row)
+    try:
         reply = respond(turn)
-        row.reply = reply
-        uow.commit()
-        return reply
-
-
-def _text_of(inbound: Inbound) -> str | None:
-    if inbound.kind in ("text", "voice"):
-        return (inbound.text or "").strip()[:2000] or None
-    return None
-
-
-def _is_keyword(text: str) -> bool:
-    return parse_command(text, RESIDENT_COMMANDS + STAFF_COMMANDS) is not None
+    except DomainError as refusal:  # expected refusals are polite replies; they write nothing
+        reply = str(refusal)
+    row.reply = reply
+    return reply
 
 
 def respond(turn: Turn) -> str:
     """Choose the reply; every branch records what it changed."""
     inbound = turn.inbound
-    if inbound.kind == "event":
-        return _on_event(turn)
-    if inbound.kind == "image":
-        return _on_image(turn)
-    if inbound.kind == "location":
-        return _on_location_message(turn)
+    kind_handler = KIND_HANDLERS.get(inbound.kind)
+    if kind_handler is not None:
+        return kind_handler(turn)
     if inbound.kind == "voice" and not inbound.text:
         return msg.VOICE_NOT_RECOGNISED
     if inbound.kind not in ("text", "voice"):
         return msg.UNSUPPORTED
-    text = (inbound.text or "").strip()
+    text = turn.text
     if not text:
         return msg.HELP
 
@@ -141,35 +98,92 @@ def respond(turn: Turn) -> str:
     if command is not None:
         return _on_staff_command(turn, command)
     command = parse_command(text, RESIDENT_COMMANDS)
+    # A bare "取消" or "取消 3" is the keyword; "取消刚才的报修" is read by the NLU.
     if command is not None and (
-        command.word != "取消" or command.number is not None or text.strip() == "取消"
+        command.word != "取消" or command.number is not None or text == "取消"
     ):
         return _on_resident_command(turn, command)
 
-    visit_reply = followup.answer_if_visit(
-        turn.uow, turn.policy, turn.resident, text, turn.parsed, turn.now
-    )
+    visit_reply = followup.answer_if_visit(turn.uow, turn.ctx, turn.resident, text, turn.parsed)
     if visit_reply is not None:
         return visit_reply
 
-    state = turn.uow.conversations.get(inbound.openid, turn.now)
     prefix = ""
+    state = turn.pending_state()
     if state is not None:
         if state.expires_at < turn.now:
-            turn.uow.conversations.clear(inbound.openid)
+            turn.forget()
             prefix = msg.LOCATION_STATE_EXPIRED + "\n" if state.state == AWAITING_LOCATION else ""
-        elif state.state == AWAITING_LOCATION:
-            return _continue_location(turn, state.data)
-        elif state.state == AWAITING_REQUEST:
-            turn.uow.conversations.clear(inbound.openid)
-            forced = state.data.get("intent")
-            parsed = turn.parsed
-            if forced and (
-                parsed is None
-                or parsed.intent not in ("cancel", "status_query", "ask_human", "greet")
-            ):
-                return prefix + _request(turn, forced)
+        else:
+            handler = STATE_HANDLERS.get(state.state)
+            if handler is not None:
+                reply = handler(turn, PendingRequest.from_state(state.data))
+                if reply is not None:
+                    return reply
     return prefix + _on_intent(turn)
+
+
+# --- states: what the resident's next message means ------------------------------------------
+
+_BARE_ROOM = re.compile(r"[A-Za-z]?\d{2,5}(室|房|号)?")
+_GIVE_UP_WORDS = ("取消", "算了", "不用了")
+
+
+def _continue_location(turn: Turn, pending: PendingRequest) -> str | None:
+    """The resident was asked where; this message should say it."""
+    parsed, text = turn.parsed, turn.text
+    if (parsed and parsed.intent == "cancel") or text in _GIVE_UP_WORDS:
+        turn.forget()
+        return msg.INTAKE_CANCELLED
+    location = parsed.first("location") if parsed else None
+    if location is None and _BARE_ROOM.fullmatch(text):
+        location = text  # a bare room number such as "502"
+    if (
+        location is None
+        and parsed
+        and parsed.intent in TICKET_INTENTS
+        and len(text) > 8
+        and parsed.confidence > 0.8
+    ):
+        turn.forget()
+        return _request(turn, parsed.intent)  # a new, different request
+    if location is None and pending.asked < 2:
+        pending.asked += 1
+        turn.remember(AWAITING_LOCATION, pending)
+        return msg.ASK_LOCATION_AGAIN
+    if pending.phone is None and parsed is not None:
+        pending.phone = parsed.first("phone")
+    return _file_pending(turn, pending, location)
+
+
+def _continue_menu_request(turn: Turn, pending: PendingRequest) -> str | None:
+    """A menu button chose the kind of request; this message is the request itself."""
+    turn.forget()
+    parsed = turn.parsed
+    if parsed is not None and parsed.intent in _NOT_A_MENU_ANSWER:
+        return None  # "进度", "取消", "人工", "你好": read as what they say
+    return _request(turn, pending.intent)
+
+
+StateHandler = Callable[[Turn, PendingRequest], str | None]
+STATE_HANDLERS: dict[str, StateHandler] = {
+    AWAITING_LOCATION: _continue_location,
+    AWAITING_REQUEST: _continue_menu_request,
+}
+
+
+def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> str:
+    """File the request Sheli was waiting on, at `location` (None: still unknown)."""
+    turn.forget()
+    return _open(
+        turn,
+        pending.intent,
+        pending.text,
+        location,
+        pending.phone,
+        pending.urgent,
+        pending.confidence,
+    )
 
 
 # --- intents -------------------------------------------------------------------------------
@@ -187,37 +201,26 @@ def _request(turn: Turn, intent: str) -> str:
     parsed = turn.parsed
     text = turn.inbound.text or ""
     if intent == "job_fair":  # a question about fairs or openings is answered from the events
-        answer = community.answer_job_question(turn.uow, turn.policy, text, turn.now)
+        answer = events.answer_job_question(turn.uow, turn.ctx, text)
         if answer is not None:
             return answer
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
     urgent = intent == "mediation" and involves_violence(text)
+    confidence = parsed.confidence if parsed else None
     from_room = location is None and intent in NEEDS_LOCATION and bool(turn.resident.room)
     if from_room:
         location = turn.resident.room  # "以后报修会默认用这个地址"
     if location is None and intent in NEEDS_LOCATION:
-        turn.uow.conversations.set(
-            turn.resident.openid,
+        turn.remember(
             AWAITING_LOCATION,
-            {
-                "intent": intent,
-                "text": text,
-                "phone": phone,
-                "urgent": urgent,
-                "confidence": parsed.confidence if parsed else None,
-                "asked": 1,
-            },
-            turn.now,
-            turn.now + turn.policy.state_ttl,
+            PendingRequest(intent, text, phone=phone, urgent=urgent, confidence=confidence),
         )
         return msg.ASK_LOCATION
-    reply = _open(
-        turn, intent, text, location, phone, urgent, parsed.confidence if parsed else None
-    )
+    reply = _open(turn, intent, text, location, phone, urgent, confidence)
     if from_room:
         reply += msg.LOCATION_FROM_ROOM.format(room=location)
-    return reply + community.event_hint(turn.uow, turn.policy, intent, turn.now)
+    return reply + events.event_hint(turn.uow, turn.ctx, intent)
 
 
 def _open(
@@ -233,18 +236,17 @@ def _open(
     if location and intent == "repair":
         original = find_duplicate(uow, intent, location, text)
         if original is not None:
-            link_duplicate(uow, original, turn.resident, text, turn.now)
+            link_duplicate(uow, turn.ctx, original, turn.resident, text)
             turn.row.ticket_id = original.id
             return msg.DUPLICATE_LINKED.format(
                 n=original.id, assignee=assignee_label(policy, original)
             )
     ticket = open_ticket(
         uow,
-        policy,
+        turn.ctx,
         turn.resident,
         intent=intent,
         text=text,
-        now=turn.now,
         location=location,
         phone=phone,
         urgent=urgent,
@@ -261,47 +263,6 @@ def _open(
             intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
         )
         + extra
-    )
-
-
-def _continue_location(turn: Turn, data: dict) -> str:
-    """The resident was asked where; this message should say it."""
-    parsed, text = turn.parsed, (turn.inbound.text or "").strip()
-    if (parsed and parsed.intent == "cancel") or text in ("取消", "算了", "不用了"):
-        turn.uow.conversations.clear(turn.resident.openid)
-        return msg.INTAKE_CANCELLED
-    location = parsed.first("location") if parsed else None
-    if location is None and re.fullmatch(r"[A-Za-z]?\d{2,5}(室|房|号)?", text):
-        location = text  # a bare room number such as "502"
-    if (
-        location is None
-        and parsed
-        and parsed.intent in TICKET_INTENTS
-        and len(text) > 8
-        and parsed.confidence > 0.8
-    ):
-        turn.uow.conversations.clear(turn.resident.openid)
-        return _request(turn, parsed.intent)  # a new, different request
-    if location is None and data.get("asked", 1) < 2:
-        data = {**data, "asked": data.get("asked", 1) + 1}
-        turn.uow.conversations.set(
-            turn.resident.openid,
-            AWAITING_LOCATION,
-            data,
-            turn.now,
-            turn.now + turn.policy.state_ttl,
-        )
-        return msg.ASK_LOCATION_AGAIN
-    turn.uow.conversations.clear(turn.resident.openid)
-    phone = data.get("phone") or (parsed.first("phone") if parsed else None)
-    return _open(
-        turn,
-        data["intent"],
-        data["text"],
-        location,
-        phone,
-        bool(data.get("urgent")),
-        data.get("confidence"),
     )
 
 
@@ -337,7 +298,7 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
     """`进度`: the resident's own tickets, newest first."""
     uow = turn.uow
     own = list(uow.tickets.list(resident_id=turn.resident.id, newest_first=True, limit=8))
-    followed = [t for t in uow.tickets.followed_by(turn.resident.id) if t.status in ACTIVE_STATUSES]
+    followed = [t for t in uow.tickets.followed_by(turn.resident.id) if is_active(t)]
     tickets = sorted({t.id: t for t in own + followed}.values(), key=lambda t: -t.id)
     if not tickets:
         return msg.STATUS_NONE
@@ -360,10 +321,7 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
 
 
 def _cancel(turn: Turn, number: int) -> str:
-    try:
-        ticket = cancel_ticket(turn.uow, turn.resident, number, turn.now)
-    except TicketError as refusal:
-        return str(refusal)
+    ticket = cancel_ticket(turn.uow, turn.ctx, turn.resident, number)
     return msg.CANCEL_DONE.format(n=ticket.id)
 
 
@@ -407,7 +365,7 @@ INTENT_HANDLERS: dict[str, IntentHandler] = {
 }
 
 
-# --- keywords ------------------------------------------------------------------------------
+# --- resident keywords -----------------------------------------------------------------------
 
 
 def _on_resident_command(turn: Turn, command: Command) -> str:
@@ -422,10 +380,9 @@ def _cmd_status(turn: Turn, command: Command) -> str:
 
 
 def _cmd_cancel(turn: Turn, command: Command) -> str:
-    state = turn.uow.conversations.get(turn.resident.openid, turn.now)
     if command.number is None:
-        if state is not None:
-            turn.uow.conversations.clear(turn.resident.openid)
+        if turn.pending_state() is not None:
+            turn.forget()
             return msg.INTAKE_CANCELLED
         newest = turn.uow.tickets.newest_active_for(turn.resident.id)
         return msg.CANCEL_WHICH.format(n=newest.id) if newest else msg.CANCEL_NOTHING
@@ -437,28 +394,26 @@ def _cmd_human(turn: Turn, command: Command) -> str:
 
 
 def _cmd_register(turn: Turn, command: Command) -> str:
-    return residents.register_room(
-        turn.uow, turn.deps.parser, turn.resident, command.rest, turn.now
-    )
+    return residents.register_room(turn.uow, turn.ctx, turn.resident, command.rest)
 
 
 def _cmd_my_info(turn: Turn, command: Command) -> str:
-    return residents.describe(turn.uow, turn.policy, turn.resident)
+    return residents.describe(turn.uow, turn.ctx, turn.resident)
 
 
 def _cmd_erase(turn: Turn, command: Command) -> str:
-    return residents.erase(turn.uow, turn.resident, turn.now)
+    return residents.erase(turn.uow, turn.ctx, turn.resident)
 
 
 def _cmd_sign_up(turn: Turn, command: Command) -> str:
     number = command.number
     if number is None and (digits := re.search(r"\d+", command.rest)):
         number = int(digits.group())  # "报名 活动3"
-    return community.sign_up(turn.uow, turn.policy, turn.resident, number, turn.now)
+    return events.sign_up(turn.uow, turn.ctx, turn.resident, number)
 
 
 def _cmd_save_phone(turn: Turn, command: Command) -> str:
-    return residents.save_phone(turn.uow, turn.deps.parser, turn.resident, turn.inbound.text or "")
+    return residents.save_phone(turn.uow, turn.ctx, turn.resident, turn.inbound.text or "")
 
 
 ResidentCommandHandler = Callable[[Turn, Command], str]
@@ -478,13 +433,46 @@ def _on_staff_command(turn: Turn, command: Command) -> str:
     if command.word == "绑定":
         if not command.rest:
             return msg.BIND_BAD_CODE
-        return bind(turn.uow, turn.policy, turn.inbound.openid, command.rest, turn.now)
+        return bind(turn.uow, turn.ctx, turn.inbound.openid, command.rest)
     if turn.staff is None:
         return msg.STAFF_ONLY
-    try:
-        return staff_commands.run(turn.uow, turn.policy, turn.staff, command, turn.now)
-    except TicketError as refusal:
-        return str(refusal)
+    return staff_commands.run(turn, command)
+
+
+# --- the menu --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A menu CLICK key: either starts a request of `intent` (asking `prompt`), or runs `action`."""
+
+    intent: str | None = None
+    prompt: str = ""
+    action: Callable[[Turn], str] | None = None
+
+
+MENU: dict[str, MenuItem] = {
+    "REPAIR": MenuItem("repair", msg.MENU_PROMPTS["REPAIR"]),
+    "MEDIATION": MenuItem("mediation", msg.MENU_PROMPTS["MEDIATION"]),
+    "LEGAL": MenuItem("legal_consult", msg.MENU_PROMPTS["LEGAL"]),
+    "JOBS": MenuItem("job_fair", msg.MENU_PROMPTS["JOBS"]),
+    "PROGRESS": MenuItem(action=_status),
+    "HUMAN": MenuItem(action=_human),
+    "MY_INFO": MenuItem(action=lambda turn: _cmd_my_info(turn, Command("我的信息"))),
+}
+# The CLICK keys bot/menu.json may use.
+MENU_KEYS = tuple(MENU)
+
+
+def _on_click(turn: Turn) -> str:
+    item = MENU.get((turn.inbound.event_key or "").upper())
+    if item is None:
+        return msg.HELP
+    if item.action is not None:
+        return item.action(turn)
+    assert item.intent is not None
+    turn.remember(AWAITING_REQUEST, PendingRequest(item.intent))
+    return item.prompt
 
 
 # --- other message kinds -------------------------------------------------------------------
@@ -492,28 +480,11 @@ def _on_staff_command(turn: Turn, command: Command) -> str:
 
 def _on_event(turn: Turn) -> str:
     event = (turn.inbound.event or "").lower()
-    if event in ("subscribe", "scan"):
-        return msg.WELCOME.format(site=turn.site) if event == "subscribe" else ""
+    if event == "subscribe":
+        return msg.WELCOME.format(site=turn.site)
     if event == "click":
-        key = (turn.inbound.event_key or "").upper()
-        if key == "PROGRESS":
-            return _status(turn)
-        if key == "HUMAN":
-            return _human(turn)
-        if key == "MY_INFO":
-            return _cmd_my_info(turn, Command("我的信息"))
-        if key in MENU_KEYS and MENU_KEYS[key][0]:
-            intent, prompt = MENU_KEYS[key]
-            turn.uow.conversations.set(
-                turn.resident.openid,
-                AWAITING_REQUEST,
-                {"intent": intent},
-                turn.now,
-                turn.now + turn.policy.state_ttl,
-            )
-            return prompt
-        return msg.HELP
-    return ""  # unsubscribe, view, location reports: nothing to say
+        return _on_click(turn)
+    return ""  # scan, unsubscribe, view, location reports: nothing to say
 
 
 def _on_image(turn: Turn) -> str:
@@ -545,17 +516,15 @@ def _on_location_message(turn: Turn) -> str:
     label = (turn.inbound.location_label or "").strip() or (
         f"{turn.inbound.latitude},{turn.inbound.longitude}"
     )
-    state = turn.uow.conversations.get(turn.resident.openid, turn.now)
+    state = turn.pending_state()
     if state is not None and state.state == AWAITING_LOCATION and state.expires_at >= turn.now:
-        turn.uow.conversations.clear(turn.resident.openid)
-        data = state.data
-        return _open(
-            turn,
-            data["intent"],
-            data["text"],
-            label[:64],
-            data.get("phone"),
-            bool(data.get("urgent")),
-            data.get("confidence"),
-        )
+        return _file_pending(turn, PendingRequest.from_state(state.data), label[:64])
     return msg.LOCATION_RECEIVED.format(label=label)
+
+
+KindHandler = Callable[[Turn], str]
+KIND_HANDLERS: dict[str, KindHandler] = {
+    "event": _on_event,
+    "image": _on_image,
+    "location": _on_location_message,
+}

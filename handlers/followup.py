@@ -9,8 +9,6 @@ scheduler that was down catches up, and the outbox dedupe key means a visit is n
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from handlers import commands as cmd
 from handlers import messages as msg
 from handlers.keywords import VisitAnswer, visit_answer

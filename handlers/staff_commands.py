@@ -1,40 +1,45 @@
-"""Staff keywords in chat: 任务, 接单, 完成, 转派, 备注."""
+"""Staff keywords in chat: 任务, 接单, 完成, 转派, 备注. Each is a chat handler (turn, command)
+that calls the same ticket command handler the dashboard uses, with the staff member as actor."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
+from handlers import commands as cmd
 from handlers import messages as msg
+from handlers import tickets
+from handlers.errors import Invalid
 from handlers.keywords import Command
-from handlers.ports import Policy
-from handlers.tickets import (
-    TicketError,
-    accept_ticket,
-    add_note,
-    assignee_label,
-    resolve_ticket,
-    staff_transfer,
-)
+from handlers.lifecycle import status_name
+from handlers.tickets import assignee_label
+from handlers.turn import Turn
 from storage.models import Staff
-from storage.states import ACTIVE_STATUSES
-from storage.uow import AbstractUnitOfWork
+from storage.states import ACTIVE_STATUSES, TicketStatus
 
 
-def _tasks(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
-    tickets = list(uow.tickets.list(assignee_id=staff.id, status=ACTIVE_STATUSES))
-    if staff.role == policy.fallback_role:  # the liaison also sees what nobody could take
-        tickets += [t for t in uow.tickets.list(status="open") if t.assignee_id is None]
-    if not tickets:
+def _actor(staff: Staff) -> cmd.Actor:
+    return cmd.Actor.staff(staff.id, staff.name)
+
+
+def _staff(turn: Turn) -> Staff:
+    assert turn.staff is not None  # the dispatcher only calls these for bound staff
+    return turn.staff
+
+
+def _tasks(turn: Turn, command: Command) -> str:
+    staff = _staff(turn)
+    uow = turn.uow
+    found = list(uow.tickets.list(assignee_id=staff.id, status=ACTIVE_STATUSES))
+    if staff.role == turn.policy.fallback_role:  # the liaison also sees what nobody could take
+        found += [t for t in uow.tickets.list(status=TicketStatus.OPEN) if t.assignee_id is None]
+    if not found:
         return msg.TASKS_NONE
-    lines = [msg.TASKS_HEADER.format(count=len(tickets))]
-    for ticket in tickets[:15]:
+    lines = [msg.TASKS_HEADER.format(count=len(found))]
+    for ticket in found[:15]:
         lines.append(
             msg.TASK_LINE.format(
                 n=ticket.id,
-                status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
+                status=status_name(ticket.status),
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
                 location=(ticket.location + " ") if ticket.location else "",
                 text=ticket.text[:20] + ("…" if len(ticket.text) > 20 else ""),
@@ -45,43 +50,49 @@ def _tasks(
 
 def _need_number(command: Command) -> int:
     if command.number is None:
-        raise TicketError(msg.STAFF_USAGE)
+        raise Invalid(msg.STAFF_USAGE)
     return command.number
 
 
-def _accept(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
-    ticket = accept_ticket(uow, policy, staff, _need_number(command), now)
+def _accept(turn: Turn, command: Command) -> str:
+    ticket = tickets.accept(
+        cmd.AcceptTicket(_need_number(command), _actor(_staff(turn))), turn.uow, turn.ctx
+    )
     return msg.ACCEPTED.format(n=ticket.id)
 
 
-def _resolve(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
-    ticket = resolve_ticket(uow, policy, staff, _need_number(command), command.rest, now)
+def _resolve(turn: Turn, command: Command) -> str:
+    ticket = tickets.resolve(
+        cmd.ResolveTicket(_need_number(command), command.rest, _actor(_staff(turn))),
+        turn.uow,
+        turn.ctx,
+    )
     return msg.RESOLVED.format(n=ticket.id)
 
 
-def _transfer(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
+def _transfer(turn: Turn, command: Command) -> str:
     if not command.rest:
-        raise TicketError(
-            msg.TRANSFER_UNKNOWN_ROLE.format(role="", roles="、".join(policy.role_names.values()))
+        raise Invalid(
+            msg.TRANSFER_UNKNOWN_ROLE.format(
+                role="", roles="、".join(turn.policy.role_names.values())
+            )
         )
-    ticket = staff_transfer(uow, policy, staff, _need_number(command), command.rest, now)
-    return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
+    ticket = tickets.transfer(
+        cmd.TransferTicket(_need_number(command), command.rest, _actor(_staff(turn))),
+        turn.uow,
+        turn.ctx,
+    )
+    return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(turn.policy, ticket))
 
 
-def _note(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
-    ticket = add_note(uow, policy, staff, _need_number(command), command.rest, now)
+def _note(turn: Turn, command: Command) -> str:
+    ticket = tickets.add_note(
+        cmd.AddNote(_need_number(command), command.rest, _actor(_staff(turn))), turn.uow, turn.ctx
+    )
     return msg.NOTE_ADDED.format(n=ticket.id)
 
 
-StaffCommandHandler = Callable[[AbstractUnitOfWork, Policy, Staff, Command, datetime], str]
+StaffCommandHandler = Callable[[Turn, Command], str]
 STAFF_COMMAND_HANDLERS: dict[str, StaffCommandHandler] = {
     "任务": _tasks,
     "接单": _accept,
@@ -91,11 +102,9 @@ STAFF_COMMAND_HANDLERS: dict[str, StaffCommandHandler] = {
 }
 
 
-def run(
-    uow: AbstractUnitOfWork, policy: Policy, staff: Staff, command: Command, now: datetime
-) -> str:
-    """Carry out one staff keyword; refusals come back as TicketError."""
+def run(turn: Turn, command: Command) -> str:
+    """Carry out one staff keyword; refusals are raised as domain errors."""
     handler = STAFF_COMMAND_HANDLERS.get(command.word)
     if handler is None:
         return msg.STAFF_USAGE
-    return handler(uow, policy, staff, command, now)
+    return handler(turn, command)

@@ -41,11 +41,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import commands as cmd
 from handlers import messages as msg
-from handlers.community import add_to_summary as add_community_figures
-from handlers.ports import Deps, Policy
+from handlers.events import add_to_summary as add_community_figures
+from handlers.notices import notify
+from handlers.ports import Context, Policy
 from handlers.sla import breach_levels, human_duration
-from handlers.tickets import notify
 from storage.models import Ticket, TicketEvent
 from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
@@ -366,16 +367,15 @@ def already_sent(uow: AbstractUnitOfWork, week: str, now: datetime) -> bool:
     return uow.values.get(summary_key(week), now) is not None
 
 
-def send_weekly_summary(deps: Deps, now: datetime, week_label: str | None = None) -> Summary:
+def send_weekly_summary(
+    command: cmd.SendWeeklySummary, uow: AbstractUnitOfWork, ctx: Context
+) -> Summary:
     """Queue the summary for every recipient; one week is never sent twice to one person."""
-    with deps.uow_factory() as uow:
-        week = week_of(week_label, now, deps.policy.timezone)
-        summary = compute_summary(uow, deps.policy, week, now)
-        text = render_summary(summary, deps.policy)
-        for openid in deps.policy.summary_recipients:
-            notify(
-                uow, openid, text, now, kind="summary", dedupe_key=f"summary:{week.label}:{openid}"
-            )
-        uow.values.set(summary_key(week.label), now.isoformat(), None)
-        uow.commit()
+    policy, now = ctx.policy, ctx.now
+    week = week_of(command.week, now, policy.timezone)
+    summary = compute_summary(uow, policy, week, now)
+    text = render_summary(summary, policy)
+    for openid in policy.summary_recipients:
+        notify(uow, openid, text, now, kind="summary", dedupe_key=f"summary:{week.label}:{openid}")
+    uow.values.set(summary_key(week.label), now.isoformat(), None)
     return summary

@@ -325,7 +325,13 @@ def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context)
     actor = command.actor.label
     previous = assignee_label(policy, ticket)
     record(
-        uow, ticket, "transferred", actor, ctx.now, f"{previous} → {policy.role_name(role)}", role=role
+        uow,
+        ticket,
+        "transferred",
+        actor,
+        ctx.now,
+        f"{previous} → {policy.role_name(role)}",
+        role=role,
     )
     assign_ticket(uow, ctx, ticket, role, actor=actor, template=msg.NOTIFY_TRANSFERRED_TASK)
     tell_residents(
@@ -360,9 +366,7 @@ def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) 
     return ticket
 
 
-def cancel_ticket(
-    uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: int
-) -> Ticket:
+def cancel_ticket(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: int) -> Ticket:
     """The resident cancels their own active ticket; the assignee is told."""
     ticket = uow.tickets.get(number)
     if ticket is None or ticket.resident_id != resident.id:

@@ -24,7 +24,13 @@ from storage.models import (
     TicketEvent,
     TicketFollower,
 )
-from storage.states import ACTIVE_STATUSES, TicketStatus
+from storage.states import (
+    ACTIVE_STATUSES,
+    ASKED_STATES,
+    FollowUpState,
+    OutboxStatus,
+    TicketStatus,
+)
 
 
 class ResidentRepository:
@@ -59,7 +65,7 @@ class ResidentRepository:
         )
         self.session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.recipient == openid, OutboxMessage.status == "pending"
+                OutboxMessage.recipient == openid, OutboxMessage.status == OutboxStatus.PENDING
             )
         )
         self.session.execute(
@@ -246,7 +252,7 @@ class TicketRepository:
                 .where(
                     Ticket.resident_id == resident_id,
                     Ticket.status == TicketStatus.RESOLVED,
-                    Ticket.followup_state.in_(("asked", "asked_again")),
+                    Ticket.followup_state.in_(ASKED_STATES),
                 )
                 .order_by(Ticket.followup_asked_at.desc(), Ticket.id.desc())
                 .limit(1)
@@ -262,7 +268,7 @@ class TicketRepository:
                 select(Ticket)
                 .where(
                     Ticket.status == TicketStatus.RESOLVED,
-                    Ticket.followup_state == "due",
+                    Ticket.followup_state == FollowUpState.DUE,
                     Ticket.followup_due_at <= now,
                 )
                 .order_by(Ticket.id)
@@ -280,7 +286,7 @@ class TicketRepository:
                 select(Ticket)
                 .where(
                     Ticket.status == TicketStatus.RESOLVED,
-                    Ticket.followup_state.in_(("asked", "asked_again")),
+                    Ticket.followup_state.in_(ASKED_STATES),
                     Ticket.followup_asked_at <= asked_before,
                 )
                 .order_by(Ticket.id)
@@ -378,7 +384,7 @@ class OutboxRepository:
         """Every pending message, due or waiting for a retry, oldest first."""
         return self.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "pending")
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()
@@ -387,7 +393,7 @@ class OutboxRepository:
         """Messages given up on, newest first (for operators)."""
         return self.session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "dead")
+            .where(OutboxMessage.status == OutboxStatus.DEAD)
             .order_by(OutboxMessage.id.desc())
             .limit(limit)
         ).all()

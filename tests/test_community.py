@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from handlers import community
-from handlers.duties import run_due
+from bot.scheduler import run_due
 from handlers.events_import import import_resources, import_rooms
 from handlers.staff import add_staff
 from handlers.summary import compute_summary, render_summary, week_of
@@ -291,16 +291,16 @@ def test_a_reminder_goes_out_once_the_day_before(
     fair14 = fairs(sheli)[1]  # Saturday 2026-11-28 09:00 local = 01:00 UTC
     resident = person("o_res")
     resident.say(f"报名 {fair14}")
-    assert run_due(sheli.deps)["event_reminders"] == []
+    assert run_due(sheli)["event_reminders"] == []
     clock.advance(days=3, hours=23)  # Thursday 2026-11-26 … not yet a day before
-    assert run_due(sheli.deps)["event_reminders"] == []
+    assert run_due(sheli)["event_reminders"] == []
     assert resident.new_messages() == []
     clock.advance(hours=1, minutes=30)  # Friday 09:30 local
-    assert len(run_due(sheli.deps)["event_reminders"]) == 1
+    assert len(run_due(sheli)["event_reminders"]) == 1
     [reminder] = resident.new_messages()
     assert "活动提醒" in reminder and "明天9:00" in reminder and f"「活动{fair14}」" in reminder
     clock.advance(hours=2)
-    assert run_due(make_sheli().deps)["event_reminders"] == []  # once, even after a restart
+    assert run_due(make_sheli())["event_reminders"] == []  # once, even after a restart
     assert resident.new_messages() == []
 
 
@@ -310,7 +310,7 @@ def test_signing_up_within_a_day_needs_no_separate_reminder(
     fair = add_event(sheli, title="明天的招聘会", starts_at="2026-11-24 09:00")
     resident = person("o_res")
     assert "报名成功" in resident.say(f"报名 {fair}")
-    assert run_due(sheli.deps)["event_reminders"] == []
+    assert run_due(sheli)["event_reminders"] == []
     assert resident.new_messages() == []
 
 
@@ -327,7 +327,7 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
         community.cancel_event(uow, kept, clock.now())
         uow.commit()
     clock.advance(days=4, hours=1)
-    assert run_due(sheli.deps)["event_reminders"] == []
+    assert run_due(sheli)["event_reminders"] == []
     [cancelled] = first.new_messages()  # told of the cancellation, never reminded
     assert "已取消" in cancelled and "提醒" not in cancelled
 

@@ -408,7 +408,7 @@ def test_the_room_used_for_a_repair_is_said_in_the_reply(
 
 def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, clock: Any) -> None:
     """Intake, routing, staff work, the visit, cancellation and a linked duplicate — on SQLite and PostgreSQL."""
-    from handlers.duties import run_due
+    from bot.scheduler import run_due
 
     sheli = make_sheli(url=db_url)
     server = WeChatServer(create_app(sheli=sheli).test_client())
@@ -424,7 +424,7 @@ def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, cloc
     assert "已接单" in steward.say("接单 1")
     assert "已办结" in steward.say("完成 1 换了加热管")
     clock.advance(hours=25)
-    run_due(sheli.deps)
+    run_due(sheli)
     assert any("回访" in m for m in resident.new_messages())
     assert "5分" in resident.say("5")
     with sheli.uow() as uow:

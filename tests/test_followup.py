@@ -1,7 +1,7 @@
 """Follow-up visits (回访): a day after a repair is done the resident is asked how it went.
 
 Time is the FakeClock's: "25 hours later" is `clock.advance(hours=25)`, and the scheduler's work
-is `run_due(sheli.deps)`, exactly what every scheduler tick does.
+is `run_due(sheli)`, exactly what every scheduler tick does.
 """
 
 from __future__ import annotations
@@ -13,17 +13,11 @@ import pytest
 from bot.app import create_app
 from bot.bootstrap import policy_from_config
 from bot.config import load_config
-from handlers.duties import run_due
+from bot.scheduler import run_due
 from handlers.keywords import VisitAnswer, rating_from_text, visit_answer
-from handlers.staff import add_staff
 from storage.models import OutboxMessage
+from tests.helpers import hire
 from tests.wechat import Person, WeChatServer, outbox_rows
-
-
-def hire(sheli: Any, role: str, name: str, openid: str) -> None:
-    with sheli.uow() as uow:
-        add_staff(uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now())
-        uow.commit()
 
 
 @pytest.fixture
@@ -67,7 +61,7 @@ def visited(sheli: Any, clock: Any, resident: Person, steward: Person, liaison: 
     """The visit for #1 was sent 25 hours after the repair; the resident has it."""
     repaired(resident, steward, liaison)
     clock.advance(hours=25)
-    assert run_due(sheli.deps)["visits"] == [1]
+    assert run_due(sheli)["visits"] == [1]
     [question] = resident.new_messages()
     assert "#1" in question and "1-5" in question
     return resident
@@ -81,17 +75,17 @@ def test_visit_is_sent_once_a_day_after_resolution(
 ) -> None:
     repaired(resident, steward, liaison)
     clock.advance(hours=23)
-    assert run_due(sheli.deps)["visits"] == []
+    assert run_due(sheli)["visits"] == []
     assert resident.new_messages() == []
 
     clock.advance(hours=2)
-    assert run_due(sheli.deps)["visits"] == [1]
+    assert run_due(sheli)["visits"] == [1]
     [question] = resident.new_messages()
     assert "回访" in question and "#1" in question and "物业报修" in question
     assert ticket(sheli)[0].followup_state == "asked"
 
     clock.advance(minutes=30)
-    assert run_due(sheli.deps)["visits"] == []  # asked already
+    assert run_due(sheli)["visits"] == []  # asked already
     assert resident.new_messages() == []
     assert len(visits(sheli)) == 1
     assert ticket(sheli)[1].count("visit_sent") == 1
@@ -103,10 +97,10 @@ def test_a_scheduler_that_was_down_catches_up_and_sends_nothing_twice(
     repaired(resident, steward, liaison)
     clock.advance(days=5)  # nothing ran for five days
     restarted = make_sheli()  # a new process on the same database
-    assert run_due(restarted.deps)["visits"] == [1]
+    assert run_due(restarted)["visits"] == [1]
     # The visit was only just asked: five days of downtime do not count as "no response".
-    assert run_due(restarted.deps)["expired"] == []
-    again = run_due(make_sheli().deps)
+    assert run_due(restarted)["expired"] == []
+    again = run_due(make_sheli())
     assert (again["visits"], again["expired"], again["sla"]) == ([], [], [])
     assert len(resident.new_messages()) == 1
     assert ticket(sheli)[0].followup_state == "asked"
@@ -121,9 +115,9 @@ def test_a_delay_of_seconds_works(make_sheli: Any, clock: Any) -> None:
     steward.say("完成 1 已修复")
     resident.new_messages()
     clock.advance(seconds=2)
-    assert run_due(sheli.deps)["visits"] == []
+    assert run_due(sheli)["visits"] == []
     clock.advance(seconds=2)
-    assert run_due(sheli.deps)["visits"] == [1]
+    assert run_due(sheli)["visits"] == [1]
     assert "#1" in resident.new_messages()[0]
 
 
@@ -223,7 +217,7 @@ def test_a_reopened_ticket_resolved_again_gets_a_second_visit(
     visited.say("没修好")
     steward.say("完成 1 重新换了温控器")
     clock.advance(hours=25)
-    assert run_due(sheli.deps)["visits"] == [1]
+    assert run_due(sheli)["visits"] == [1]
     assert "回访" in visited.new_messages()[-1]
     assert "谢谢" in visited.say("5")
     assert len(visits(sheli)) == 2
@@ -237,13 +231,13 @@ def test_no_answer_in_three_days_closes_as_no_response(
     sheli: Any, clock: Any, visited: Person
 ) -> None:
     clock.advance(days=2, hours=23)
-    assert run_due(sheli.deps)["expired"] == []
+    assert run_due(sheli)["expired"] == []
     clock.advance(hours=2)
-    assert run_due(sheli.deps)["expired"] == [1]
+    assert run_due(sheli)["expired"] == [1]
     found, events = ticket(sheli)
     assert (found.status, found.followup_state, found.rating) == ("closed", "no_response", None)
     assert "visit_expired" in events
-    assert run_due(sheli.deps)["expired"] == []  # once
+    assert run_due(sheli)["expired"] == []  # once
     # A rating after that is not taken as an answer to the closed visit.
     visited.say("5")
     assert ticket(sheli)[0].rating is None
@@ -254,7 +248,7 @@ def test_an_unclear_answer_does_not_stop_the_expiry(
 ) -> None:
     visited.say("嗯嗯")
     clock.advance(days=3, hours=1)
-    assert run_due(sheli.deps)["expired"] == [1]
+    assert run_due(sheli)["expired"] == [1]
 
 
 # --- reading answers ---------------------------------------------------------------------------

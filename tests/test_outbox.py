@@ -20,7 +20,7 @@ from bot.bootstrap import Sheli
 from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
 from handlers.ports import FakeClock
-from handlers.tickets import notify
+from handlers.notices import notify
 from storage.models import OutboxMessage
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
@@ -54,7 +54,7 @@ def wechat_mode(make_sheli: Any, fake_wechat: FakeWeChatAPI) -> Callable[..., Sh
 
 
 def deliver(sheli: Sheli) -> dict[str, int]:
-    return deliver_due(sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings)
+    return deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
 
 
 def resident(sheli: Sheli, openid: str) -> Person:
@@ -343,7 +343,7 @@ def test_concurrent_dispatchers_never_send_a_message_twice(
                 if not statuses(sheli).get("pending"):
                     return
                 deliver_due(
-                    sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings, 3
+                    sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings, 3
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from bot.app import create_app
 from bot.cli import cli
-from handlers.duties import run_due
+from bot.scheduler import run_due
 from handlers.sla import human_duration
-from handlers.staff import add_staff
+from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 
 SECRETARY = "o_secretary"
@@ -33,10 +33,8 @@ TEAM = {
 def staffed(make_sheli: Any, url: str | None = None) -> tuple[Any, Callable[[str], Person]]:
     """A Sheli with one staff member per role and a branch secretary receiving escalations."""
     sheli = make_sheli(url=url, **{"summary.recipients": [SECRETARY]})
-    with sheli.uow() as uow:
-        for role, (name, openid) in TEAM.items():
-            add_staff(uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now())
-        uow.commit()
+    for role, (name, openid) in TEAM.items():
+        hire(sheli, role, name, openid)
     server = WeChatServer(create_app(sheli=sheli).test_client())
     people: dict[str, Person] = {}
 
@@ -66,9 +64,9 @@ def test_an_unaccepted_repair_is_chased_at_2h_and_escalated_at_4h(
     steward.new_messages()
 
     clock.advance(hours=1, minutes=59)
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
     clock.advance(minutes=2)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 1)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 1)]
     [chase] = steward.new_messages()
     assert "督办" in chase and "#1" in chase and "2小时" in chase and "接单" in chase
     [told] = liaison.new_messages()
@@ -76,11 +74,11 @@ def test_an_unaccepted_repair_is_chased_at_2h_and_escalated_at_4h(
     assert secretary.new_messages() == []
 
     clock.advance(minutes=30)
-    assert run_due(sheli.deps)["sla"] == []  # the same breach is told once
+    assert run_due(sheli)["sla"] == []  # the same breach is told once
     assert steward.new_messages() == liaison.new_messages() == []
 
     clock.advance(hours=2)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 2)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 2)]
     [escalation] = secretary.new_messages()
     assert "督办升级" in escalation and "#1" in escalation and "4小时" in escalation
     assert steward.new_messages() == liaison.new_messages() == []
@@ -98,19 +96,19 @@ def test_an_accepted_repair_must_be_resolved_within_24h(make_sheli: Any, clock: 
     steward.new_messages()
 
     clock.advance(hours=23, minutes=30)
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
     clock.advance(hours=1)
-    assert run_due(sheli.deps)["sla"] == [(1, "resolve", 1)]
+    assert run_due(sheli)["sla"] == [(1, "resolve", 1)]
     assert "办结时限24小时" in steward.new_messages()[0]
     assert "办结" in liaison.new_messages()[0]
 
     clock.advance(hours=24)
-    assert run_due(sheli.deps)["sla"] == [(1, "resolve", 2)]
+    assert run_due(sheli)["sla"] == [(1, "resolve", 2)]
     assert "2天" in secretary.new_messages()[0]
 
     steward.say("完成 1 已修复")
     clock.advance(hours=1)
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
 
 
 def test_urgent_mediation_must_be_accepted_in_30_minutes(make_sheli: Any, clock: Any) -> None:
@@ -119,7 +117,7 @@ def test_urgent_mediation_must_be_accepted_in_30_minutes(make_sheli: Any, clock:
     assert "#1" in person("o_res").say("3栋502室友喝醉了打人，还拿刀威胁")
     assert "#1" in police.new_messages()[0]
     clock.advance(minutes=31)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 1)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 1)]
     assert "30分钟" in police.new_messages()[0]
 
 
@@ -130,9 +128,9 @@ def test_a_legal_question_must_be_answered_in_48h(make_sheli: Any, clock: Any) -
     clock.advance(hours=1)
     lawyer.say("接单 1")
     clock.advance(hours=46, minutes=59)
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
     clock.advance(hours=1, minutes=2)
-    assert run_due(sheli.deps)["sla"] == [(1, "resolve", 1)]
+    assert run_due(sheli)["sla"] == [(1, "resolve", 1)]
 
 
 def test_a_scheduler_that_was_down_tells_each_level_once(make_sheli: Any, clock: Any) -> None:
@@ -143,7 +141,7 @@ def test_a_scheduler_that_was_down_tells_each_level_once(make_sheli: Any, clock:
     resident.say("3栋502热水器坏了")
     steward.new_messages()
     clock.advance(days=3)  # no scheduler ran at all
-    found = run_due(make_sheli(**{"summary.recipients": [SECRETARY]}).deps)["sla"]
+    found = run_due(make_sheli(**{"summary.recipients": [SECRETARY]}))["sla"]
     assert sorted(found) == [
         (1, "accept", 1),
         (1, "accept", 2),
@@ -153,7 +151,7 @@ def test_a_scheduler_that_was_down_tells_each_level_once(make_sheli: Any, clock:
     assert len(steward.new_messages()) == 2  # accept and resolve, level 1
     assert len(liaison.new_messages()) == 2
     assert len(secretary.new_messages()) == 2  # accept and resolve, level 2
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
 
 
 def test_a_transfer_starts_a_new_accept_deadline_for_the_new_assignee(
@@ -163,13 +161,13 @@ def test_a_transfer_starts_a_new_accept_deadline_for_the_new_assignee(
     resident, liaison, grid = map(person, ("o_res", "o_liaison", "o_grid"))
     resident.say("3栋502热水器坏了")
     clock.advance(hours=3)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 1)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 1)]
     liaison.say("转派 1 网格员")
     grid.new_messages()
     clock.advance(hours=1)
-    assert run_due(sheli.deps)["sla"] == []  # a fresh 2 hours for 赵网格
+    assert run_due(sheli)["sla"] == []  # a fresh 2 hours for 赵网格
     clock.advance(hours=1, minutes=1)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 1)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 1)]
     assert "接单" in grid.new_messages()[0]
 
 
@@ -181,14 +179,14 @@ def test_a_reopened_ticket_gets_a_fresh_resolve_deadline(make_sheli: Any, clock:
     clock.advance(hours=20)
     steward.say("完成 1 换了加热管")
     clock.advance(hours=25)
-    assert run_due(sheli.deps)["visits"] == [1]
+    assert run_due(sheli)["visits"] == [1]
     assert "重新" in resident.say("还是不行")
     steward.new_messages()
 
     clock.advance(hours=23)  # 68 hours after the request, 23 after the reopen
-    assert run_due(sheli.deps)["sla"] == []
+    assert run_due(sheli)["sla"] == []
     clock.advance(hours=2)
-    assert run_due(sheli.deps)["sla"] == [(1, "resolve", 1)]
+    assert run_due(sheli)["sla"] == [(1, "resolve", 1)]
     assert "#1" in steward.new_messages()[0]
 
 
@@ -196,13 +194,11 @@ def test_an_unassigned_ticket_is_chased_with_the_branch_liaison(
     make_sheli: Any, clock: Any
 ) -> None:
     sheli = make_sheli()
-    with sheli.uow() as uow:
-        add_staff(uow, sheli.policy, role="branch_liaison", name="李联络", now=clock.now())
-        uow.commit()  # not bound yet: nobody can take tickets
+    hire(sheli, "branch_liaison", "李联络")  # not bound yet: nobody can take tickets
     server = WeChatServer(create_app(sheli=sheli).test_client())
     Person(server, "o_res", sheli).say("3栋502热水器坏了")
     clock.advance(hours=3)
-    assert run_due(sheli.deps)["sla"] == [(1, "accept", 1)]
+    assert run_due(sheli)["sla"] == [(1, "accept", 1)]
     assert breaches(sheli) == [("accept", 1)]
 
 
@@ -214,7 +210,7 @@ def test_breaches_show_in_sheli_tickets(
     person("o_res").say("6号楼电梯坏了")
     person("o_steward").say("接单 2")
     clock.advance(hours=3)
-    run_due(sheli.deps)
+    run_due(sheli)
 
     monkeypatch.setenv("SHELI_DATABASE__URL", sqlite_url)
     runner = CliRunner()

@@ -18,18 +18,18 @@ from click.testing import CliRunner
 
 from bot.app import create_app
 from bot.cli import cli
-from handlers.duties import run_due
-from handlers.staff import add_staff
+from bot.scheduler import run_due
+from handlers.commands import SendWeeklySummary
 from handlers.summary import (
     BadWeek,
     Overdue,
     Summary,
     compute_summary,
     render_summary,
-    send_weekly_summary,
     week_label,
     week_of,
 )
+from tests.helpers import hire
 from tests.wechat import Person, WeChatServer, outbox_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,10 +53,8 @@ class Week47:
 
     def __init__(self, sheli: Any, clock: Any):
         self.sheli, self.clock = sheli, clock
-        with sheli.uow() as uow:
-            for role, (name, openid) in TEAM.items():
-                add_staff(uow, sheli.policy, role=role, name=name, openid=openid, now=clock.now())
-            uow.commit()
+        for role, (name, openid) in TEAM.items():
+            hire(sheli, role, name, openid)
         server = WeChatServer(create_app(sheli=sheli).test_client())
         self.people: dict[str, Person] = {}
         self.person = lambda openid: self.people.setdefault(openid, Person(server, openid, sheli))
@@ -68,7 +66,7 @@ class Week47:
 
     def duties(self, when: str) -> dict[str, Any]:
         self.clock.current = local(when)
-        return run_due(self.sheli.deps)
+        return run_due(self.sheli)
 
     def play(self) -> None:
         at = self.at
@@ -261,9 +259,9 @@ def test_the_week_boundaries_decide_where_a_ticket_counts(week47: Any) -> None:
 def test_sending_queues_once_per_week_and_recipient(make_sheli: Any) -> None:
     sheli = make_sheli(**{"summary.recipients": ["o_secretary", "o_deputy"]})
     now = sheli.clock.now()
-    send_weekly_summary(sheli.deps, now, "2026-W47")
-    send_weekly_summary(sheli.deps, now, "2026-W47")
-    send_weekly_summary(sheli.deps, now, "2026-W46")
+    sheli.handle(SendWeeklySummary("2026-W47"))
+    sheli.handle(SendWeeklySummary("2026-W47"))
+    sheli.handle(SendWeeklySummary("2026-W46"))
     sent = [
         (m.recipient, m.body.splitlines()[0]) for m in outbox_rows(sheli) if m.kind == "summary"
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers.duties import run_due
+from bot.scheduler import run_due
 from handlers.staff import add_staff
 from tests.wechat import Person, WeChatServer
 
@@ -95,9 +95,9 @@ def play_twelve_weeks(sheli: Any, client: Any, clock: Any) -> None:
             clock.advance(hours=3 + (index * 5) % 20)
             staff.say(f"完成 {number} 已上门处理好了")
         clock.advance(hours=25)
-        run_due(sheli.deps)
+        run_due(sheli)
         for index, (_number, resident) in enumerate(numbers):
             if (made + index) % 6 != 5:  # most residents answer the visit
                 resident.say(RATINGS[(made + index) % len(RATINGS)])
         clock.advance(hours=2)
-    run_due(sheli.deps)
+    run_due(sheli)

@@ -1,0 +1,101 @@
+"""A chat turn: what every chat handler (resident keywords, staff keywords, intents, states)
+receives, as `handler(turn, …) -> reply`. Conversation state is data: a PendingRequest
+stored per person until their next message."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handlers.inbound import Inbound
+from handlers.keywords import RESIDENT_COMMANDS, STAFF_COMMANDS, parse_command
+from handlers.ports import Context, Policy
+from nlu.base import ParseResult
+from storage.models import ConversationState, InboundMessage, Resident, Staff
+from storage.uow import AbstractUnitOfWork
+
+
+@dataclass
+class PendingRequest:
+    """A request Sheli could not file yet (it asked where), or the intent a menu button chose."""
+
+    intent: str
+    text: str = ""
+    phone: str | None = None
+    urgent: bool = False
+    confidence: float | None = None
+    asked: int = 1  # how many times Sheli asked for the missing location
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> PendingRequest:
+        """Read a stored state row's data (unknown keys from older versions are ignored)."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+AWAITING_LOCATION = "awaiting_location"  # a repair without a place: the next message says where
+AWAITING_REQUEST = "awaiting_request"  # a menu button was pressed: the next message is the request
+
+
+@dataclass
+class Turn:
+    """What the handlers know while answering one message."""
+
+    inbound: Inbound
+    uow: AbstractUnitOfWork
+    ctx: Context
+    resident: Resident
+    staff: Staff | None
+    row: InboundMessage
+    _parsed: ParseResult | None = field(default=None, repr=False)
+    _parse_done: bool = field(default=False, repr=False)
+
+    @property
+    def now(self) -> datetime:
+        return self.ctx.now
+
+    @property
+    def policy(self) -> Policy:
+        return self.ctx.policy
+
+    @property
+    def site(self) -> str:
+        return self.ctx.policy.site_name
+
+    @property
+    def text(self) -> str:
+        return (self.inbound.text or "").strip()
+
+    @property
+    def parsed(self) -> ParseResult | None:
+        """The NLU's reading of the text, parsed on first use: keywords, events and
+        re-deliveries never reach the parser."""
+        if not self._parse_done:
+            text = text_of(self.inbound)
+            self._parsed = self.ctx.parser.parse(text) if text and not _is_keyword(text) else None
+            self._parse_done = True
+        return self._parsed
+
+    def remember(self, state: str, pending: PendingRequest) -> None:
+        """Keep `pending` until the resident's next message (or `conversation.state_ttl`)."""
+        self.uow.conversations.set(
+            self.resident.openid, state, asdict(pending), self.now, self.now + self.policy.state_ttl
+        )
+
+    def forget(self) -> None:
+        self.uow.conversations.clear(self.resident.openid)
+
+    def pending_state(self) -> ConversationState | None:
+        return self.uow.conversations.get(self.resident.openid, self.now)
+
+
+def text_of(inbound: Inbound) -> str | None:
+    """The text of a text message or a recognised voice message, trimmed."""
+    if inbound.kind in ("text", "voice"):
+        return (inbound.text or "").strip()[:2000] or None
+    return None
+
+
+def _is_keyword(text: str) -> bool:
+    return parse_command(text, RESIDENT_COMMANDS + STAFF_COMMANDS) is not None
