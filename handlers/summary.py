@@ -42,7 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers import messages as msg
-from handlers.community import add_to_summary as add_community_figures
+from handlers.events import add_to_summary as add_community_figures
 from handlers.ports import Deps, Policy
 from handlers.sla import breach_levels, human_duration
 from handlers.tickets import notify
