@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
+
+from bot.web import current_sheli
+from handlers import read_models
 
 bp = Blueprint("local_inbox", __name__, url_prefix="/local")
 
@@ -15,7 +18,7 @@ bp = Blueprint("local_inbox", __name__, url_prefix="/local")
 @bp.before_request
 def local_mode_only() -> None:
     """Belt and braces: refuse even if registered by mistake in WeChat mode."""
-    if not current_app.extensions["sheli"].config.local_mode:
+    if not current_sheli().config.local_mode:
         abort(404)
 
 
@@ -25,22 +28,9 @@ def inbox(openid: str) -> Any:
     if not openid or len(openid) > 64:
         abort(404)
     after = request.args.get("after", default=0, type=int)
-    return jsonify(
-        openid=openid, messages=inbox_messages(current_app.extensions["sheli"], openid, after)
-    )
+    return jsonify(openid=openid, messages=inbox_messages(current_sheli(), openid, after))
 
 
 def inbox_messages(sheli: Any, openid: str, after: int = 0) -> list[dict[str, Any]]:
     """The outbox rows to `openid` after outbox id `after`, as JSON-ready dicts."""
-    with sheli.uow() as uow:
-        return [
-            {
-                "id": m.id,
-                "kind": m.kind,
-                "body": m.body,
-                "ticket": m.ticket_id,
-                "status": m.status,
-                "at": m.created_at.isoformat() + "Z",
-            }
-            for m in uow.outbox.for_recipient(openid, after_id=after)
-        ]
+    return sheli.read(read_models.inbox, openid, after)

@@ -378,6 +378,14 @@ def staff_rows(uow: AbstractUnitOfWork, ctx: Context) -> list[dict[str, Any]]:
     return [staff_json(s, ctx.policy, load.get(s.id, 0)) for s in uow.staff.list()]
 
 
+def staff_member(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> Staff:
+    """One staff member; NotFound if there is none with this id."""
+    member = uow.staff.get(staff_id)
+    if member is None:
+        raise NotFound(msg.NO_SUCH_STAFF.format(id=staff_id))
+    return member
+
+
 def open_tickets_of(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> int:
     """How many active tickets a staff member holds."""
     return uow.staff.open_load().get(staff_id, 0)

@@ -13,7 +13,8 @@ bp = Blueprint(
     static_folder="static",
 )
 
-# The modules register their routes on `bp`; importing them is what wires the blueprint.
-from bot.dashboard import auth, community_views, views  # noqa: E402
+# The modules register their routes (and the one handler of refusals) on `bp`; importing them
+# is what wires the blueprint.
+from bot.dashboard import auth, community_views, errors, views  # noqa: E402
 
-__all__ = ["auth", "bp", "community_views", "views"]
+__all__ = ["auth", "bp", "community_views", "errors", "views"]
