@@ -78,13 +78,12 @@ def test_tickets_list_and_show(env: dict[str, str], make_sheli: Any, tmp_path: P
         resident = uow.residents.get_or_create("o_res", sheli.clock.now())
         open_ticket(
             uow,
-            sheli.policy,
+            sheli.context(),
             resident,
             intent="repair",
             text="3栋502热水器坏了",
             location="3栋502",
             phone="13812345678",
-            now=sheli.clock.now(),
         )
         uow.commit()
     listed = json.loads(run(env, "tickets", "list", "--format", "json").output)

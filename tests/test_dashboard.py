@@ -10,7 +10,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from bot.app import create_app
-from handlers.staff import add_staff
+from handlers.commands import AddStaff
 from storage.models import Staff, Ticket
 from tests.wechat import Person, WeChatServer
 
@@ -60,12 +60,8 @@ def post(client: Any, url: str, **form: Any) -> Any:
 
 
 def hire(sheli: Any, role: str, name: str, openid: str) -> int:
-    with sheli.uow() as uow:
-        staff, _ = add_staff(
-            uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now()
-        )
-        uow.commit()
-        return staff.id
+    staff, _ = sheli.handle(AddStaff(role=role, name=name, openid=openid))
+    return int(staff.id)
 
 
 def ticket(sheli: Any, number: int) -> Ticket:
@@ -268,9 +264,9 @@ def test_ticket_page_shows_the_visit_result(
     operator: Any, sheli: Any, repaired: Person, clock: Any
 ) -> None:
     clock.advance(hours=25)
-    from handlers.duties import run_due
+    from bot.scheduler import run_due
 
-    run_due(sheli.deps)
+    run_due(sheli)
     assert "回访" in repaired.new_messages()[-1]
     repaired.say("5")
     page = operator.get("/dashboard/tickets/1").get_data(as_text=True)
@@ -395,11 +391,11 @@ def test_operator_deactivates_staff(operator: Any, sheli: Any, person: Any) -> N
 def test_overview_shows_real_figures(
     operator: Any, sheli: Any, repaired: Person, clock: Any, person: Any
 ) -> None:
-    from handlers.duties import run_due
+    from bot.scheduler import run_due
 
     person("o_neighbour").say("室友半夜吵闹，7栋301，怎么调解")
     clock.advance(hours=25)
-    run_due(sheli.deps)
+    run_due(sheli)
     repaired.say("5")
     data = operator.get("/dashboard/api/overview").get_json()
     week = data["this_week"]

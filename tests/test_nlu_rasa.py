@@ -433,4 +433,4 @@ def test_a_conversation_on_the_rasa_backend(rasa_url: str, make_sheli: Any, pars
         ticket = uow.tickets.get(1)
     assert ticket is not None
     assert (ticket.intent, ticket.location, ticket.status) == ("repair", "3栋502", "cancelled")
-    assert sheli.deps.parser.name == "rasa"
+    assert sheli.parser.name == "rasa"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers.duties import run_due
-from handlers.staff import add_staff
+from bot.scheduler import run_due
+from handlers.commands import AddStaff
 from tests.wechat import Person, WeChatServer
 
 STAFF = {
@@ -33,17 +33,8 @@ RATINGS = ("5", "4", "5", "5", "3", "5", "4", "5")
 
 
 def hire_everyone(sheli: Any) -> None:
-    with sheli.uow() as uow:
-        for role, name in STAFF.items():
-            add_staff(
-                uow,
-                sheli.policy,
-                role=role,
-                name=name,
-                openid=f"demo_{role}",
-                now=sheli.clock.now(),
-            )
-        uow.commit()
+    for role, name in STAFF.items():
+        sheli.handle(AddStaff(role=role, name=name, openid=f"demo_{role}"))
 
 
 def assignee_of(sheli: Any, number: int) -> str | None:
@@ -95,9 +86,9 @@ def play_twelve_weeks(sheli: Any, client: Any, clock: Any) -> None:
             clock.advance(hours=3 + (index * 5) % 20)
             staff.say(f"完成 {number} 已上门处理好了")
         clock.advance(hours=25)
-        run_due(sheli.deps)
+        run_due(sheli)
         for index, (_number, resident) in enumerate(numbers):
             if (made + index) % 6 != 5:  # most residents answer the visit
                 resident.say(RATINGS[(made + index) % len(RATINGS)])
         clock.advance(hours=2)
-    run_due(sheli.deps)
+    run_due(sheli)
