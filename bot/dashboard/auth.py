@@ -23,7 +23,7 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from bot.dashboard import bp
+from bot.dashboard.blueprint import bp
 from bot.web import current_sheli
 from handlers import messages as msg
 

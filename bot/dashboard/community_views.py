@@ -17,7 +17,8 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 from markupsafe import Markup
 from werkzeug.utils import secure_filename
 
-from bot.dashboard import bp, charts
+from bot.dashboard import charts
+from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
 from bot.dashboard.views import operator
 from bot.web import current_sheli

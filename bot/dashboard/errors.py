@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from bot.dashboard import bp
+from bot.dashboard.blueprint import bp
 from bot.web import http_status
 from handlers.errors import DomainError, NotFound
 

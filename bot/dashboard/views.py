@@ -13,7 +13,8 @@ from typing import Any
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from bot.dashboard import bp, charts
+from bot.dashboard import charts
+from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
 from bot.web import current_sheli
 from handlers import messages as msg
