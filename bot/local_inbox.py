@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 
 from bot.web import current_sheli
+from handlers import read_models
 
 bp = Blueprint("local_inbox", __name__, url_prefix="/local")
 
@@ -32,15 +33,4 @@ def inbox(openid: str) -> Any:
 
 def inbox_messages(sheli: Any, openid: str, after: int = 0) -> list[dict[str, Any]]:
     """The outbox rows to `openid` after outbox id `after`, as JSON-ready dicts."""
-    with sheli.uow() as uow:
-        return [
-            {
-                "id": m.id,
-                "kind": m.kind,
-                "body": m.body,
-                "ticket": m.ticket_id,
-                "status": m.status,
-                "at": m.created_at.isoformat() + "Z",
-            }
-            for m in uow.outbox.for_recipient(openid, after_id=after)
-        ]
+    return sheli.read(read_models.inbox, openid, after)

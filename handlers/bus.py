@@ -9,7 +9,17 @@ from collections.abc import Callable
 from typing import Any
 
 from handlers import commands as cmd
-from handlers import conversation, followup, sla, summary, tickets
+from handlers import (
+    conversation,
+    events,
+    followup,
+    importing,
+    resources,
+    sla,
+    staff,
+    summary,
+    tickets,
+)
 from handlers.inbound import Inbound
 from handlers.ports import Context
 from storage.uow import AbstractUnitOfWork
@@ -23,8 +33,19 @@ HANDLERS: dict[type, Handler] = {
     cmd.TransferTicket: tickets.transfer,
     cmd.AddNote: tickets.add_note,
     cmd.RecordView: tickets.record_view,
+    cmd.AssignHelper: resources.assign_helper,
+    cmd.AddStaff: staff.add_staff,
+    cmd.SetStaffActive: staff.set_staff_active,
+    cmd.IssueBindCode: staff.issue_bind_code,
+    cmd.SeedDemoStaff: staff.seed_demo_staff,
+    cmd.SaveEvent: events.save_event,
+    cmd.CancelEvent: events.cancel_event,
+    cmd.WithdrawSignUp: events.withdraw_sign_up,
+    cmd.MarkAttendance: events.mark_attendance,
+    cmd.ImportData: importing.import_data,
     cmd.SendDueVisits: followup.send_due_visits,
     cmd.ExpireVisits: followup.expire_visits,
+    cmd.SendEventReminders: events.send_event_reminders,
     cmd.CheckSla: sla.check_sla,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
 }

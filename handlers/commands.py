@@ -109,6 +109,11 @@ class IssueBindCode:
     staff_id: int
 
 
+@dataclass(frozen=True)
+class SeedDemoStaff:
+    """Local mode: a bound demo staff member for every role nobody fills (the simulator)."""
+
+
 # --- community data -------------------------------------------------------------------------
 
 

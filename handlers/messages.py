@@ -120,6 +120,9 @@ ROOM_REGISTERED = "已登记住址：{room}。以后报修会默认用这个地�
 ROOM_UNCLEAR = "没认出房间号，请按「登记 3栋502」的格式发送。"
 MY_INFO = "我们保存的你的信息：\n住址：{room}\n电话：{phone}\n工单：{tickets}件\n首次联系：{since}\n回复「注销」可删除这些个人信息。"
 ERASED = "你的个人信息已删除，工单只保留匿名统计。以后有需要随时再找我们。"
+ERASED_TICKET_TEXT = "（住户已注销，内容已删除）"
+MY_INFO_NO_ROOM = "未登记"
+MY_INFO_NO_PHONE = "未留"
 
 # Follow-up visit (回访).
 VISIT_ASK = "回访：你的 #{n}（{intent_name}）已处理完，问题解决了吗？请回复1-5打分（5分最满意），没解决请回复「没修好」。"
@@ -189,6 +192,8 @@ EVENT_SEATS_LEFT = "，余{left}个名额"
 EVENT_FULL = "，已满可候补"
 EVENT_OPENINGS = "\n  岗位：{openings}"
 EVENT_OPENING = "{company}{job}{pay}"
+EVENT_MORE_OPENINGS = "等{n}个"
+EVENT_PLACE_TBD = "另行通知"
 JOB_FAIRS_HEADER = "最近的招聘会："
 JOB_FAIRS_FOOTER = (
     "回复「报名 活动编号」报名，例如「报名 {n}」。"
@@ -259,6 +264,7 @@ SIGN_UP_PROMOTED = (
 )
 EVENT_REMINDER = "【活动提醒】{day}{time}「活动{n}」{title}，地点：{place}。记得准时参加！"
 EVENT_DAY_NAMES = {0: "今天", 1: "明天"}
+EVENT_DAY = "{m}月{d}日"
 MY_INFO_SIGN_UPS = "活动报名：{items}"
 MY_INFO_SIGN_UP = "活动{n}{title}（{status}）"
 ROOM_LEARNED = "\n已把{room}记为你的住址，回复「登记 房间号」可更改。"
@@ -267,3 +273,116 @@ PHONE_SAVED = "已保存你的电话{phone}，以后报修会自动带上。回�
 PHONE_NONE_TO_SAVE = "没有找到你留过的电话，可以这样发：「保存电话 13812345678」。"
 SUMMARY_EVENTS = "活动：本周报名{sign_ups}人次（候补{waiting}），举办{held}场，签到{attended}人。"
 NOTIFY_HELPER = "【志愿协助 #{n}】志愿者{volunteer}（{team}）将协助处理此工单。"
+
+# Refusals of operators' and staff's requests (handlers.errors: NotFound, Invalid).
+NO_SUCH_EVENT = "没有「活动{n}」。"
+NO_SUCH_SIGN_UP = "「活动{n}」没有这条报名。"
+NO_SUCH_STAFF = "没有编号为 {id} 的工作人员。"
+NO_SUCH_RESIDENT = "没有住户 {n}。"
+NO_SUCH_BUILDING = "没有楼栋“{name}”。"
+NO_SUCH_VOLUNTEER = "这位志愿者不存在或已停用。"
+CHOOSE_VOLUNTEER = "请选择志愿者。"
+# The English part is for operators typing role keys at the command line (`sheli staff add`).
+STAFF_UNKNOWN_ROLE = "没有「{role}」这个岗位（unknown role '{role}'）。可选：{roles}。"
+STAFF_NAME_EMPTY = "请填写姓名。"
+STAFF_OPENID_TAKEN = "这个微信号（openid）已绑定给其他工作人员。"
+BAD_WEEK = "周次格式应为 2026-W47"
+IMPORT_UNKNOWN_KIND = "不能导入「{what}」，可导入：{kinds}。"
+IMPORT_NO_FILE = "请选择要导入的文件（YAML 或 CSV）。"
+
+# The operators' dashboard (bot/dashboard).
+AUDIT_EVENT_NAMES = {
+    "created": "登记",
+    "assigned": "派单",
+    "unassigned": "待分派",
+    "accepted": "接单",
+    "resolved": "办结",
+    "transferred": "转派",
+    "note": "备注",
+    "cancelled": "取消",
+    "reopened": "重新处理",
+    "closed": "关闭",
+    "visit_sent": "回访已发",
+    "visit_answered": "回访回复",
+    "visit_unclear": "回访未识别",
+    "visit_expired": "回访未回复",
+    "sla_breach": "超时督办",
+    "duplicate_report": "重复报告",
+    "image": "图片",
+    "viewed": "查看",
+    "anonymised": "已匿名",
+    "helper_assigned": "志愿协助",
+}
+FOLLOWUP_NAMES = {
+    "none": "未到回访",
+    "due": "待回访",
+    "asked": "已发送回访",
+    "asked_again": "已再次询问",
+    "answered": "已回复",
+    "no_response": "未回复",
+}
+DURATION_MINUTES = "{n:.0f}分钟"
+DURATION_HOURS = "{n:.1f}小时"
+DURATION_DAYS = "{n:.1f}天"
+RECENT_WEEKS = "近{n}周"
+CHAT_RESIDENT = "住户"
+CHAT_SECRETARY = "书记"
+CHAT_TO = "→ {who}"
+FORM_EXPIRED = "表单已过期，请刷新页面后重试。"
+LOGIN_WRONG = "用户名或密码不对"
+DASHBOARD_TRANSFERRED = "#{n} 已转派给{role}{name}。"
+DASHBOARD_NOBODY_ON_DUTY = "（暂无在岗人员，待分派）"
+DASHBOARD_NOTE_ADDED = "备注已记录。"
+DASHBOARD_STAFF_NOT_ADDED = "没有添加：{reason}"
+DASHBOARD_STAFF_REACTIVATED = "{name} 已恢复接单。"
+DASHBOARD_STAFF_DEACTIVATED = "{name} 已停用，不再分派新工单{still}。"
+DASHBOARD_STAFF_STILL_HOLDS = "，仍有{n}件在办工单，请到工单页转派"
+DASHBOARD_EVENT_SAVED = "「活动{n}」已保存。"
+DASHBOARD_EVENT_NOT_SAVED = "没有保存：{reason}"
+DASHBOARD_EVENT_CANCELLED = "「活动{n}」已取消，不再接受报名，也不再发提醒。"
+DASHBOARD_ATTENDANCE_RECORDED = "已记录 {n} 人的到场情况。"
+DASHBOARD_ATTENDANCE_UNCHANGED = "到场情况没有变化。"
+DASHBOARD_SIGN_UP_WITHDRAWN = "已取消住户 {resident} 的报名。"
+DASHBOARD_HELPER_ASSIGNED = "已安排{team}{name}协助 #{n}。"
+IMPORT_KIND_NAMES = {"events": "活动", "rooms": "房间", "resources": "共建资源"}
+DASHBOARD_IMPORTED = "已导入{what}：新增 {created} 条，更新 {updated} 条。"
+CHART_NO_DATA = "暂无数据"
+OVERVIEW_CHARTS = {
+    "volume": "近12周每周新收诉求（按类型）",
+    "volume_empty": "诉求",
+    "resolution": "办结用时（小时）",
+    "median_resolution": "办结用时中位数",
+    "median_first_response": "首次响应中位数",
+    "satisfaction": "满意率与解决率（%）",
+    "satisfaction_rate": "满意率",
+    "solve_rate": "解决率",
+    "buildings": "近12周各楼栋诉求数",
+}
+BUILDINGS_CHARTS = {
+    "requests": "各楼栋诉求数",
+    "open": "在办",
+    "done": "已办结等",
+    "beds": "各楼栋床位与登记住户",
+    "residents": "登记住户",
+    "empty_beds": "空床位",
+}
+
+# The simulator (local mode): demo staff and the menu buttons as the account shows them.
+DEMO_STAFF_NAMES = {
+    "branch_liaison": "李联络",
+    "police_officer": "赵警官",
+    "grid_worker": "陈网格",
+    "property_steward": "张师傅",
+    "legal_adviser": "刘律师",
+    "employment_liaison": "孙专员",
+}
+MENU_LABELS = {
+    "REPAIR": "物业报修",
+    "MEDIATION": "矛盾调解",
+    "LEGAL": "法律咨询",
+    "JOBS": "招聘求职",
+    "PROGRESS": "办理进度",
+    "HUMAN": "人工服务",
+    "MY_INFO": "我的信息",
+}
+SIMULATOR_DEFAULT_PLACE = "3栋502"

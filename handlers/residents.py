@@ -1,53 +1,50 @@
-"""What Sheli keeps about a resident: room registration, the data view, and erasure."""
+"""Rooms and residents: room registration (also learned from a repair), the phone kept with
+consent, what Sheli keeps about a resident (我的信息), and erasure (注销)."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
-from handlers import community
 from handlers import messages as msg
-from handlers.events_import import room_label
+from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
-from handlers.ports import Policy
-from handlers.tickets import building_of, record
-from nlu.base import Parser
+from handlers.lifecycle import record
+from handlers.places import building_of, room_label
+from handlers.ports import Context
 from storage.models import Resident, Ticket
 from storage.uow import AbstractUnitOfWork
 
 
-def register_room(
-    uow: AbstractUnitOfWork, parser: Parser, resident: Resident, text: str, now: datetime
-) -> str:
+def register_room(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, text: str) -> str:
     """`登记 3栋502`: remember the resident's room."""
-    room = parser.parse(text).first("location")
+    room = ctx.parser.parse(text).first("location")
     if room is None:
         return msg.ROOM_UNCLEAR
     resident.room = room_label(room) or room
     return msg.ROOM_REGISTERED.format(room=resident.room)
 
 
-def describe(uow: AbstractUnitOfWork, policy: Policy, resident: Resident) -> str:
+def describe(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
     """`我的信息`: everything personal Sheli keeps about this resident."""
     count = len(uow.tickets.list(resident_id=resident.id))
     lines = msg.MY_INFO.format(
-        room=resident.room or "未登记",
-        phone=mask_phone(resident.phone) if resident.phone else "未留",
+        room=resident.room or msg.MY_INFO_NO_ROOM,
+        phone=mask_phone(resident.phone) if resident.phone else msg.MY_INFO_NO_PHONE,
         tickets=count,
         since=resident.created_at.strftime("%Y-%m-%d"),
     ).split("\n")
-    sign_ups = community.resident_sign_ups(uow, resident)
+    sign_ups = resident_sign_ups(uow, resident)
     if sign_ups:
         lines.insert(-1, sign_ups)  # before the closing "回复「注销」…"
     return "\n".join(lines)
 
 
-def save_phone(uow: AbstractUnitOfWork, parser: Parser, resident: Resident, text: str) -> str:
+def save_phone(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, text: str) -> str:
     """`保存电话 [number]`: with the resident's consent, keep a phone for their future tickets.
 
     Without a number, the phone of their newest ticket that has one is kept.
     """
-    phone = parser.parse(text).first("phone") if text else None
+    phone = ctx.parser.parse(text).first("phone") if text else None
     if phone is None:
         phone = next(
             (
@@ -63,27 +60,38 @@ def save_phone(uow: AbstractUnitOfWork, parser: Parser, resident: Resident, text
     return msg.PHONE_SAVED.format(phone=mask_phone(phone))
 
 
+def learn_room(resident: Resident, ticket: Ticket) -> str:
+    """A repair at a room tells where a resident without a registered room lives."""
+    if resident.room or ticket.intent != "repair":
+        return ""
+    label = room_label(ticket.location)
+    if label is None:
+        return ""
+    resident.room = label
+    return msg.ROOM_LEARNED.format(room=label)
+
+
 def after_ticket(resident: Resident, ticket: Ticket) -> str:
     """Lines added to a new ticket's reply: the room learned from it, the phone consent question."""
-    extra = community.learn_room(resident, ticket)
+    extra = learn_room(resident, ticket)
     if ticket.phone and ticket.phone != resident.phone:
         extra += msg.PHONE_CONSENT_ASK
     return extra
 
 
-def erase(uow: AbstractUnitOfWork, resident: Resident, now: datetime) -> str:
+def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
     """`注销`: erase personal data; tickets stay for statistics, without anything personal."""
     old_openid = resident.openid
     anonymous = f"erased:{secrets.token_hex(8)}"
     for ticket in uow.tickets.list(resident_id=resident.id):
-        ticket.text = "（住户已注销，内容已删除）"
+        ticket.text = msg.ERASED_TICKET_TEXT
         ticket.phone = None
         ticket.location = ticket.building or building_of(ticket.location)
-        record(uow, ticket, "anonymised", "resident", now)
+        record(uow, ticket, "anonymised", "resident", ctx.now)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
     uow.residents.forget_traces(old_openid, anonymous)
     resident.openid = anonymous
     resident.phone = None
     resident.room = None
-    resident.erased_at = now
+    resident.erased_at = ctx.now
     return msg.ERASED

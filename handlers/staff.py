@@ -6,8 +6,10 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from handlers import commands as cmd
 from handlers import messages as msg
-from handlers.ports import Policy
+from handlers.errors import Invalid, NotFound
+from handlers.ports import Context, Policy
 from storage.models import Staff
 from storage.uow import AbstractUnitOfWork
 
@@ -18,7 +20,7 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
-def new_bind_code(uow: AbstractUnitOfWork, staff: Staff, policy: Policy, now: datetime) -> str:
+def _new_bind_code(staff: Staff, policy: Policy, now: datetime) -> str:
     """Give `staff` a fresh one-time bind code; only its hash is stored."""
     code = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     staff.bind_code_hash = hash_code(code)
@@ -26,32 +28,58 @@ def new_bind_code(uow: AbstractUnitOfWork, staff: Staff, policy: Policy, now: da
     return code
 
 
+def _staff(uow: AbstractUnitOfWork, staff_id: int) -> Staff:
+    found = uow.staff.get(staff_id)
+    if found is None:
+        raise NotFound(msg.NO_SUCH_STAFF.format(id=staff_id))
+    return found
+
+
+def _role(policy: Policy, text: str) -> str:
+    """A role key from its key or Chinese name (支部联络员, 物业管家, …)."""
+    role = policy.role_from_text(text) if text.strip() else None
+    if role is None:
+        roles = "、".join(f"{name}（{key}）" for key, name in policy.role_names.items())
+        raise Invalid(msg.STAFF_UNKNOWN_ROLE.format(role=text.strip(), roles=roles))
+    return role
+
+
 def add_staff(
-    uow: AbstractUnitOfWork,
-    policy: Policy,
-    *,
-    role: str,
-    name: str,
-    now: datetime,
-    openid: str | None = None,
+    command: cmd.AddStaff, uow: AbstractUnitOfWork, ctx: Context
 ) -> tuple[Staff, str | None]:
     """Create a staff member; returns them and a bind code unless an openid was given."""
-    if role not in policy.role_names:
-        raise ValueError(f"unknown role {role!r}; known: {', '.join(policy.role_names)}")
-    name = name.strip()
+    role = _role(ctx.policy, command.role)
+    name = command.name.strip()
     if not name:
-        raise ValueError("name must not be empty")
+        raise Invalid(msg.STAFF_NAME_EMPTY)
+    openid = (command.openid or "").strip() or None
     if openid and uow.staff.by_openid(openid):
-        raise ValueError(f"openid {openid} is already bound to another staff member")
+        raise Invalid(msg.STAFF_OPENID_TAKEN)
     staff = uow.staff.add(
-        Staff(name=name, role=role, openid=openid or None, active=True, created_at=now)
+        Staff(name=name, role=role, openid=openid, active=True, created_at=ctx.now)
     )
-    code = None if openid else new_bind_code(uow, staff, policy, now)
+    code = None if openid else _new_bind_code(staff, ctx.policy, ctx.now)
     return staff, code
 
 
-def bind(uow: AbstractUnitOfWork, policy: Policy, openid: str, code: str, now: datetime) -> str:
+def set_staff_active(command: cmd.SetStaffActive, uow: AbstractUnitOfWork, ctx: Context) -> Staff:
+    """Deactivate or reactivate a staff member; an inactive one gets no new tickets."""
+    staff = _staff(uow, command.staff_id)
+    staff.active = command.active
+    return staff
+
+
+def issue_bind_code(command: cmd.IssueBindCode, uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """A new one-time bind code (e.g. for a new phone): the account bound so far is unbound, so
+    only whoever sends the new code acts as this staff member from now on."""
+    staff = _staff(uow, command.staff_id)
+    staff.openid = None
+    return _new_bind_code(staff, ctx.policy, ctx.now)
+
+
+def bind(uow: AbstractUnitOfWork, ctx: Context, openid: str, code: str) -> str:
     """`绑定 <code>` in chat: bind this openid to the staff member holding the code."""
+    policy = ctx.policy
     current = uow.staff.by_openid(openid)
     if current is not None:
         return msg.BIND_ALREADY.format(role=policy.role_name(current.role), name=current.name)
@@ -60,7 +88,7 @@ def bind(uow: AbstractUnitOfWork, policy: Policy, openid: str, code: str, now: d
         staff is None
         or not staff.active
         or staff.bind_code_expires_at is None
-        or staff.bind_code_expires_at < now
+        or staff.bind_code_expires_at < ctx.now
     ):
         return msg.BIND_BAD_CODE
     staff.openid = openid
@@ -69,10 +97,17 @@ def bind(uow: AbstractUnitOfWork, policy: Policy, openid: str, code: str, now: d
     return msg.BIND_OK.format(name=staff.name, role=policy.role_name(staff.role))
 
 
-def set_active(uow: AbstractUnitOfWork, staff_id: int, active: bool) -> Staff:
-    """Deactivate or reactivate a staff member; an inactive one gets no new tickets."""
-    staff = uow.staff.get(staff_id)
-    if staff is None:
-        raise ValueError(f"no staff member with id {staff_id}")
-    staff.active = active
-    return staff
+def seed_demo_staff(command: cmd.SeedDemoStaff, uow: AbstractUnitOfWork, ctx: Context) -> list[str]:
+    """Local mode: one bound demo staff member (openid demo_<role>) for each role nobody bound
+    and active fills, so a newcomer can play staff in the simulator. Returns the new openids."""
+    created = []
+    for role in ctx.policy.role_names:
+        if any(s.openid for s in uow.staff.list(role=role, active_only=True)):
+            continue
+        openid = f"demo_{role}"
+        if uow.staff.by_openid(openid):
+            continue
+        name = msg.DEMO_STAFF_NAMES.get(role, role)
+        add_staff(cmd.AddStaff(role=role, name=name, openid=openid), uow, ctx)
+        created.append(openid)
+    return created

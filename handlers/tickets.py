@@ -8,7 +8,6 @@ dashboard alike: (command, unit of work, Context).
 from __future__ import annotations
 
 import itertools
-import re
 from datetime import timedelta
 
 from handlers import commands as cmd
@@ -17,6 +16,7 @@ from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
 from handlers.notices import notify, tell_residents
+from handlers.places import building_of
 from handlers.ports import Context, Policy
 from storage.models import Resident, Staff, Ticket, TicketFollower
 from storage.states import FollowUpState, TicketStatus
@@ -24,17 +24,6 @@ from storage.uow import AbstractUnitOfWork
 
 # Opening the same ticket's page again within this time does not add another "viewed" line.
 VIEW_QUIET = timedelta(minutes=10)
-
-
-_BUILDING = re.compile(r"^([A-Za-z]?区?\d*[A-Za-z]?\s*(?:栋|幢|号楼|座|楼))")
-
-
-def building_of(location: str | None) -> str | None:
-    """The building part of a location: "3栋502" → "3栋", "B区2幢108" → "B区2幢"."""
-    if not location:
-        return None
-    match = _BUILDING.match(location.replace(" ", ""))
-    return match.group(1) if match else None
 
 
 def staff_actor(staff: Staff) -> str:

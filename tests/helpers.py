@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.staff import add_staff
+from handlers.commands import AddStaff
 
 
 def hire(sheli: Any, role: str, name: str, openid: str | None = None) -> str | None:
@@ -12,8 +12,5 @@ def hire(sheli: Any, role: str, name: str, openid: str | None = None) -> str | N
     with sheli.uow() as uow:
         if openid and uow.staff.by_openid(openid) is not None:
             return None
-        _, code = add_staff(
-            uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now()
-        )
-        uow.commit()
+    _, code = sheli.handle(AddStaff(role=role, name=name, openid=openid))
     return code

@@ -61,6 +61,27 @@ def test_staff_add_with_unknown_role_is_a_clear_error(env: dict[str, str]) -> No
     assert "unknown role 'plumber'" in result.output and "Traceback" not in result.output
 
 
+def test_staff_add_takes_a_role_by_its_chinese_name(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    result = run(
+        env, "staff", "add", "--role", "支部联络员", "--name", "李书记", "--openid", "o_li"
+    )
+    assert result.exit_code == 0 and "(支部联络员)" in result.output
+    [member] = json.loads(run(env, "staff", "list", "--format", "json").output)
+    assert (member["role"], member["bound"]) == ("branch_liaison", True)
+
+
+def test_staff_code_unbinds_the_old_account(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    run(env, "staff", "add", "--role", "grid_worker", "--name", "赵网格", "--openid", "o_zhao")
+    code = run(env, "staff", "code", "1").output.strip()
+    assert len(code) == 8 and code.isalnum()
+    assert json.loads(run(env, "staff", "list", "--format", "json").output)[0]["bound"] is False
+    missing = run(env, "staff", "code", "99")
+    assert missing.exit_code == 1 and "没有编号为 99 的工作人员" in missing.output
+    assert "Traceback" not in missing.output
+
+
 def test_staff_deactivate_and_reactivate(env: dict[str, str]) -> None:
     run(env, "db", "upgrade")
     run(env, "staff", "add", "--role", "grid_worker", "--name", "赵网格", "--openid", "o_zhao")

@@ -9,10 +9,21 @@ from typing import Any
 
 import pytest
 
-from handlers import community
 from bot.scheduler import run_due
-from handlers.events_import import import_resources, import_rooms
-from handlers.staff import add_staff
+from handlers import events, read_models
+from handlers.commands import (
+    Actor,
+    AddStaff,
+    AssignHelper,
+    CancelEvent,
+    MarkAttendance,
+    SaveEvent,
+    SendEventReminders,
+    WithdrawSignUp,
+)
+from handlers.errors import NotFound
+from handlers.importing.resources import import_resources
+from handlers.importing.rooms import import_rooms
 from handlers.summary import compute_summary, render_summary, week_of
 from storage.community import SignUp
 from tests.wechat import Person
@@ -29,12 +40,8 @@ ROLES = {
 @pytest.fixture
 def team(sheli: Any, person: Any) -> dict[str, Person]:
     people = {}
-    with sheli.uow() as uow:
-        for role, name in ROLES.items():
-            add_staff(
-                uow, sheli.policy, role=role, name=name, openid=f"o_{role}", now=sheli.clock.now()
-            )
-        uow.commit()
+    for role, name in ROLES.items():
+        sheli.handle(AddStaff(role=role, name=name, openid=f"o_{role}"))
     for role in ROLES:
         people[role] = person(f"o_{role}")
     return people
@@ -43,10 +50,7 @@ def team(sheli: Any, person: Any) -> dict[str, Person]:
 def add_event(sheli: Any, **fields: Any) -> int:
     """An event as an operator saves it on the dashboard; times are local site time."""
     data = {"kind": "job_fair", "place": "党群服务中心广场", **fields}
-    with sheli.uow() as uow:
-        event = community.save_event(uow, sheli.policy, data, sheli.clock.now())
-        uow.commit()
-        return event.id
+    return int(sheli.handle(SaveEvent(data)).id)
 
 
 def fairs(sheli: Any) -> list[int]:
@@ -83,6 +87,12 @@ def sign_ups(sheli: Any, event_id: int) -> list[SignUp]:
 def resident_row(sheli: Any, openid: str) -> Any:
     with sheli.uow() as uow:
         return uow.residents.by_openid(openid)
+
+
+def sign_up_id(sheli: Any, event_id: int, openid: str) -> int:
+    resident_id = resident_row(sheli, openid).id
+    with sheli.uow() as uow:
+        return int(uow.events.sign_up_of(event_id, resident_id).id)
 
 
 # --- job fairs -------------------------------------------------------------------------------
@@ -138,12 +148,12 @@ def test_without_upcoming_fairs_a_question_becomes_a_ticket(
 
 
 def test_the_rule_between_questions_and_personal_help() -> None:
-    assert community.asks_about_jobs("最近有招聘会吗")
-    assert community.asks_about_jobs("有没有 岗位")
-    assert community.asks_about_jobs("最近有没有招聘会，想找个电子厂的工作")
-    assert not community.asks_about_jobs("帮我找份工作")
-    assert not community.asks_about_jobs("我失业了，有没有招聘会")  # personal help wins
-    assert not community.asks_about_jobs("工资被拖欠了")
+    assert events.asks_about_jobs("最近有招聘会吗")
+    assert events.asks_about_jobs("有没有 岗位")
+    assert events.asks_about_jobs("最近有没有招聘会，想找个电子厂的工作")
+    assert not events.asks_about_jobs("帮我找份工作")
+    assert not events.asks_about_jobs("我失业了，有没有招聘会")  # personal help wins
+    assert not events.asks_about_jobs("工资被拖欠了")
 
 
 def test_the_jobs_menu_then_a_question_is_answered(sheli: Any, person: Any, team: Any) -> None:
@@ -204,11 +214,7 @@ def test_a_freed_place_goes_to_the_first_on_the_waiting_list(
     first, second, third = (person(f"o_{n}") for n in range(3))
     for who in (first, second, third):
         who.say(f"报名 {fair14}")
-    with sheli.uow() as uow:
-        withdrawn = community.cancel_sign_up(
-            uow, sheli.policy, fair14, resident_row(sheli, "o_0").id, clock.now()
-        )
-        uow.commit()
+    withdrawn = sheli.handle(WithdrawSignUp(fair14, sign_up_id(sheli, fair14, "o_0")))
     assert withdrawn
     [news] = third.new_messages()
     assert "有空位" in news and f"「活动{fair14}」" in news
@@ -220,20 +226,17 @@ def test_more_capacity_moves_the_waiting_list_up(sheli: Any, person: Any, clock:
     person("o_a").say(f"报名 {fair}")
     waiting = person("o_b")
     assert "候补" in waiting.say(f"报名 {fair}")
-    with sheli.uow() as uow:
-        community.save_event(
-            uow,
-            sheli.policy,
+    sheli.handle(
+        SaveEvent(
             {
                 "kind": "job_fair",
                 "title": "小型招聘会",
                 "starts_at": "2026-11-30 09:00",
                 "capacity": 5,
             },
-            clock.now(),
             event_id=fair,
         )
-        uow.commit()
+    )
     assert any("有空位" in m for m in waiting.new_messages())
 
 
@@ -251,9 +254,7 @@ def test_sign_up_for_an_unknown_or_past_event_is_refused(
 
 def test_sign_up_for_a_cancelled_event_is_refused(sheli: Any, person: Any, clock: Any) -> None:
     fair = add_event(sheli, title="取消的招聘会", starts_at="2026-11-30 09:00")
-    with sheli.uow() as uow:
-        community.cancel_event(uow, fair, clock.now())
-        uow.commit()
+    sheli.handle(CancelEvent(fair))
     assert "已取消" in person("o_res").say(f"报名 {fair}")
     assert "「活动" not in person("o_b").say("最近有招聘会吗")  # nor shown
 
@@ -267,9 +268,7 @@ def test_cancelling_an_event_tells_everyone_signed_up_once(
     second.say(f"报名 {fair}")
     first.new_messages(), second.new_messages()
     for _ in range(2):  # cancelling twice tells nobody twice
-        with sheli.uow() as uow:
-            community.cancel_event(uow, fair, clock.now())
-            uow.commit()
+        sheli.handle(CancelEvent(fair))
     for resident in (first, second):
         [news] = resident.new_messages()
         assert f"「活动{fair}」" in news and "已取消" in news
@@ -323,9 +322,7 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
     first.say(f"报名 {kept}")
     second.say(f"报名 {gone}")
     second.say("注销")
-    with sheli.uow() as uow:
-        community.cancel_event(uow, kept, clock.now())
-        uow.commit()
+    sheli.handle(CancelEvent(kept))
     clock.advance(days=4, hours=1)
     assert run_due(sheli)["event_reminders"] == []
     [cancelled] = first.new_messages()  # told of the cancellation, never reminded
@@ -407,10 +404,7 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
     assert ticket.building == "3栋"  # still counted per building
     [signed] = sign_ups(sheli, fair14)
     assert signed.resident_id is None and signed.status == "confirmed"
-    with sheli.uow() as uow:
-        assert (
-            community.event_detail(uow, sheli.policy, fair14, sheli.clock.now())["confirmed"] == 1
-        )
+    assert sheli.read(read_models.event_detail, fair14)["confirmed"] == 1
     info = resident.say("我的信息")  # writing again starts afresh
     assert "未登记" in info and "工单：0件" in info and "活动" not in info
 
@@ -426,9 +420,7 @@ def test_sign_ups_and_attendance_appear_in_the_weekly_summary(
     came.say(f"报名 {fair}")
     waiting.say(f"报名 {fair}")
     clock.advance(days=2, hours=6)  # after the fair
-    with sheli.uow() as uow:
-        community.mark_attendance(uow, fair, resident_row(sheli, "o_a").id, True, clock.now())
-        uow.commit()
+    sheli.handle(MarkAttendance(fair, {sign_up_id(sheli, fair, "o_a"): True}))
     with sheli.uow() as uow:
         week = week_of("2026-W48", clock.now(), sheli.policy.timezone)
         summary = compute_summary(uow, sheli.policy, week, clock.now())
@@ -447,8 +439,8 @@ def test_sign_ups_and_attendance_appear_in_the_weekly_summary(
 
 def test_attendance_for_someone_who_did_not_sign_up_is_refused(sheli: Any, clock: Any) -> None:
     fair = add_event(sheli, title="周三招聘会", starts_at="2026-11-25 09:00")
-    with sheli.uow() as uow, pytest.raises(ValueError, match="did not sign up"):
-        community.mark_attendance(uow, fair, 42, True, clock.now())
+    with pytest.raises(NotFound, match="没有这条报名"):
+        sheli.handle(MarkAttendance(fair, {42: True}))
 
 
 # --- what the dashboard pages read -----------------------------------------------------------
@@ -469,9 +461,8 @@ def test_buildings_overview_counts_rooms_residents_and_requests(
     person("o_a").say("登记 3栋502")
     person("o_b").say("3栋501水管漏水")
     person("o_c").say("8栋101门锁坏了")
-    with sheli.uow() as uow:
-        rows = {r["name"]: r for r in community.buildings_overview(uow)}
-        detail = community.building_detail(uow, sheli.policy, "3栋")
+    rows = {r["name"]: r for r in sheli.read(read_models.buildings_overview)}
+    detail = sheli.read(read_models.building_detail, "3栋")
     assert rows["3栋"] == {
         "name": "3栋",
         "imported": True,
@@ -498,8 +489,7 @@ def test_resident_page_shows_tickets_and_sign_ups_with_a_masked_phone(
     resident.say("3栋502热水器坏了 电话13812345678")
     resident.say("保存电话")
     resident.say(f"报名 {fair14}")
-    with sheli.uow() as uow:
-        page = community.resident_page(uow, sheli.policy, resident_row(sheli, "o_res").id)
+    page = sheli.read(read_models.resident_page, resident_row(sheli, "o_res").id)
     assert page["room"] == "3栋502" and page["phone"] == "138****5678"
     assert [t["id"] for t in page["tickets"]] == [1]
     assert page["sign_ups"] == [
@@ -512,9 +502,8 @@ def test_event_rows_and_detail_for_the_events_page(sheli: Any, person: Any, cloc
     past, fair14, *_ = fairs(sheli)
     for n in range(3):
         person(f"o_{n}").say(f"报名 {fair14}")
-    with sheli.uow() as uow:
-        rows = community.event_rows(uow, sheli.policy, clock.now())
-        detail = community.event_detail(uow, sheli.policy, fair14, clock.now())
+    rows = sheli.read(read_models.event_rows)
+    detail = sheli.read(read_models.event_detail, fair14)
     assert rows[0]["title"] == "三官一律进网格" and rows[-1]["id"] == past and rows[-1]["past"]
     row = next(r for r in rows if r["id"] == fair14)
     assert (row["confirmed"], row["waiting"], row["capacity"]) == (2, 1, 2)
@@ -540,11 +529,10 @@ def test_resources_and_a_volunteer_helping_on_a_ticket(
     team["property_steward"].new_messages()
     with sheli.uow() as uow:
         [volunteer] = uow.resources.volunteers()
-        community.assign_helper(uow, 1, volunteer.id, "operator:admin", clock.now())
-        community.assign_helper(uow, 1, volunteer.id, "operator:admin", clock.now())  # once
-        uow.commit()
+    sheli.handle(AssignHelper(1, volunteer.id, Actor.operator("admin")))
+    sheli.handle(AssignHelper(1, volunteer.id, Actor.operator("admin")))  # once
+    overview = sheli.read(read_models.resources_overview)
     with sheli.uow() as uow:
-        overview = community.resources_overview(uow, sheli.policy)
         kinds = [e.kind for e in uow.tickets.events(1)]
     assert kinds.count("helper_assigned") == 1
     [note] = team["property_steward"].new_messages()
@@ -565,19 +553,17 @@ def test_sign_ups_reminders_and_erasure_on_each_database(
     with sheli.uow() as uow:
         first = uow.residents.get_or_create("o_a", clock.now())
         second = uow.residents.get_or_create("o_b", clock.now())
-        assert "报名成功" in community.sign_up(uow, sheli.policy, first, fair, clock.now())
-        assert "候补" in community.sign_up(uow, sheli.policy, second, fair, clock.now())
+        assert "报名成功" in events.sign_up(uow, sheli.context(), first, fair)
+        assert "候补" in events.sign_up(uow, sheli.context(), second, fair)
         uow.commit()
     clock.advance(days=4, hours=1)
+    assert len(sheli.handle(SendEventReminders())) == 1
+    assert sheli.handle(SendEventReminders()) == []
     with sheli.uow() as uow:
-        assert len(community.send_event_reminders(uow, sheli.policy, clock.now())) == 1
-        uow.commit()
-    with sheli.uow() as uow:
-        assert community.send_event_reminders(uow, sheli.policy, clock.now()) == []
         assert uow.events.forget_resident(first.id) == 1
         uow.commit()
     with sheli.uow() as uow:
-        figures = community.week_figures(uow, datetime(2026, 11, 22), datetime(2026, 11, 30))
+        figures = events.week_figures(uow, datetime(2026, 11, 22), datetime(2026, 11, 30))
         [reminder] = [m for m in uow.outbox.for_recipient("o_a") if m.kind == "event"]
     assert (figures.sign_ups, figures.waiting, figures.held) == (2, 1, 1)
     assert reminder.dedupe_key == f"event-reminder:{fair}:{first.id}"

@@ -10,7 +10,8 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from bot.app import create_app
-from handlers.staff import add_staff
+from handlers import messages as msg
+from handlers.commands import AddStaff
 from storage.models import Staff, Ticket
 from tests.wechat import Person, WeChatServer
 
@@ -60,12 +61,8 @@ def post(client: Any, url: str, **form: Any) -> Any:
 
 
 def hire(sheli: Any, role: str, name: str, openid: str) -> int:
-    with sheli.uow() as uow:
-        staff, _ = add_staff(
-            uow, sheli.policy, role=role, name=name, openid=openid, now=sheli.clock.now()
-        )
-        uow.commit()
-        return staff.id
+    staff, _ = sheli.handle(AddStaff(role=role, name=name, openid=openid))
+    return int(staff.id)
 
 
 def ticket(sheli: Any, number: int) -> Ticket:
@@ -332,6 +329,21 @@ def test_unknown_ticket(operator: Any) -> None:
     assert operator.get("/dashboard/api/tickets/99").status_code == 404
 
 
+def test_refusals_become_an_error_page_a_flash_or_json(
+    operator: Any, sheli: Any, repaired: Person
+) -> None:
+    missing = operator.get("/dashboard/api/tickets/99")
+    assert missing.get_json() == {"error": msg.NO_SUCH_TICKET.format(n=99), "status": 404}
+    page = operator.get("/dashboard/tickets/99").get_data(as_text=True)
+    assert msg.NO_SUCH_TICKET.format(n=99) in page
+    # A form's refusal is told on the page the form was on (#1 is resolved: no transfer).
+    refused = post(operator, "/dashboard/tickets/1/reassign", role="grid_worker")
+    assert refused.headers["Location"] == "/dashboard/tickets/1"
+    told = msg.WRONG_STATE.format(n=1, status=msg.STATUS_NAMES["resolved"])
+    assert told in operator.get("/dashboard/tickets/1").get_data(as_text=True)
+    assert post(operator, "/dashboard/tickets/99/note", text="备注").status_code == 404
+
+
 # --- staff -----------------------------------------------------------------------------------
 
 
@@ -373,6 +385,18 @@ def test_adding_staff_with_a_bad_role_is_refused(operator: Any, sheli: Any) -> N
     with sheli.uow() as uow:
         assert list(uow.staff.list()) == []
     assert "没有添加" in operator.get("/dashboard/staff").get_data(as_text=True)
+
+
+def test_a_new_bind_code_unbinds_the_old_account(operator: Any, sheli: Any, person: Any) -> None:
+    """A new phone: the code from the dashboard unbinds the old account, as `sheli staff code`."""
+    steward = hire(sheli, "property_steward", "张师傅", "o_steward")
+    page = post(operator, f"/dashboard/staff/{steward}/code").get_data(as_text=True)
+    code = re.search(r"绑定 ([A-Z0-9]{8})", page)
+    assert code
+    assert operator.get("/dashboard/api/staff").get_json()["staff"][0]["bound"] is False
+    assert msg.STAFF_ONLY in person("o_steward").say("任务")
+    assert "张师傅" in person("o_new_phone").say(f"绑定 {code.group(1)}")
+    assert post(operator, "/dashboard/staff/99/code").status_code == 404
 
 
 def test_operator_deactivates_staff(operator: Any, sheli: Any, person: Any) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from handlers import community
-from handlers.events_import import import_resources, import_rooms
+from handlers import read_models
+from handlers.importing.resources import import_resources
+from handlers.importing.rooms import import_rooms
 from tests.test_dashboard import OPERATOR, PASSWORD_HASH, csrf, hire, login, post, trail
 
 # The FakeClock starts on Monday 2026-11-23 01:00 UTC, 09:00 at the site (Asia/Shanghai).
@@ -487,9 +488,8 @@ def test_helper_assignment_refuses_unknown_volunteers_and_tickets(
 
 
 def test_community_reads_reuse_the_handlers(operator: Any, sheli: Any, fair: int) -> None:
-    """The JSON twins are exactly what handlers.community returns (one source of figures)."""
-    with sheli.uow() as uow:
-        rows = community.event_rows(uow, sheli.policy, sheli.clock.now())
-        buildings = community.buildings_overview(uow)
+    """The JSON twins are exactly what handlers.read_models returns (one source of figures)."""
+    rows = sheli.read(read_models.event_rows)
+    buildings = sheli.read(read_models.buildings_overview)
     assert operator.get("/dashboard/api/events").get_json()["events"] == rows
     assert operator.get("/dashboard/api/buildings").get_json()["buildings"] == buildings

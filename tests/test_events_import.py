@@ -12,16 +12,12 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from handlers.events_import import (
-    ImportRejected,
-    import_events,
-    import_resources,
-    import_rooms,
-    parse_time,
-    read_file,
-    room_label,
-    validate_events,
-)
+from handlers.importing import ImportRejected, read_file
+from handlers.importing.common import parse_time
+from handlers.importing.events import import_events, validate_events
+from handlers.importing.resources import import_resources
+from handlers.importing.rooms import import_rooms
+from handlers.places import room_label
 from tests.wechat import TOKEN
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

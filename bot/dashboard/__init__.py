@@ -3,17 +3,9 @@ community data (events, buildings, residents, party-building resources)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+# The modules register their routes (and the one handler of refusals) on `bp`; importing them
+# is what wires the blueprint.
+from bot.dashboard import auth, community_views, errors, views
+from bot.dashboard.blueprint import bp
 
-bp = Blueprint(
-    "dashboard",
-    __name__,
-    url_prefix="/dashboard",
-    template_folder="templates",
-    static_folder="static",
-)
-
-# The modules register their routes on `bp`; importing them is what wires the blueprint.
-from bot.dashboard import auth, community_views, views  # noqa: E402
-
-__all__ = ["auth", "bp", "community_views", "views"]
+__all__ = ["auth", "bp", "community_views", "errors", "views"]

@@ -23,7 +23,9 @@ from flask import (
 )
 from werkzeug.security import check_password_hash
 
-from bot.dashboard import bp
+from bot.dashboard.blueprint import bp
+from bot.web import current_sheli
+from handlers import messages as msg
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -33,16 +35,12 @@ SESSION_LIFETIME = timedelta(hours=12)
 OPEN_ENDPOINTS = ("dashboard.login", "dashboard.static")
 
 
-def _sheli() -> Any:
-    return current_app.extensions["sheli"]
-
-
 def _password_hash() -> str:
-    return str(_sheli().config.get("dashboard.password_hash") or "")
+    return str(current_sheli().config.get("dashboard.password_hash") or "")
 
 
 def _username() -> str:
-    return str(_sheli().config.get("dashboard.username") or "admin")
+    return str(current_sheli().config.get("dashboard.username") or "admin")
 
 
 def _fingerprint(password_hash: str) -> str:
@@ -96,9 +94,7 @@ def guard() -> Any:
     if request.method == "POST" and not _csrf_ok():
         if wants_json():
             return jsonify(error="CSRF token missing or wrong", status=400), 400
-        return render_template(
-            "dashboard/error.html", message="表单已过期，请刷新页面后重试。"
-        ), 400
+        return render_template("dashboard/error.html", message=msg.FORM_EXPIRED), 400
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     operator = current_operator()
@@ -161,7 +157,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """The login form; five wrong passwords from one address within 15 minutes lock it out."""
-    sheli = _sheli()
+    sheli = current_sheli()
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
         if current_operator():
@@ -184,7 +180,7 @@ def login() -> Any:
             current_app.logger.warning("dashboard: failed login for %r from %s", username, ip)
             status = 429 if locked else 401
             return render_template(
-                "dashboard/login.html", next=target, locked=locked, error="用户名或密码不对"
+                "dashboard/login.html", next=target, locked=locked, error=msg.LOGIN_WRONG
             ), status
         uow.values.set(f"dashboard:login-fail:{ip}", "[]", now)
         uow.commit()

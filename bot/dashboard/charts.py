@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from handlers import messages as msg
+
 FONT = "'Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', sans-serif"
 PALETTE = ("#2f6fdf", "#e8833a", "#3aa876", "#c0504d", "#8064a2", "#4bacc6", "#9b9b9b")
 AXIS, GRID, INK = "#888", "#e4e4e4", "#333"
@@ -106,7 +108,7 @@ def bar_chart(
             body.append(_text(x + bar_w / 2, y - 4, _num(totals[i]), font_size="11"))
         body.append(_text(x + bar_w / 2, top + plot_h + 16, label, font_size="11"))
     if not any(totals):
-        body.append(_text(left + plot_w / 2, top + plot_h / 2, "暂无数据", fill=AXIS))
+        body.append(_text(left + plot_w / 2, top + plot_h / 2, msg.CHART_NO_DATA, fill=AXIS))
     return _svg(width, height, title, body)
 
 
@@ -152,7 +154,7 @@ def line_chart(
                 "</title></circle>"
             )
     if not present:
-        body.append(_text(left + plot_w / 2, top + plot_h / 2, "暂无数据", fill=AXIS))
+        body.append(_text(left + plot_w / 2, top + plot_h / 2, msg.CHART_NO_DATA, fill=AXIS))
     return _svg(width, height, title, body)
 
 
@@ -175,5 +177,5 @@ def hbar_chart(
         )
         body.append(_text(left + w + 6, y + row / 2 + 4, _num(value), "start"))
     if not items:
-        body.append(_text(width / 2, height / 2, "暂无数据", fill=AXIS))
+        body.append(_text(width / 2, height / 2, msg.CHART_NO_DATA, fill=AXIS))
     return _svg(width, height, title, body)

@@ -1,6 +1,9 @@
 """Dashboard pages for community data: events with sign-ups and attendance, buildings with
-occupancy and requests, a resident's page, and the party-building resources. Reads and writes go
-through handlers.community and handlers.events_import, the same functions the chat and the CLI use.
+occupancy and requests, a resident's page, and the party-building resources.
+
+Views only translate: reads are `sheli.read(read_models.…)`, writes `sheli.handle(command)` (the
+same handlers the chat and the CLI use). Refusals are mapped once, in bot/dashboard/errors.py;
+the event form and the imports show their problems beside what was sent, as a form does.
 """
 
 from __future__ import annotations
@@ -10,36 +13,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.utils import secure_filename
 
-from bot.dashboard import bp, charts
-from handlers import community
-from handlers import dashboard as board
-from handlers import events_import as imports
+from bot.dashboard import charts
+from bot.dashboard.blueprint import bp
+from bot.dashboard.errors import form_on
+from bot.dashboard.views import operator
+from bot.web import current_sheli
 from handlers import messages as msg
-from handlers.keywords import mask_phone
-from handlers.tickets import TicketError
-from storage.community import Event, SignUpStatus
-
-# The form fields of an event, as validate_event reads them.
-EVENT_FIELDS = ("kind", "title", "starts_at", "ends_at", "place", "capacity", "details", "openings")
-IMPORT_KINDS = {"events": "活动", "rooms": "房间", "resources": "共建资源"}
-
-
-def _sheli() -> Any:
-    return current_app.extensions["sheli"]
+from handlers import read_models
+from handlers.commands import (
+    AssignHelper,
+    CancelEvent,
+    ImportData,
+    MarkAttendance,
+    SaveEvent,
+    WithdrawSignUp,
+)
+from handlers.errors import Invalid, NotFound
+from handlers.importing import ImportRejected, ImportResult, read_file
+from handlers.times import local_text
 
 
 @bp.app_template_filter("local_iso")
@@ -48,8 +43,7 @@ def _local_iso(value: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if not value:
         return "—"
     moment = datetime.fromisoformat(value.removesuffix("Z"))
-    local = board.to_local(moment, _sheli().policy.timezone)
-    return local.strftime(fmt) if local else "—"
+    return local_text(moment, current_sheli().policy.timezone, fmt) or "—"
 
 
 @bp.context_processor
@@ -67,7 +61,7 @@ def _read_upload(field: str) -> tuple[Any, bool]:
     """The uploaded file read exactly as the CLI reads a file; ImportRejected if unreadable."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        raise imports.ImportRejected(["请选择要导入的文件（YAML 或 CSV）。"])
+        raise ImportRejected([msg.IMPORT_NO_FILE])
     name = secure_filename(upload.filename) or "upload.yaml"
     if Path(name).suffix.lower() not in (".yaml", ".yml", ".csv"):
         # secure_filename drops non-ASCII names ("活动.csv" → "csv"); keep the suffix we saw.
@@ -77,20 +71,17 @@ def _read_upload(field: str) -> tuple[Any, bool]:
         path = Path(folder) / name
         upload.save(path)
         try:
-            return imports.read_file(path), name.lower().endswith(".csv")
-        except imports.ImportRejected as rejected:
-            raise imports.ImportRejected(
-                [p.replace(str(path), name) for p in rejected.problems]
-            ) from None
+            return read_file(path), name.lower().endswith(".csv")
+        except ImportRejected as rejected:
+            raise ImportRejected([p.replace(str(path), name) for p in rejected.problems]) from None
 
 
-def _import(what: str) -> tuple[imports.ImportResult | None, list[str]]:
+def _import(what: str) -> tuple[ImportResult | None, list[str]]:
     """Import one uploaded file in one transaction; any bad row and nothing is imported."""
-    sheli = _sheli()
     try:
         data, csv_file = _read_upload("file")
-        result = imports.import_data(sheli.deps, what, data, csv_file=csv_file)
-    except imports.ImportRejected as rejected:
+        result = current_sheli().handle(ImportData(what, data, csv_file=csv_file))
+    except ImportRejected as rejected:
         current_app.logger.info(
             "dashboard: %s's %s import refused (%d problems)",
             g.operator,
@@ -102,50 +93,22 @@ def _import(what: str) -> tuple[imports.ImportResult | None, list[str]]:
     return result, []
 
 
-def _imported(what: str, result: imports.ImportResult) -> str:
-    return f"已导入{IMPORT_KINDS[what]}：新增 {result.created} 条，更新 {result.updated} 条。"
+def _imported(what: str, result: ImportResult) -> str:
+    return msg.DASHBOARD_IMPORTED.format(
+        what=msg.IMPORT_KIND_NAMES[what], created=result.created, updated=result.updated
+    )
 
 
 # --- events ----------------------------------------------------------------------------------
 
 
-def _openings_text(openings: list[dict[str, Any]] | None) -> str:
-    return "\n".join(
-        "/".join(str(o.get(k) or "") for k in ("company", "job", "pay")).rstrip("/")
-        for o in openings or []
-    )
-
-
-def _event_form(event: Event | None) -> dict[str, str]:
-    """Form values for a new event, or an event's current values (local site time)."""
-    if event is None:
-        return {key: "" for key in EVENT_FIELDS} | {"kind": "job_fair"}
-    policy = _sheli().policy
-
-    def local(value: Any) -> str:
-        return community.local(value, policy).strftime("%Y-%m-%dT%H:%M") if value else ""
-
-    return {
-        "kind": event.kind,
-        "title": event.title,
-        "starts_at": local(event.starts_at),
-        "ends_at": local(event.ends_at),
-        "place": event.place or "",
-        "capacity": "" if event.capacity is None else str(event.capacity),
-        "details": event.details or "",
-        "openings": _openings_text(event.openings),
-    }
-
-
-def _events_page(**extra: Any) -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        rows = community.event_rows(uow, sheli.policy, sheli.clock.now())
+def _events_page(problems: list[str] | None = None) -> Any:
+    rows = current_sheli().read(read_models.event_rows)
     return render_template(
         "dashboard/events.html",
         upcoming=[r for r in rows if not r["past"]],
         past=[r for r in rows if r["past"]],
-        problems=extra.get("problems", []),
+        problems=problems or [],
     )
 
 
@@ -157,9 +120,7 @@ def events() -> Any:
 
 @bp.get("/api/events")
 def events_json() -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        return jsonify(events=community.event_rows(uow, sheli.policy, sheli.clock.now()))
+    return jsonify(events=current_sheli().read(read_models.event_rows))
 
 
 @bp.post("/events/import")
@@ -167,7 +128,7 @@ def events_import() -> Any:
     """The upload twin of `sheli events import`: a file with any bad row imports nothing."""
     result, problems = _import("events")
     if result is None:
-        return _events_page(problems=problems), 400
+        return _events_page(problems), 400
     flash(_imported("events", result), "ok")
     return redirect(url_for("dashboard.events"))
 
@@ -179,29 +140,20 @@ def _render_form(event_id: int | None, values: dict[str, str], error: str | None
 
 
 def _save(event_id: int | None) -> Any:
-    sheli = _sheli()
-    values = {key: request.form.get(key, "").strip() for key in EVENT_FIELDS}
-    data: dict[str, Any] = dict(values)
-    with sheli.uow() as uow:
-        existing = uow.events.get(event_id) if event_id is not None else None
-        if event_id is not None and existing is None:
-            abort(404)
-        if existing is not None and values["openings"] == _openings_text(existing.openings):
-            data["openings"] = list(existing.openings or [])  # unchanged: keep imported counts
-        try:
-            event = community.save_event(uow, sheli.policy, data, sheli.clock.now(), event_id)
-        except ValueError as refusal:
-            return _render_form(event_id, values, f"没有保存：{refusal}"), 400
-        uow.commit()
-        number = event.id
-    current_app.logger.info("dashboard: %s saved 活动%s", g.operator, number)
-    flash(f"「活动{number}」已保存。", "ok")
-    return redirect(url_for("dashboard.event", number=number))
+    values = {key: request.form.get(key, "").strip() for key in read_models.EVENT_FORM_FIELDS}
+    try:
+        event = current_sheli().handle(SaveEvent(values, event_id))
+    except Invalid as problems:  # shown above the form, with what was typed kept
+        error = msg.DASHBOARD_EVENT_NOT_SAVED.format(reason=problems)
+        return _render_form(event_id, values, error), 400
+    current_app.logger.info("dashboard: %s saved 活动%s", g.operator, event.id)
+    flash(msg.DASHBOARD_EVENT_SAVED.format(n=event.id), "ok")
+    return redirect(url_for("dashboard.event", number=event.id))
 
 
 @bp.get("/events/new")
 def event_new() -> Any:
-    return _render_form(None, _event_form(None), None)
+    return _render_form(None, current_sheli().read(read_models.event_form, None), None)
 
 
 @bp.post("/events/new")
@@ -211,11 +163,7 @@ def event_create() -> Any:
 
 @bp.get("/events/<int:number>/edit")
 def event_edit(number: int) -> Any:
-    with _sheli().uow() as uow:
-        found = uow.events.get(number)
-        if found is None:
-            return render_template("dashboard/error.html", message=f"没有「活动{number}」"), 404
-        return _render_form(number, _event_form(found), None)
+    return _render_form(number, current_sheli().read(read_models.event_form, number), None)
 
 
 @bp.post("/events/<int:number>/edit")
@@ -223,100 +171,59 @@ def event_update(number: int) -> Any:
     return _save(number)
 
 
-def _sign_up_rows(uow: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
-    """The event's sign-ups with the resident's phone masked (the page is a list)."""
-    rows = []
-    for row in detail["sign_ups"]:
-        resident = uow.residents.get(row["resident"]) if row["resident"] else None
-        phone = resident.phone if resident is not None else None
-        rows.append(row | {"phone": mask_phone(phone) if phone else None})
-    return rows
-
-
 @bp.get("/events/<int:number>")
 def event(number: int) -> Any:
     """One event with its sign-ups (masked), the waiting list and attendance."""
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        try:
-            detail = community.event_detail(uow, sheli.policy, number, sheli.clock.now())
-        except ValueError:
-            return render_template("dashboard/error.html", message=f"没有「活动{number}」"), 404
-        return render_template(
-            "dashboard/event.html", event=detail, sign_ups=_sign_up_rows(uow, detail)
-        )
+    detail = current_sheli().read(read_models.event_detail, number)
+    return render_template("dashboard/event.html", event=detail, sign_ups=detail["sign_ups"])
 
 
 @bp.get("/api/events/<int:number>")
 def event_json(number: int) -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        try:
-            detail = community.event_detail(uow, sheli.policy, number, sheli.clock.now())
-        except ValueError:
-            return jsonify(error=f"no event {number}", status=404), 404
-        detail["sign_ups"] = _sign_up_rows(uow, detail)
-        return jsonify(detail)
+    return jsonify(current_sheli().read(read_models.event_detail, number))
 
 
 @bp.post("/events/<int:number>/cancel")
+@form_on("dashboard.event")
 def event_cancel(number: int) -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        try:
-            community.cancel_event(uow, number, sheli.clock.now())
-        except ValueError:
-            abort(404)
-        uow.commit()
+    current_sheli().handle(CancelEvent(number))
     current_app.logger.info("dashboard: %s cancelled 活动%s", g.operator, number)
-    flash(f"「活动{number}」已取消，不再接受报名，也不再发提醒。", "ok")
+    flash(msg.DASHBOARD_EVENT_CANCELLED.format(n=number), "ok")
     return redirect(url_for("dashboard.event", number=number))
 
 
-def _sign_up_of(uow: Any, number: int, raw: str | None) -> Any:
-    """The sign-up named by a form field, if it belongs to this event."""
-    try:
-        found = uow.events.get_sign_up(int(raw or ""))
-    except ValueError:
-        return None
-    return found if found is not None and found.event_id == number else None
+def _attendance_marks() -> dict[int, bool]:
+    """The form's `attended-<sign-up id>` fields: "1" came, "0" did not (others ignored)."""
+    marks = {}
+    for key, value in request.form.items():
+        sign_up = key.removeprefix("attended-")
+        if key.startswith("attended-") and sign_up.isdigit() and value in ("1", "0"):
+            marks[int(sign_up)] = value == "1"
+    return marks
 
 
 @bp.post("/events/<int:number>/attendance")
+@form_on("dashboard.event")
 def event_attendance(number: int) -> Any:
-    """Record who came: one `attended-<sign-up id>` field per row, "1" came, "0" did not."""
-    sheli = _sheli()
-    marked = 0
-    with sheli.uow() as uow:
-        if uow.events.get(number) is None:
-            abort(404)
-        for key, value in request.form.items():
-            if not key.startswith("attended-") or value not in ("1", "0"):
-                continue
-            signed = _sign_up_of(uow, number, key.removeprefix("attended-"))
-            if signed is None or signed.status != SignUpStatus.CONFIRMED:
-                continue
-            if signed.attended is not (value == "1"):
-                community.mark_sign_up_attendance(uow, signed.id, value == "1", sheli.clock.now())
-                marked += 1
-        uow.commit()
-    flash(f"已记录 {marked} 人的到场情况。" if marked else "到场情况没有变化。", "ok")
+    """Record who came: one `attended-<sign-up id>` field per row."""
+    marked = current_sheli().handle(MarkAttendance(number, _attendance_marks()))
+    if marked:
+        flash(msg.DASHBOARD_ATTENDANCE_RECORDED.format(n=marked), "ok")
+    else:
+        flash(msg.DASHBOARD_ATTENDANCE_UNCHANGED, "ok")
     return redirect(url_for("dashboard.event", number=number))
 
 
 @bp.post("/events/<int:number>/withdraw")
+@form_on("dashboard.event")
 def event_withdraw(number: int) -> Any:
     """Withdraw a sign-up for a resident; the first on the waiting list moves up and is told."""
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        signed = _sign_up_of(uow, number, request.form.get("sign_up"))
-        if signed is None or signed.resident_id is None:
-            abort(404)
-        if community.cancel_sign_up(
-            uow, sheli.policy, number, signed.resident_id, sheli.clock.now()
-        ):
-            uow.commit()
-            flash(f"已取消住户 {signed.resident_id} 的报名。", "ok")
+    sign_up = request.form.get("sign_up", "")
+    if not sign_up.isdigit():
+        raise NotFound(msg.NO_SUCH_SIGN_UP.format(n=number))
+    withdrawn = current_sheli().handle(WithdrawSignUp(number, int(sign_up)))
+    if withdrawn is not None:
+        flash(msg.DASHBOARD_SIGN_UP_WITHDRAWN.format(resident=withdrawn.resident_id), "ok")
     return redirect(url_for("dashboard.event", number=number))
 
 
@@ -324,13 +231,14 @@ def event_withdraw(number: int) -> Any:
 
 
 def _buildings_charts(rows: list[dict[str, Any]]) -> dict[str, Markup]:
+    titles = msg.BUILDINGS_CHARTS
     requests = charts.bar_chart(
         [r["name"] for r in rows],
         {
-            "在办": [r["open_requests"] for r in rows],
-            "已办结等": [r["requests"] - r["open_requests"] for r in rows],
+            titles["open"]: [r["open_requests"] for r in rows],
+            titles["done"]: [r["requests"] - r["open_requests"] for r in rows],
         },
-        "各楼栋诉求数",
+        titles["requests"],
     )
     # Beds stacked as registered residents + empty beds: each column is the building's capacity
     # and its lower part is the occupancy, on one scale for every building.
@@ -338,17 +246,16 @@ def _buildings_charts(rows: list[dict[str, Any]]) -> dict[str, Markup]:
     beds = charts.bar_chart(
         [r["name"] for r in imported],
         {
-            "登记住户": [min(r["residents"], r["capacity"]) for r in imported],
-            "空床位": [max(r["capacity"] - r["residents"], 0) for r in imported],
+            titles["residents"]: [min(r["residents"], r["capacity"]) for r in imported],
+            titles["empty_beds"]: [max(r["capacity"] - r["residents"], 0) for r in imported],
         },
-        "各楼栋床位与登记住户",
+        titles["beds"],
     )
     return {"requests": requests, "beds": beds}
 
 
 def _buildings_page(problems: list[str] | None = None) -> Any:
-    with _sheli().uow() as uow:
-        rows = community.buildings_overview(uow)
+    rows = current_sheli().read(read_models.buildings_overview)
     return render_template(
         "dashboard/buildings.html",
         buildings=rows,
@@ -365,8 +272,7 @@ def buildings() -> Any:
 
 @bp.get("/api/buildings")
 def buildings_json() -> Any:
-    with _sheli().uow() as uow:
-        return jsonify(buildings=community.buildings_overview(uow))
+    return jsonify(buildings=current_sheli().read(read_models.buildings_overview))
 
 
 @bp.post("/buildings/import")
@@ -383,56 +289,38 @@ def rooms_import() -> Any:
 @bp.get("/building")
 def building() -> Any:
     """One building: its rooms with capacity and residents, and its requests."""
-    sheli = _sheli()
     name = request.args.get("name", "").strip()
     if not name:
         return redirect(url_for("dashboard.buildings"))
-    with sheli.uow() as uow:
-        detail = community.building_detail(uow, sheli.policy, name)
-    if not detail["imported"] and not detail["rooms"] and not detail["tickets"]:
-        return render_template("dashboard/error.html", message=f"没有楼栋“{name}”"), 404
+    detail = current_sheli().read(read_models.building_page, name)
     return render_template("dashboard/building.html", building=detail)
 
 
 @bp.get("/api/building")
 def building_json() -> Any:
-    sheli = _sheli()
     name = request.args.get("name", "").strip()
     if not name:
         return jsonify(error="name is required, e.g. ?name=3栋", status=400), 400
-    with sheli.uow() as uow:
-        return jsonify(community.building_detail(uow, sheli.policy, name))
+    return jsonify(current_sheli().read(read_models.building_detail, name))
 
 
 @bp.get("/residents/<int:number>")
 def resident(number: int) -> Any:
     """A resident: room, masked phone, tickets and sign-ups; an erased one shows as anonymous."""
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        try:
-            page = community.resident_page(uow, sheli.policy, number)
-        except ValueError:
-            return render_template("dashboard/error.html", message=f"没有住户 {number}"), 404
+    page = current_sheli().read(read_models.resident_page, number)
     return render_template("dashboard/resident.html", resident=page)
 
 
 @bp.get("/api/residents/<int:number>")
 def resident_json(number: int) -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        try:
-            return jsonify(community.resident_page(uow, sheli.policy, number))
-        except ValueError:
-            return jsonify(error=f"no resident {number}", status=404), 404
+    return jsonify(current_sheli().read(read_models.resident_page, number))
 
 
 # --- party-building resources and helpers ----------------------------------------------------
 
 
 def _resources_page(problems: list[str] | None = None) -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        data = community.resources_overview(uow, sheli.policy)
+    data = current_sheli().read(read_models.resources_overview)
     return render_template("dashboard/resources.html", data=data, problems=problems or [])
 
 
@@ -444,9 +332,7 @@ def resources() -> Any:
 
 @bp.get("/api/resources")
 def resources_json() -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        return jsonify(community.resources_overview(uow, sheli.policy))
+    return jsonify(current_sheli().read(read_models.resources_overview))
 
 
 @bp.post("/resources/import")
@@ -460,25 +346,17 @@ def resources_import() -> Any:
 
 
 @bp.post("/tickets/<int:number>/helper")
+@form_on("dashboard.ticket")
 def ticket_helper(number: int) -> Any:
     """Assign a volunteer as a helper on a ticket (audit trail; the assignee is told)."""
-    sheli = _sheli()
-    try:
-        volunteer_id = int(request.form.get("volunteer", ""))
-    except ValueError:
-        flash("请选择志愿者。", "error")
-        return redirect(url_for("dashboard.ticket", number=number))
-    with sheli.uow() as uow:
-        try:
-            helper = community.assign_helper(
-                uow, number, volunteer_id, board.operator_actor(g.operator), sheli.clock.now()
-            )
-        except TicketError:
-            abort(404)
-        except ValueError:
-            flash("这位志愿者不存在或已停用。", "error")
-        else:
-            uow.commit()
-            volunteer = helper.volunteer
-            flash(f"已安排{volunteer.team}{volunteer.name}协助 #{number}。", "ok")
+    volunteer = request.form.get("volunteer", "")
+    if not volunteer.isdigit():
+        raise Invalid(msg.CHOOSE_VOLUNTEER)
+    helper = current_sheli().handle(AssignHelper(number, int(volunteer), operator()))
+    flash(
+        msg.DASHBOARD_HELPER_ASSIGNED.format(
+            team=helper.volunteer.team, name=helper.volunteer.name, n=number
+        ),
+        "ok",
+    )
     return redirect(url_for("dashboard.ticket", number=number))

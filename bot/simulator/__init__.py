@@ -17,9 +17,12 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from bot.local_inbox import inbox_messages
 from bot.outbox import deliver_due
+from bot.scheduler import run_due
+from bot.web import current_sheli
+from handlers import messages as msg
+from handlers import read_models
+from handlers.commands import SeedDemoStaff
 from handlers.conversation import MENU_KEYS
-from handlers.duties import run_due
-from handlers.staff import add_staff
 
 bp = Blueprint(
     "simulator",
@@ -30,34 +33,13 @@ bp = Blueprint(
 )
 
 DEMO_RESIDENTS = ("demo_resident_1", "demo_resident_2", "demo_resident_3")
-DEMO_STAFF_NAMES = {
-    "branch_liaison": "李联络",
-    "police_officer": "赵警官",
-    "grid_worker": "陈网格",
-    "property_steward": "张师傅",
-    "legal_adviser": "刘律师",
-    "employment_liaison": "孙专员",
-}
-MENU_LABELS = {
-    "REPAIR": "物业报修",
-    "MEDIATION": "矛盾调解",
-    "LEGAL": "法律咨询",
-    "JOBS": "招聘求职",
-    "PROGRESS": "办理进度",
-    "HUMAN": "人工服务",
-    "MY_INFO": "我的信息",
-}
 _msg_ids = itertools.count(int(time.time() * 1000) % 10**9 * 1000)
-
-
-def _sheli() -> Any:
-    return current_app.extensions["sheli"]
 
 
 @bp.before_request
 def local_mode_only() -> None:
     """With a WeChat app id configured the simulator does not exist."""
-    if not _sheli().config.local_mode:
+    if not current_sheli().config.local_mode:
         abort(404)
     # A cross-site page cannot send application/json without a CORS preflight we never answer.
     if request.method == "POST" and not request.is_json:
@@ -101,7 +83,7 @@ def _fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             abort(400, "text is empty")
         return "text", {"Content": text[:2000]}
     if kind == "location":
-        label = str(payload.get("label") or "").strip() or "3栋502"
+        label = str(payload.get("label") or "").strip() or msg.SIMULATOR_DEFAULT_PLACE
         return "location", {
             "Location_X": 22.543,
             "Location_Y": 114.057,
@@ -120,7 +102,7 @@ def _fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def post_to_webhook(xml: str) -> tuple[int, str | None]:
     """Sign `xml` with wechat.token and post it through the app's own /wechat, like WeChat."""
-    token = str(_sheli().config.require("wechat.token"))
+    token = str(current_sheli().config.require("wechat.token"))
     timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     response = current_app.test_client().post(
@@ -144,18 +126,16 @@ def _openid(value: Any) -> str:
 
 @bp.get("/")
 def page() -> Any:
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        staff = [s for s in uow.staff.list(active_only=True) if s.openid]
-        return render_template(
-            "simulator/simulator.html",
-            residents=DEMO_RESIDENTS,
-            staff=staff,
-            followup_delay=sheli.config.get("followup.delay"),
-            role_names=sheli.policy.role_names,
-            menu=MENU_LABELS,
-            site_name=sheli.policy.site_name,
-        )
+    sheli = current_sheli()
+    return render_template(
+        "simulator/simulator.html",
+        residents=DEMO_RESIDENTS,
+        staff=sheli.read(read_models.bound_staff),
+        followup_delay=sheli.config.get("followup.delay"),
+        role_names=sheli.policy.role_names,
+        menu=msg.MENU_LABELS,
+        site_name=sheli.policy.site_name,
+    )
 
 
 @bp.post("/send")
@@ -173,55 +153,25 @@ def inbox(openid: str) -> Any:
     """Messages Sheli queued for this person after outbox id `after`."""
     openid = _openid(openid)
     after = request.args.get("after", default=0, type=int)
-    return jsonify(messages=inbox_messages(_sheli(), openid, after))
+    return jsonify(messages=inbox_messages(current_sheli(), openid, after))
 
 
 @bp.get("/history/<openid>")
 def history(openid: str) -> Any:
     """What this person wrote and the passive replies, oldest first (shown on switching)."""
-    openid = _openid(openid)
-    sheli = _sheli()
-    with sheli.uow() as uow:
-        rows = uow.inbound.for_openid(openid, limit=100)
-        return jsonify(
-            messages=[
-                {
-                    "text": m.content or m.msg_type,
-                    "type": m.msg_type,
-                    "reply": m.reply,
-                    "at": m.received_at.isoformat() + "Z",
-                }
-                for m in rows
-            ]
-        )
+    return jsonify(messages=current_sheli().read(read_models.history, _openid(openid)))
 
 
 @bp.post("/seed")
 def seed() -> Any:
     """One bound demo staff member per role that has nobody bound (openid demo_<role>)."""
-    sheli = _sheli()
-    created = []
-    with sheli.uow() as uow:
-        now = sheli.clock.now()
-        for role in sheli.policy.role_names:
-            if any(s.openid for s in uow.staff.list(role=role, active_only=True)):
-                continue
-            openid = f"demo_{role}"
-            if uow.staff.by_openid(openid):
-                continue
-            name = DEMO_STAFF_NAMES.get(role, role)
-            add_staff(uow, sheli.policy, role=role, name=name, now=now, openid=openid)
-            created.append(openid)
-        uow.commit()
-    return jsonify(created=created)
+    return jsonify(created=current_sheli().handle(SeedDemoStaff()))
 
 
 @bp.post("/run-due")
 def run_due_now() -> Any:
     """Run due visits, expiries and SLA checks now, then deliver the outbox."""
-    sheli = _sheli()
-    duties = run_due(sheli.deps)
-    delivered = deliver_due(
-        sheli.deps.uow_factory, sheli.sender, sheli.clock, sheli.outbox_settings
-    )
+    sheli = current_sheli()
+    duties = run_due(sheli)
+    delivered = deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
     return jsonify(duties=duties, delivered=delivered)

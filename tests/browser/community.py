@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.scheduler import run_due
-from handlers.staff import add_staff
+from handlers.commands import AddStaff
 from tests.wechat import Person, WeChatServer
 
 STAFF = {
@@ -33,17 +33,8 @@ RATINGS = ("5", "4", "5", "5", "3", "5", "4", "5")
 
 
 def hire_everyone(sheli: Any) -> None:
-    with sheli.uow() as uow:
-        for role, name in STAFF.items():
-            add_staff(
-                uow,
-                sheli.policy,
-                role=role,
-                name=name,
-                openid=f"demo_{role}",
-                now=sheli.clock.now(),
-            )
-        uow.commit()
+    for role, name in STAFF.items():
+        sheli.handle(AddStaff(role=role, name=name, openid=f"demo_{role}"))
 
 
 def assignee_of(sheli: Any, number: int) -> str | None:

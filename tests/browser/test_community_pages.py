@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-from handlers.events_import import import_rooms
+from handlers.importing.rooms import import_rooms
 from tests.wechat import Person, WeChatServer
 
 PASSWORD = "sheli-demo-password"

@@ -8,7 +8,7 @@ from typing import Any
 from werkzeug.security import generate_password_hash
 
 from bot.app import create_app
-from handlers import dashboard as board
+from handlers import read_models
 from tests.browser.community import play_twelve_weeks
 from tests.browser.conftest import screenshot
 
@@ -24,8 +24,7 @@ def test_operator_logs_in_reads_the_overview_and_reassigns_a_ticket(
         dashboard__password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     )
     play_twelve_weeks(sheli, create_app(sheli=sheli).test_client(), clock)
-    with sheli.uow() as uow:
-        figures = board.overview(uow, sheli.policy, clock.now())
+    figures = sheli.read(read_models.overview)
     assert figures.recent.new_tickets > 30 and figures.open >= 2
 
     base = serve(sheli)

@@ -1,0 +1,699 @@
+"""What the dashboard, the CLI and the simulator read: pages and their JSON twins.
+
+Each query is a function of (unit of work, Context, ...), run by `sheli.read(query, ...)` in a
+unit of work of its own; they never write. What they return stays readable after the unit of work
+closes (plain data, or rows whose relationships are loaded). The JSON of a single ticket or staff
+member is in handlers/queries.py; the weekly figures come from handlers.summary.compute_summary,
+so the dashboard and the WeChat summary never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from handlers import messages as msg
+from handlers.errors import Invalid, NotFound
+from handlers.events import when
+from handlers.importing.events import openings_text
+from handlers.keywords import mask_phone, mask_phones_in
+from handlers.lifecycle import is_active
+from handlers.notices import residents_of
+from handlers.places import building_of_room, room_label
+from handlers.ports import Context, Policy
+from handlers.queries import staff_json, ticket_detail, ticket_json
+from handlers.summary import BadWeek, Summary, Week, compute_summary, render_summary, week_of
+from handlers.times import local_day_start, local_text, to_local
+from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
+from storage.models import (
+    Attachment,
+    InboundMessage,
+    OutboxMessage,
+    Resident,
+    Staff,
+    Ticket,
+    TicketEvent,
+)
+from storage.states import ACTIVE_STATUSES
+from storage.uow import AbstractUnitOfWork
+
+# Inbound messages this long before a ticket was opened are shown as part of its conversation.
+CONVERSATION_LEAD = timedelta(minutes=30)
+TICKET_LIST_LIMIT = 500
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+# --- weeks -----------------------------------------------------------------------------------
+
+
+def _iso_week(day: date, now: datetime, timezone: str) -> Week:
+    iso = day.isocalendar()
+    return week_of(f"{iso.year}-W{iso.week:02d}", now, timezone)
+
+
+def current_week(now: datetime, timezone: str) -> Week:
+    """The ISO week (in the site's time zone) that `now` falls in."""
+    return _iso_week(to_local(now, timezone).date(), now, timezone)
+
+
+def recent_weeks(now: datetime, timezone: str, count: int = 12) -> list[Week]:
+    """The last `count` weeks, oldest first, ending with the current one."""
+    this = current_week(now, timezone)
+    return [
+        _iso_week(this.local_start - timedelta(weeks=back), now, timezone)
+        for back in range(count - 1, -1, -1)
+    ]
+
+
+def span(weeks: Sequence[Week], label: str) -> Week:
+    """One period covering several consecutive weeks (compute_summary accepts any period)."""
+    return Week(label, weeks[0].start, weeks[-1].end, weeks[0].local_start)
+
+
+def _week(ctx: Context, label: str | None) -> Week:
+    try:
+        return week_of(label or None, ctx.now, ctx.policy.timezone)
+    except BadWeek:
+        raise Invalid(msg.BAD_WEEK) from None
+
+
+def week_summary(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Summary:
+    """The weekly summary's figures for ISO week `label` (default: the last full week)."""
+    return compute_summary(uow, ctx.policy, _week(ctx, label), ctx.now)
+
+
+@dataclass
+class SummaryPage:
+    week: Week
+    figures: Summary
+    text: str  # the very text the WeChat summary sends
+    week_end: date
+    previous: str
+    following: str
+
+
+def summary_page(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> SummaryPage:
+    """The summary of one week as the dashboard shows it, with the weeks before and after."""
+    week = _week(ctx, label)
+    figures = compute_summary(uow, ctx.policy, week, ctx.now)
+    previous = (week.local_start - timedelta(weeks=1)).isocalendar()
+    following = (week.local_start + timedelta(weeks=1)).isocalendar()
+    return SummaryPage(
+        week=week,
+        figures=figures,
+        text=render_summary(figures, ctx.policy),
+        week_end=week.local_start + timedelta(days=6),
+        previous=f"{previous.year}-W{previous.week:02d}",
+        following=f"{following.year}-W{following.week:02d}",
+    )
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    open: int
+    overdue: int
+    unassigned: int
+    this_week: Summary
+    recent: Summary  # the whole 12-week period
+    weekly: list[Summary]
+    buildings: list[tuple[str, int]]
+    intents: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "open": self.open,
+            "overdue": self.overdue,
+            "unassigned": self.unassigned,
+            "this_week": self.this_week.to_json(),
+            "recent": self.recent.to_json(),
+            "weekly": [s.to_json() for s in self.weekly],
+            "buildings": [{"building": b, "tickets": n} for b, n in self.buildings],
+        }
+
+
+def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview:
+    """Today's workload and the figures of the current week and the last `weeks` weeks."""
+    policy, now = ctx.policy, ctx.now
+    periods = recent_weeks(now, policy.timezone, weeks)
+    weekly = [compute_summary(uow, policy, week, now) for week in periods]
+    whole = span(periods, msg.RECENT_WEEKS.format(n=weeks))
+    recent = compute_summary(uow, policy, whole, now)
+    active = list(uow.tickets.list(status=ACTIVE_STATUSES))
+    created = uow.tickets.list(since=whole.start, until=whole.end)
+    buildings = Counter(t.building for t in created if t.building).most_common(10)
+    intents = sorted({i for s in weekly for i in s.new_by_intent})
+    return Overview(
+        open=len(active),
+        overdue=len(weekly[-1].overdue),
+        unassigned=sum(1 for t in active if t.assignee_id is None),
+        this_week=weekly[-1],
+        recent=recent,
+        weekly=weekly,
+        buildings=buildings,
+        intents=intents,
+    )
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TicketFilter:
+    status: str | None = None  # a status, or "active"
+    intent: str | None = None
+    role: str | None = None
+    building: str | None = None
+    since: date | None = None  # local dates, inclusive
+    until: date | None = None
+    overdue: bool = False
+
+
+def find_tickets(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter
+) -> tuple[list[Ticket], bool]:
+    """Tickets matching the filter, newest first; the flag says the list was cut short."""
+    timezone = ctx.policy.timezone
+    status: str | Sequence[str] | None = wanted.status
+    if wanted.status == "active":
+        status = ACTIVE_STATUSES
+    found = list(
+        uow.tickets.list(
+            status=status,
+            intent=wanted.intent,
+            role=wanted.role,
+            building=wanted.building,
+            since=local_day_start(wanted.since, timezone) if wanted.since else None,
+            until=(
+                local_day_start(wanted.until + timedelta(days=1), timezone)
+                if wanted.until
+                else None
+            ),
+            newest_first=True,
+            limit=TICKET_LIST_LIMIT + 1,
+        )
+    )
+    if wanted.overdue:
+        found = [t for t in found if is_active(t) and _overdue(t)]
+    return found[:TICKET_LIST_LIMIT], len(found) > TICKET_LIST_LIMIT
+
+
+def _overdue(ticket: Ticket) -> bool:
+    return bool(ticket.accept_breach_level or ticket.resolve_breach_level)
+
+
+@dataclass
+class TicketsPage:
+    tickets: list[Ticket]
+    truncated: bool
+    buildings: list[str]  # every building that has had a ticket, for the filter's choices
+    limit: int = TICKET_LIST_LIMIT
+
+
+def tickets_page(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> TicketsPage:
+    """The tickets list with its filter's choices."""
+    found, cut = find_tickets(uow, ctx, wanted)
+    buildings = sorted({t.building for t in uow.tickets.list() if t.building})
+    return TicketsPage(found, cut, buildings)
+
+
+def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
+    """The tickets list as JSON; a list never shows a full phone number, not even in the text."""
+    found, cut = find_tickets(uow, ctx, wanted)
+    listed = [ticket_json(t, ctx.policy) for t in found]
+    for item in listed:
+        item["text"] = mask_phones_in(item["text"])
+    return {"tickets": listed, "truncated": cut}
+
+
+def ticket_rows(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    *,
+    status: str | None = None,
+    intent: str | None = None,
+    role: str | None = None,
+    overdue: bool = False,
+    limit: int = 200,
+) -> list[Ticket]:
+    """Tickets newest first, for `sheli tickets list`."""
+    rows = uow.tickets.list(status=status, intent=intent, role=role, newest_first=True, limit=limit)
+    return [t for t in rows if _overdue(t)] if overdue else list(rows)
+
+
+def find_ticket_record(
+    uow: AbstractUnitOfWork, ctx: Context, number: int, *, mask: bool = True
+) -> dict[str, Any] | None:
+    """A ticket with its audit trail, attachments and followers; None if there is no #number."""
+    ticket = uow.tickets.get(number)
+    return ticket_detail(uow, ticket, ctx.policy, mask=mask) if ticket else None
+
+
+def ticket_record(
+    uow: AbstractUnitOfWork, ctx: Context, number: int, *, mask: bool = True
+) -> dict[str, Any]:
+    """The same; NotFound if there is no #number."""
+    found = find_ticket_record(uow, ctx, number, mask=mask)
+    if found is None:
+        raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
+    return found
+
+
+@dataclass
+class ChatLine:
+    at: datetime
+    direction: str  # "in" (the resident wrote) | "reply" (passive reply) | "out" (Sheli on its own)
+    who: str
+    text: str
+    status: str | None = None
+
+
+def conversation(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> list[ChatLine]:
+    """The resident's messages around the ticket and every message Sheli sent about it."""
+    policy = ctx.policy
+    lines: list[ChatLine] = []
+    resident = ticket.resident
+    if resident is not None and not resident.erased_at:
+        start = ticket.created_at - CONVERSATION_LEAD
+        end = ticket.closed_at or ctx.now
+        rows: Sequence[InboundMessage] = uow.inbound.for_openid(resident.openid, limit=200)
+        for row in rows:
+            if row.ticket_id == ticket.id or start <= row.received_at <= end:
+                lines.append(
+                    ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, row.content or row.msg_type)
+                )
+                if row.reply:
+                    lines.append(ChatLine(row.received_at, "reply", policy.site_name, row.reply))
+    names = {resident.openid: msg.CHAT_RESIDENT} if resident is not None else {}
+    for openid in residents_of(uow, ticket):
+        names.setdefault(openid, msg.CHAT_RESIDENT)
+    for member in uow.staff.list():
+        if member.openid:
+            names.setdefault(member.openid, f"{policy.role_name(member.role)}{member.name}")
+    for openid in policy.summary_recipients:
+        names.setdefault(openid, msg.CHAT_SECRETARY)
+    sent: list[OutboxMessage] = []
+    for openid in names:
+        sent.extend(
+            m for m in uow.outbox.for_recipient(openid, limit=5000) if m.ticket_id == ticket.id
+        )
+    for message in sorted(sent, key=lambda m: m.id):
+        lines.append(
+            ChatLine(
+                message.created_at,
+                "out",
+                msg.CHAT_TO.format(who=names[message.recipient]),
+                message.body,
+                message.status,
+            )
+        )
+    lines.sort(key=lambda line: line.at)
+    return lines
+
+
+@dataclass
+class TicketPage:
+    ticket: Ticket
+    events: list[TicketEvent]
+    attachments: list[Attachment]
+    followers: list[Resident]
+    chat: list[ChatLine]
+    active: bool
+    helpers: list[TicketHelper]
+    volunteers: list[Volunteer]  # who can still be asked to help
+
+
+def ticket_page(uow: AbstractUnitOfWork, ctx: Context, number: int) -> TicketPage:
+    """Everything about one ticket: the full phone, the trail, the conversation, the helpers."""
+    ticket = uow.tickets.get(number)
+    if ticket is None:
+        raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
+    return TicketPage(
+        ticket=ticket,
+        events=list(uow.tickets.events(number)),
+        attachments=list(uow.tickets.attachments(number)),
+        followers=list(uow.tickets.followers(number)),
+        chat=conversation(uow, ctx, ticket),
+        active=is_active(ticket),
+        helpers=list(uow.resources.helpers(number)),
+        volunteers=list(uow.resources.volunteers(active_only=True)),
+    )
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+@dataclass
+class RoleGroup:
+    role: str
+    role_name: str
+    members: list[tuple[Staff, int]]
+
+    @property
+    def open_load(self) -> int:
+        return sum(load for staff, load in self.members if staff.active)
+
+
+def staff_by_role(uow: AbstractUnitOfWork, ctx: Context) -> list[RoleGroup]:
+    """Every role from config (also the empty ones) with its staff and their open tickets."""
+    load = uow.staff.open_load()
+    groups = {role: RoleGroup(role, name, []) for role, name in ctx.policy.role_names.items()}
+    for member in uow.staff.list():
+        group = groups.setdefault(member.role, RoleGroup(member.role, member.role, []))
+        group.members.append((member, load.get(member.id, 0)))
+    return list(groups.values())
+
+
+def staff_rows(uow: AbstractUnitOfWork, ctx: Context) -> list[dict[str, Any]]:
+    """Every staff member as JSON, with their open load."""
+    load = uow.staff.open_load()
+    return [staff_json(s, ctx.policy, load.get(s.id, 0)) for s in uow.staff.list()]
+
+
+def staff_member(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> Staff:
+    """One staff member; NotFound if there is none with this id."""
+    member = uow.staff.get(staff_id)
+    if member is None:
+        raise NotFound(msg.NO_SUCH_STAFF.format(id=staff_id))
+    return member
+
+
+def open_tickets_of(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> int:
+    """How many active tickets a staff member holds."""
+    return uow.staff.open_load().get(staff_id, 0)
+
+
+def bound_staff(uow: AbstractUnitOfWork, ctx: Context) -> list[Staff]:
+    """Active staff with a bound account (whom the simulator can play)."""
+    return [s for s in uow.staff.list(active_only=True) if s.openid]
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def event_json(uow: AbstractUnitOfWork, policy: Policy, event: Event, now: datetime) -> dict:
+    """An event with its sign-up figures (times in UTC, plus the local start for display)."""
+    statuses = Counter(s.status for s in event.sign_ups)
+    return {
+        "id": event.id,
+        "label": f"活动{event.id}",
+        "kind": event.kind,
+        "kind_name": msg.EVENT_KIND_NAMES.get(event.kind, event.kind),
+        "title": event.title,
+        "starts_at": _iso(event.starts_at),
+        "ends_at": _iso(event.ends_at),
+        "local_start": local_text(event.starts_at, policy.timezone),
+        "when": when(event, policy),
+        "place": event.place,
+        "details": event.details,
+        "openings": list(event.openings or []),
+        "capacity": event.capacity,
+        "confirmed": statuses[SignUpStatus.CONFIRMED],
+        "waiting": statuses[SignUpStatus.WAITING],
+        "cancelled_sign_ups": statuses[SignUpStatus.CANCELLED],
+        "attended": sum(1 for s in event.sign_ups if s.attended),
+        "cancelled": event.cancelled,
+        "past": event.starts_at <= now,
+    }
+
+
+def event_rows(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    *,
+    kind: str | None = None,
+    include_past: bool = True,
+    include_cancelled: bool = True,
+) -> list[dict]:
+    """The events page: upcoming events first (soonest first), then past ones (newest first)."""
+    now = ctx.now
+    events = uow.events.list(kind=kind, include_cancelled=include_cancelled)
+    coming = [e for e in events if e.starts_at > now]
+    past = [e for e in reversed(events) if e.starts_at <= now] if include_past else []
+    return [event_json(uow, ctx.policy, e, now) for e in coming + past]
+
+
+def _event(uow: AbstractUnitOfWork, event_id: int) -> Event:
+    event = uow.events.get(event_id)
+    if event is None:
+        raise NotFound(msg.NO_SUCH_EVENT.format(n=event_id))
+    return event
+
+
+def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int) -> dict:
+    """One event with its sign-up list: residents by number, room and masked phone, never by
+    openid."""
+    event = _event(uow, event_id)
+    data = event_json(uow, ctx.policy, event, ctx.now)
+    rows = []
+    waiting_position = 0
+    for signed in event.sign_ups:
+        resident = uow.residents.get(signed.resident_id) if signed.resident_id else None
+        if signed.status == SignUpStatus.WAITING:
+            waiting_position += 1
+        rows.append(
+            {
+                "id": signed.id,
+                "resident": resident.id if resident else None,
+                "room": resident.room if resident else None,
+                "phone": mask_phone(resident.phone) if resident and resident.phone else None,
+                "status": signed.status,
+                "status_name": msg.SIGN_UP_STATUS.get(signed.status, signed.status),
+                "waiting_position": waiting_position
+                if signed.status == SignUpStatus.WAITING
+                else None,
+                "signed_up_at": _iso(signed.created_at),
+                "reminded_at": _iso(signed.reminded_at),
+                "attended": signed.attended,
+            }
+        )
+    data["sign_ups"] = rows
+    return data
+
+
+EVENT_FORM_FIELDS = (
+    "kind",
+    "title",
+    "starts_at",
+    "ends_at",
+    "place",
+    "capacity",
+    "details",
+    "openings",
+)
+
+
+def event_form(uow: AbstractUnitOfWork, ctx: Context, event_id: int | None) -> dict[str, str]:
+    """The event form's values: empty for a new event, else the event's (local site time)."""
+    if event_id is None:
+        return {key: "" for key in EVENT_FORM_FIELDS} | {"kind": "job_fair"}
+    event = _event(uow, event_id)
+    timezone = ctx.policy.timezone
+    return {
+        "kind": event.kind,
+        "title": event.title,
+        "starts_at": local_text(event.starts_at, timezone, "%Y-%m-%dT%H:%M"),
+        "ends_at": local_text(event.ends_at, timezone, "%Y-%m-%dT%H:%M"),
+        "place": event.place or "",
+        "capacity": "" if event.capacity is None else str(event.capacity),
+        "details": event.details or "",
+        "openings": openings_text(event.openings),
+    }
+
+
+# --- buildings and residents -----------------------------------------------------------------
+
+
+def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
+    """Per building: rooms, beds, residents known to live there, occupancy, requests.
+
+    Buildings that only appear in tickets (not imported) are listed too, without capacity.
+    """
+    residents = uow.buildings.residents_with_room()
+    living = Counter(building_of_room(r.room) for r in residents)
+    tickets = uow.tickets.list()
+    requests = Counter(t.building for t in tickets if t.building)
+    open_requests = Counter(t.building for t in tickets if t.building and is_active(t))
+    rows = []
+    known = set()
+    for building in uow.buildings.list():
+        known.add(building.name)
+        capacity = sum(room.capacity for room in building.rooms)
+        count = living.get(building.name, 0)
+        rows.append(
+            {
+                "name": building.name,
+                "imported": True,
+                "rooms": len(building.rooms),
+                "capacity": capacity,
+                "residents": count,
+                "occupancy": round(count / capacity, 4) if capacity else None,
+                "requests": requests.get(building.name, 0),
+                "open_requests": open_requests.get(building.name, 0),
+            }
+        )
+    for name in sorted((set(requests) | {b for b in living if b}) - known):
+        if not name:
+            continue
+        rows.append(
+            {
+                "name": name,
+                "imported": False,
+                "rooms": 0,
+                "capacity": 0,
+                "residents": living.get(name, 0),
+                "occupancy": None,
+                "requests": requests.get(name, 0),
+                "open_requests": open_requests.get(name, 0),
+            }
+        )
+    return rows
+
+
+def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
+    """One building: its rooms with capacity and residents, and its requests."""
+    building = uow.buildings.by_name(name)
+    residents = [r for r in uow.buildings.residents_with_room() if building_of_room(r.room) == name]
+    by_room: dict[str, list[int]] = {}
+    for resident in residents:
+        by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
+    rooms = []
+    for room in building.rooms if building else []:
+        ids = by_room.pop(room.label, [])
+        rooms.append(
+            {
+                "label": room.label,
+                "number": room.number,
+                "capacity": room.capacity,
+                "residents": ids,
+            }
+        )
+    for label, ids in sorted(by_room.items()):  # rooms residents named that were never imported
+        rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
+    tickets = uow.tickets.list(building=name, newest_first=True, limit=200)
+    return {
+        "name": name,
+        "imported": building is not None,
+        "capacity": sum(r["capacity"] or 0 for r in rooms),
+        "residents": len(residents),
+        "rooms": rooms,
+        "tickets": [ticket_json(t, ctx.policy) for t in tickets],
+    }
+
+
+def building_page(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
+    """The same, for a building Sheli knows of (imported, lived in or with requests)."""
+    detail = building_detail(uow, ctx, name)
+    if not detail["imported"] and not detail["rooms"] and not detail["tickets"]:
+        raise NotFound(msg.NO_SUCH_BUILDING.format(name=name))
+    return detail
+
+
+def resident_page(uow: AbstractUnitOfWork, ctx: Context, resident_id: int) -> dict:
+    """A resident as the dashboard shows them: room, masked phone, tickets and sign-ups."""
+    resident = uow.residents.get(resident_id)
+    if resident is None:
+        raise NotFound(msg.NO_SUCH_RESIDENT.format(n=resident_id))
+    tickets = uow.tickets.list(resident_id=resident.id, newest_first=True)
+    return {
+        "id": resident.id,
+        "room": resident.room,
+        "phone": mask_phone(resident.phone) if resident.phone else None,
+        "created_at": _iso(resident.created_at),
+        "last_seen_at": _iso(resident.last_seen_at),
+        "erased": resident.erased_at is not None,
+        "tickets": [ticket_json(t, ctx.policy) for t in tickets],
+        "sign_ups": [
+            {
+                "event": s.event_id,
+                "title": s.event.title,
+                "status": s.status,
+                "attended": s.attended,
+            }
+            for s in uow.events.sign_ups_of_resident(resident.id)
+        ],
+    }
+
+
+# --- party-building resources ----------------------------------------------------------------
+
+
+def resources_overview(uow: AbstractUnitOfWork, ctx: Context) -> dict:
+    """Alliance units, volunteer teams and the six staff roles with who fills them."""
+    policy = ctx.policy
+    load = uow.staff.open_load()
+    helped = uow.resources.helper_counts()
+    teams: dict[str, list[dict]] = {}
+    for volunteer in uow.resources.volunteers():
+        teams.setdefault(volunteer.team, []).append(
+            {
+                "id": volunteer.id,
+                "name": volunteer.name,
+                "skills": volunteer.skills,
+                "phone": mask_phone(volunteer.phone) if volunteer.phone else None,
+                "active": volunteer.active,
+                "tickets_helped": helped.get(volunteer.id, 0),
+            }
+        )
+    staff = [staff_json(s, policy, load.get(s.id, 0)) for s in uow.staff.list()]
+    return {
+        "alliance_units": [
+            {
+                "id": u.id,
+                "name": u.name,
+                "category": u.category,
+                "services": u.services,
+                "contact": u.contact,
+                "phone": u.phone,
+            }
+            for u in uow.resources.units()
+        ],
+        "volunteer_teams": [{"team": team, "volunteers": rows} for team, rows in teams.items()],
+        "roles": [
+            {
+                "role": role,
+                "role_name": name,
+                "staff": [s for s in staff if s["role"] == role],
+            }
+            for role, name in policy.role_names.items()
+        ],
+    }
+
+
+# --- local mode: the simulator and `sheli chat` ------------------------------------------------
+
+
+def inbox(uow: AbstractUnitOfWork, ctx: Context, openid: str, after: int = 0) -> list[dict]:
+    """The outbox rows to `openid` after outbox id `after`, oldest first, as JSON."""
+    return [
+        {
+            "id": m.id,
+            "kind": m.kind,
+            "body": m.body,
+            "ticket": m.ticket_id,
+            "status": m.status,
+            "at": _iso(m.created_at),
+        }
+        for m in uow.outbox.for_recipient(openid, after_id=after)
+    ]
+
+
+def history(uow: AbstractUnitOfWork, ctx: Context, openid: str, limit: int = 100) -> list[dict]:
+    """What this person wrote and the passive replies, oldest first."""
+    return [
+        {
+            "text": m.content or m.msg_type,
+            "type": m.msg_type,
+            "reply": m.reply,
+            "at": _iso(m.received_at),
+        }
+        for m in uow.inbound.for_openid(openid, limit=limit)
+    ]
