@@ -19,8 +19,8 @@ from bot.app import create_app
 from bot.bootstrap import Sheli
 from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
-from handlers.ports import FakeClock
 from handlers.notices import notify
+from handlers.ports import FakeClock
 from storage.models import OutboxMessage
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
@@ -342,9 +342,7 @@ def test_concurrent_dispatchers_never_send_a_message_twice(
             for _ in range(40):
                 if not statuses(sheli).get("pending"):
                     return
-                deliver_due(
-                    sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings, 3
-                )
+                deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings, 3)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

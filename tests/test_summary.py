@@ -258,7 +258,6 @@ def test_the_week_boundaries_decide_where_a_ticket_counts(week47: Any) -> None:
 
 def test_sending_queues_once_per_week_and_recipient(make_sheli: Any) -> None:
     sheli = make_sheli(**{"summary.recipients": ["o_secretary", "o_deputy"]})
-    now = sheli.clock.now()
     sheli.handle(SendWeeklySummary("2026-W47"))
     sheli.handle(SendWeeklySummary("2026-W47"))
     sheli.handle(SendWeeklySummary("2026-W46"))
