@@ -12,7 +12,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and write-serialising transactions."""
+    """An engine for `url`; SQLite gets foreign keys, WAL and write-serialising transactions.
+
+    Statement parameters (message text, openids, phones) never appear in a log line or in the
+    text of a database error: every engine hides them.
+    """
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)
