@@ -23,11 +23,16 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _name(exc: BaseException) -> str:
+    """The type, with PostgreSQL's SQLSTATE and constraint name (schema, not data) if any."""
+    details = []
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate:
+        details.append(f"sqlstate {sqlstate}")
+    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
+    if constraint:
+        details.append(f"constraint {constraint}")
     name = type(exc).__qualname__
-    sqlstate = getattr(exc, "sqlstate", None) or getattr(
-        getattr(exc, "orig", None), "sqlstate", None
-    )
-    return f"{name} (sqlstate {sqlstate})" if sqlstate else name
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def describe_error(exc: BaseException) -> str:

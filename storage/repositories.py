@@ -136,17 +136,16 @@ class TicketRepository:
         self.session = session
 
     def next_number(self) -> int:
-        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps."""
+        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps.
+
+        One upsert, so even the very first tickets, opened at the same moment, each get their own.
+        """
         value = self.session.execute(
-            update(Counter)
-            .where(Counter.name == "ticket")
-            .values(value=Counter.value + 1)
+            dialect_insert(self.session, Counter)
+            .values(name="ticket", value=1)
+            .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
             .returning(Counter.value)
-        ).scalar()
-        if value is None:
-            self.session.add(Counter(name="ticket", value=1))
-            self.session.flush()
-            return 1
+        ).scalar_one()
         return int(value)
 
     def add(self, ticket: Ticket) -> Ticket:
