@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     text of a database error: every engine hides them.
     """
     kwargs["hide_parameters"] = True
+    # SQLAlchemy logs statements, and at DEBUG the rows it fetched (texts, openids), as soon as
+    # the root logger allows it (`sheli -v`). Unless someone configured it on purpose, it stays quiet.
+    quiet = logging.getLogger("sqlalchemy.engine")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)
