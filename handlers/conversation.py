@@ -19,6 +19,7 @@ from handlers.keywords import (
     normalise,
     parse_command,
 )
+from handlers.masking import mask_personal
 from handlers.ports import Deps, Policy
 from handlers.staff import bind
 from handlers.tickets import (
@@ -383,7 +384,7 @@ def _human(turn: Turn, intent: str = "ask_human") -> str:
     notify(
         turn.uow,
         liaison.openid,
-        msg.NOTIFY_HUMAN.format(who=who, text=text[:200]),
+        msg.NOTIFY_HUMAN.format(who=who, text=mask_personal(text)[:200]),
         turn.now,
         kind="handoff",
     )

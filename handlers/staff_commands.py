@@ -7,6 +7,7 @@ from datetime import datetime
 
 from handlers import messages as msg
 from handlers.keywords import Command
+from handlers.masking import mask_personal
 from handlers.ports import Policy
 from handlers.tickets import (
     TicketError,
@@ -37,7 +38,7 @@ def _tasks(
                 status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
                 location=(ticket.location + " ") if ticket.location else "",
-                text=ticket.text[:20] + ("…" if len(ticket.text) > 20 else ""),
+                text=mask_personal(ticket.text)[:20] + ("…" if len(ticket.text) > 20 else ""),
             )
         )
     return "\n".join(lines)

@@ -208,16 +208,21 @@ def test_a_new_residents_first_messages_arriving_together_all_get_answers(
     app = create_app(sheli=sheli)
     texts = ["你好", "在吗", "3栋502热水器坏了", "谢谢", "6号楼楼道灯坏了", "你好", "在吗", "谢谢"]
     statuses: list[int] = []
+
+    def write(openid: str, msg_id: int, text: str, start: threading.Barrier) -> None:
+        server = WeChatServer(app.test_client())
+        xml = message_xml(openid, "text", {"Content": text, "MsgId": msg_id})
+        start.wait()
+        statuses.append(server.post(xml).status)
+
     for round_ in range(3):  # three newcomers, each writing eight messages at the same moment
         start = threading.Barrier(len(texts))
-
-        def write(i: int, text: str, openid: str = f"o_newcomer_{round_}") -> None:
-            server = WeChatServer(app.test_client())
-            xml = message_xml(openid, "text", {"Content": text, "MsgId": 900000 + 10 * round_ + i})
-            start.wait()
-            statuses.append(server.post(xml).status)
-
-        threads = [threading.Thread(target=write, args=(i, t)) for i, t in enumerate(texts)]
+        threads = [
+            threading.Thread(
+                target=write, args=(f"o_newcomer_{round_}", 900000 + 10 * round_ + i, text, start)
+            )
+            for i, text in enumerate(texts)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
