@@ -217,7 +217,8 @@ def deliver_due(
     settings: OutboxSettings,
     limit: int = 50,
 ) -> dict[str, int]:
-    """Send what is due, oldest first and in order per recipient; returns counts by outcome.
+    """Send what is due, oldest first and in order per recipient; returns counts by outcome
+    (`sent`, `retry`, `dead`, and `unknown` for sends WeChat did not answer in time).
 
     Only the holder of the dispatch lease sends, so two dispatchers never send one message
     twice; the others return at once (`skipped`: 1) and the holder's next pass takes their work.
