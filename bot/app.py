@@ -7,12 +7,14 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.bootstrap import Sheli, bootstrap
 from bot.config import Config
+from bot.logsafe import describe_error, log_error
 from bot.web import EXTENSION_KEY
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,11 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
     sheli = sheli or bootstrap(config)
     app = Flask(__name__)
     app.extensions[EXTENSION_KEY] = sheli
+    proxies = int(sheli.config.get("server.trusted_proxies") or 0)
+    if proxies:
+        # nginx in front (HTTPS): believe the client address and scheme it forwards, from that
+        # many proxies deep, and nothing a client could set for itself beyond them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = int(sheli.config.get("wechat.max_body_bytes", 65536)) * 4
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # Dashboard sessions: a random key per start unless configured (set one for several workers).
@@ -51,8 +58,8 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
         try:
             with sheli.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unavailable")
+        except Exception as exc:
+            log.error("health check: database unavailable (%s)", describe_error(exc))
             return jsonify(status="unavailable", database="down"), 503
         return jsonify(
             status="ok",
@@ -67,7 +74,7 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        log.exception("unhandled error")
+        log_error(log, "unhandled error in %s %s", request.method, request.path, exc=exc)
         return jsonify(error="internal error", status=500), 500
 
     return app

@@ -138,6 +138,7 @@ def bootstrap(
         outbox_settings=OutboxSettings(
             max_attempts=int(config.get("outbox.max_attempts", 10)),
             backoff=config.duration("outbox.backoff"),
+            max_unknown=int(config.get("outbox.max_unknown", 1)),
         ),
     )
 

@@ -34,6 +34,9 @@ DURATION_KEYS = (
     "scheduler.lease",
 )
 
+# Keys whose values must be whole numbers ≥ 0.
+COUNT_KEYS = ("server.trusted_proxies", "outbox.max_unknown")
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the key."""
@@ -113,6 +116,12 @@ class Config:
         if isinstance(recipients, str):
             self.data["summary"]["recipients"] = [r.strip() for r in recipients.split(",") if r]
         self._check_roles()
+        for key in COUNT_KEYS:
+            value = self.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ConfigError(f"{key}: {value!r} is not a whole number of 0 or more")
 
     def _check_roles(self) -> None:
         roles = self.get("roles") or {}

@@ -10,18 +10,26 @@ operator (`sheli outbox status`, `sheli outbox retry ID`).
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
+from urllib3.exceptions import ProtocolError
 from wechatpy.exceptions import WeChatClientException
 
+from bot.logsafe import describe_error, log_error
+from handlers.masking import pseudonym
 from handlers.ports import Clock
 from storage.models import OutboxMessage
+from storage.states import OutboxStatus
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -36,15 +44,33 @@ DISPATCH_LEASE = "outbox-dispatch"
 
 class SendError(Exception):
     """Delivery failed. `retryable`: trying later may help; `outage`: WeChat was unreachable or
-    answered with a server error, which delays a message but never kills it."""
+    answered with a server error, which delays a message but never kills it; `unknown`: the
+    request may have reached WeChat (no answer in time), so the message may have arrived."""
 
     def __init__(
-        self, reason: str, retryable: bool = True, code: int | None = None, outage: bool = False
+        self,
+        reason: str,
+        retryable: bool = True,
+        code: int | None = None,
+        outage: bool = False,
+        unknown: bool = False,
     ):
         super().__init__(reason)
         self.retryable = retryable
         self.code = code
         self.outage = outage
+        self.unknown = unknown
+
+
+def _network_error(exc: BaseException) -> SendError:
+    """A failed HTTP call: unknown outcome if the request may have reached WeChat."""
+    reached = isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError) or (
+        isinstance(exc, requests.ConnectionError)
+        and not isinstance(exc, requests.ConnectTimeout)
+        and bool(exc.args)
+        and isinstance(exc.args[0], ProtocolError)  # the connection broke after the request
+    )
+    return SendError(f"network: {exc.__class__.__name__}", outage=True, unknown=reached)
 
 
 class Sender(Protocol):
@@ -88,7 +114,7 @@ class WeChatSender:
                 return
             raise _classify(exc, "wechat") from None
         except (requests.RequestException, OSError) as exc:
-            raise SendError(f"network: {exc.__class__.__name__}", outage=True) from None
+            raise _network_error(exc) from None
 
     def _send_template(self, message: OutboxMessage, code: int) -> None:
         if not self.template_id:
@@ -112,7 +138,7 @@ class WeChatSender:
                 error.retryable = False
             raise error from None
         except (requests.RequestException, OSError) as exc:
-            raise SendError(f"network: {exc.__class__.__name__}", outage=True) from None
+            raise _network_error(exc) from None
         message.channel = "template"
         message.last_error = f"customer-service refused ({code}); sent as a template message"
 
@@ -132,11 +158,56 @@ class OutboxSettings:
     claim_for: timedelta = timedelta(minutes=2)
     max_backoff: timedelta = timedelta(hours=1)
     scan_limit: int = 500
+    # A message whose send had an unknown outcome is sent again at most this many times.
+    max_unknown: int = 1
+    # A message still "sending" this long after its send began has an unknown outcome. Longer
+    # than the lease, so no live dispatcher can still be waiting for WeChat's answer to it.
+    unknown_grace: timedelta = timedelta(minutes=2)
 
 
 def retry_delay(settings: OutboxSettings, attempts: int) -> timedelta:
     """Backoff after the `attempts`-th failure: doubling from `backoff`, capped at `max_backoff`."""
     return min(settings.backoff * (2 ** min(max(attempts - 1, 0), 20)), settings.max_backoff)
+
+
+@dataclass
+class _Result:
+    """What one send attempt came to, kept until the database has it."""
+
+    attempt: int
+    error: SendError | None
+    channel: str | None
+    note: str | None
+
+
+@dataclass
+class _Dispatcher:
+    """This process's dispatcher for one sender.
+
+    Its lease holder id is stable, so after losing the database it takes its own lease back on
+    the next pass instead of waiting for the lease to expire; its lock keeps two threads of the
+    process from dispatching at once; and it remembers outcomes it could not record.
+    """
+
+    pid: int
+    holder: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    unrecorded: dict[int, _Result] = field(default_factory=dict)
+
+
+_DISPATCHERS: weakref.WeakKeyDictionary[Any, _Dispatcher] = weakref.WeakKeyDictionary()
+_DISPATCHERS_LOCK = threading.Lock()
+
+
+def _dispatcher(sender: Sender) -> _Dispatcher:
+    with _DISPATCHERS_LOCK:
+        found = _DISPATCHERS.get(sender)
+        if found is None or found.pid != os.getpid():  # a forked worker is a new dispatcher
+            found = _Dispatcher(
+                os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+            )
+            _DISPATCHERS[sender] = found
+        return found
 
 
 def deliver_due(
@@ -146,59 +217,95 @@ def deliver_due(
     settings: OutboxSettings,
     limit: int = 50,
 ) -> dict[str, int]:
-    """Send what is due, oldest first and in order per recipient; returns counts by outcome.
+    """Send what is due, oldest first and in order per recipient; returns counts by outcome
+    (`sent`, `retry`, `dead`, and `unknown` for sends WeChat did not answer in time).
 
     Only the holder of the dispatch lease sends, so two dispatchers never send one message
     twice; the others return at once (`skipped`: 1) and the holder's next pass takes their work.
+    Each message is marked "sending" (committed) before it goes to WeChat, so a send whose
+    outcome was lost is found and reconciled instead of blindly repeated.
     """
     counts = {"sent": 0, "retry": 0, "dead": 0}
-    holder = uuid.uuid4().hex
-    with uow_factory() as uow:
-        if not uow.leases.acquire(DISPATCH_LEASE, holder, clock.now(), settings.claim_for):
-            return {**counts, "skipped": 1}
-        uow.commit()
+    dispatcher = _dispatcher(sender)
+    if not dispatcher.lock.acquire(blocking=False):
+        return {**counts, "skipped": 1}
+    try:
+        with uow_factory() as uow:
+            if not uow.leases.acquire(
+                DISPATCH_LEASE, dispatcher.holder, clock.now(), settings.claim_for
+            ):
+                return {**counts, "skipped": 1}
+            uow.commit()
+        try:
+            _record_remembered(uow_factory, clock, settings, dispatcher)
+            counts["dead"] += _reconcile(uow_factory, clock, settings)
+            _deliver_batches(uow_factory, sender, clock, settings, limit, dispatcher, counts)
+        finally:
+            try:
+                with uow_factory() as uow:
+                    uow.leases.release(DISPATCH_LEASE, dispatcher.holder)
+                    uow.commit()
+            except Exception as exc:
+                # The next pass of this dispatcher takes the lease back at once.
+                log.warning(
+                    "outbox: could not release the dispatch lease (%s)", describe_error(exc)
+                )
+    finally:
+        dispatcher.lock.release()
+    return counts
+
+
+def _deliver_batches(
+    uow_factory: Callable[[], AbstractUnitOfWork],
+    sender: Sender,
+    clock: Clock,
+    settings: OutboxSettings,
+    limit: int,
+    dispatcher: _Dispatcher,
+    counts: dict[str, int],
+) -> None:
     started = time.monotonic()
     budget = settings.claim_for.total_seconds() / 2
-    try:
-        for _round in range(20):
-            batch = _deliverable(uow_factory, clock.now(), settings.scan_limit, limit)
-            if not batch:
-                break
-            held_back: set[str] = set()  # recipients whose earlier message just failed
-            progress = False
-            for message_id, recipient in batch:
-                if recipient in held_back:
-                    continue
-                outcome = _deliver_one(uow_factory, sender, clock, settings, message_id)
-                if outcome:
-                    counts["retry" if outcome == "outage" else outcome] += 1
-                if outcome in ("sent", "dead"):
-                    progress = True
-                elif outcome == "retry":
-                    held_back.add(recipient)
-                if outcome == "outage" or time.monotonic() - started > budget:
-                    return counts
-            if not progress:
-                break
-    finally:
-        with uow_factory() as uow:
-            uow.leases.release(DISPATCH_LEASE, holder)
-            uow.commit()
-    return counts
+    for _round in range(20):
+        batch = _deliverable(uow_factory, clock.now(), settings.scan_limit, limit)
+        if not batch:
+            return
+        held_back: set[str] = set()  # recipients whose earlier message just failed
+        progress = False
+        for message_id, recipient in batch:
+            if recipient in held_back:
+                continue
+            outcome = _deliver_one(uow_factory, sender, clock, settings, message_id, dispatcher)
+            if outcome == "unknown":
+                counts["unknown"] = counts.get("unknown", 0) + 1
+            elif outcome:
+                counts["retry" if outcome == "outage" else outcome] += 1
+            if outcome in ("sent", "dead"):
+                progress = True
+            elif outcome == "retry":
+                held_back.add(recipient)
+            # WeChat unreachable, or too slow to answer: the rest waits for the next pass.
+            if outcome in ("outage", "unknown") or time.monotonic() - started > budget:
+                return
+        if not progress:
+            return
 
 
 def _deliverable(
     uow_factory: Callable[[], AbstractUnitOfWork], now: datetime, scan: int, limit: int
 ) -> list[tuple[int, str]]:
-    """Due messages (id, recipient), oldest first, none behind an earlier one still waiting."""
+    """Due messages (id, recipient), oldest first, none behind an earlier one still waiting.
+
+    A message still "sending" (its outcome not known yet) holds back its recipient's later ones.
+    """
     with uow_factory() as uow:
-        pending = uow.outbox.pending(limit=scan)
+        unfinished = uow.outbox.unfinished(limit=scan)
         waiting: set[str] = set()
         batch: list[tuple[int, str]] = []
-        for message in pending:
+        for message in unfinished:
             if message.recipient in waiting:
                 continue
-            if message.next_attempt_at > now:
+            if message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
                 waiting.add(message.recipient)
                 continue
             batch.append((message.id, message.recipient))
@@ -213,43 +320,124 @@ def _deliver_one(
     clock: Clock,
     settings: OutboxSettings,
     message_id: int,
+    dispatcher: _Dispatcher,
 ) -> str | None:
-    """Send one message and record the result; the send itself runs outside any transaction."""
+    """Mark one message "sending", send it, record the result; the send runs outside any
+    transaction. If the result cannot be recorded, the dispatcher keeps it for its next pass."""
     with uow_factory() as uow:
+        if not uow.outbox.start_sending(message_id, clock.now(), settings.unknown_grace):
+            return None  # erased (注销), handled by an operator, or taken meanwhile
         message = uow.outbox.get(message_id)
-        if message is None or message.status != "pending":
-            return None  # erased (注销) or handled by an operator meanwhile
+        uow.commit()
+    if message is None:  # pragma: no cover - the row was just updated in this transaction
+        return None
     error: SendError | None = None
     try:
         sender.send(message)
     except SendError as exc:
         error = exc
     except Exception as exc:  # a bug in a sender must not stop the queue
-        log.exception("outbox #%s: unexpected error while sending", message_id)
+        log_error(log, "outbox #%s: unexpected error while sending", message_id, exc=exc)
         error = SendError(f"unexpected: {exc.__class__.__name__}")
+    result = _Result(message.attempts, error, message.channel or sender.channel, message.last_error)
+    try:
+        return _record(uow_factory, clock, settings, message_id, result)
+    except Exception:
+        dispatcher.unrecorded[message_id] = result
+        raise
+
+
+def _record(
+    uow_factory: Callable[[], AbstractUnitOfWork],
+    clock: Clock,
+    settings: OutboxSettings,
+    message_id: int,
+    result: _Result,
+) -> str | None:
+    """Write what a send came to; None when the row moved on meanwhile (erased, reconciled)."""
     now = clock.now()
+    error = result.error
     with uow_factory() as uow:
         row = uow.outbox.get(message_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != OutboxStatus.SENDING or row.attempts != result.attempt:
             return None
-        row.attempts += 1
         if error is None:
-            row.status, row.sent_at = "sent", now
-            row.channel = message.channel or sender.channel
-            row.last_error = message.last_error
+            row.status, row.sent_at = OutboxStatus.SENT, now
+            row.channel = result.channel
+            row.last_error = result.note
             outcome = "sent"
+        elif error.unknown:
+            # Stays "sending": after the grace period _reconcile decides (send again, or give up).
+            row.last_error = f"attempt {row.attempts}: outcome unknown ({error})"[:500]
+            outcome = "unknown"
         elif not error.retryable or (not error.outage and row.attempts >= settings.max_attempts):
-            row.status, row.last_error = "dead", str(error)[:500]
-            log.warning("outbox #%s to %s given up: %s", row.id, row.recipient, error)
+            row.status, row.last_error = OutboxStatus.DEAD, str(error)[:500]
+            log.warning("outbox #%s to %s given up: %s", row.id, pseudonym(row.recipient), error)
             outcome = "dead"
         else:
+            row.status = OutboxStatus.PENDING
             row.last_error = str(error)[:500]
             row.next_attempt_at = now + retry_delay(settings, row.attempts)
             outcome = "outage" if error.outage else "retry"
         uow.commit()
     if outcome == "outage":
         log.warning("outbox #%s: WeChat unavailable (%s); will retry", message_id, error)
+    elif outcome == "unknown":
+        log.warning("outbox #%s: no answer from WeChat (%s); outcome unknown", message_id, error)
     return outcome
+
+
+def _record_remembered(
+    uow_factory: Callable[[], AbstractUnitOfWork],
+    clock: Clock,
+    settings: OutboxSettings,
+    dispatcher: _Dispatcher,
+) -> None:
+    """Write the outcomes this dispatcher knew but the database missed (it was down)."""
+    for message_id, result in list(dispatcher.unrecorded.items()):
+        _record(uow_factory, clock, settings, message_id, result)
+        del dispatcher.unrecorded[message_id]
+
+
+def _reconcile(
+    uow_factory: Callable[[], AbstractUnitOfWork], clock: Clock, settings: OutboxSettings
+) -> int:
+    """Messages still "sending" after the grace period: the send's outcome is unknown.
+
+    WeChat has no idempotency key for customer-service messages, so nobody can ask whether it
+    arrived. Such a message is sent again, at most `max_unknown` times; after that it is
+    marked dead with the reason, for the operator, rather than risk more copies. Returns how
+    many were given up.
+    """
+    now = clock.now()
+    with uow_factory() as uow:
+        stuck = uow.outbox.stuck_sending(now)
+        for row in stuck:
+            lost = (
+                row.last_error
+                if (row.last_error or "").startswith("attempt ")
+                else (f"attempt {row.attempts}: outcome unknown (no result recorded)")
+            )
+            if row.unknown_outcomes < settings.max_unknown:
+                row.unknown_outcomes += 1
+                row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+                row.last_error = (
+                    f"{lost}; sent again ({row.unknown_outcomes} of {settings.max_unknown})"
+                )[:500]
+            else:
+                row.status = OutboxStatus.DEAD
+                row.last_error = (
+                    f"{lost}; not sent again (outbox.max_unknown={settings.max_unknown}): "
+                    "it may have arrived, check before `sheli outbox retry`"
+                )[:500]
+            log.warning(
+                "outbox #%s: outcome of attempt %s unknown; %s",
+                row.id,
+                row.attempts,
+                "sending again" if row.status == OutboxStatus.PENDING else "given up",
+            )
+        uow.commit()
+    return sum(1 for row in stuck if row.status == OutboxStatus.DEAD)
 
 
 # --- for operators (`sheli outbox ...`) ----------------------------------------------------
@@ -258,7 +446,12 @@ def _deliver_one(
 def outbox_status(uow: AbstractUnitOfWork, limit: int = 20) -> dict[str, Any]:
     """Counts by status and the newest dead messages with their last error."""
     dead = uow.outbox.dead(limit)
-    counts = {"pending": 0, "sent": 0, "dead": 0, **uow.outbox.count_by_status()}
+    counts = {
+        OutboxStatus.PENDING.value: 0,
+        OutboxStatus.SENT.value: 0,
+        OutboxStatus.DEAD.value: 0,
+        **uow.outbox.count_by_status(),
+    }
     return {
         "counts": counts,
         "dead": [
@@ -282,7 +475,8 @@ def retry_message(uow: AbstractUnitOfWork, message_id: int, now: datetime) -> Ou
     message = uow.outbox.get(message_id)
     if message is None:
         raise ValueError(f"no outbox message {message_id}")
-    if message.status != "dead":
+    if message.status != OutboxStatus.DEAD:
         raise ValueError(f"outbox message {message_id} is {message.status}, not dead")
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, now
+    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, now
+    message.unknown_outcomes = 0
     return message

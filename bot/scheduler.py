@@ -28,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Sheli
 from bot.config import ConfigError
+from bot.logsafe import log_error
 from bot.outbox import deliver_due
 from handlers import commands as cmd
 from handlers.summary import already_sent, week_of
@@ -154,22 +155,35 @@ def flush_outbox(key: str) -> dict[str, int]:
     return deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
 
 
+_JOBS = {"tick": tick, "outbox": flush_outbox}
+
+
+def run_job(job: str, key: str) -> Any:
+    """Run the job named `job`; a failure is logged without the data its message may quote
+    (APScheduler itself would log the exception's text: a database error can hold an openid)."""
+    try:
+        return _JOBS[job](key)
+    except Exception as exc:
+        log_error(log, "scheduler job %s failed; it runs again on the next tick", job, exc=exc)
+        return None
+
+
 def _configure(scheduler: BaseScheduler, sheli: Sheli) -> str:
     summary_trigger(sheli)  # a bad cron line fails at start-up, not on Monday morning
     key = register(sheli)
     scheduler.add_job(
-        tick,
+        run_job,
         IntervalTrigger(seconds=sheli.config.seconds("scheduler.tick")),
-        args=[key],
+        args=["tick", key],
         id="tick",
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        flush_outbox,
+        run_job,
         IntervalTrigger(seconds=sheli.config.seconds("outbox.poll_interval")),
-        args=[key],
+        args=["outbox", key],
         id="outbox",
         max_instances=1,
         coalesce=True,

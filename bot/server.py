@@ -11,6 +11,10 @@ from bot.config import Config
 
 log = logging.getLogger(__name__)
 
+# gunicorn's default logs the request line with its query string: WeChat's signature, timestamp,
+# nonce and the sender's openid. This one logs the path only, and no referrer (a dashboard URL).
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, config: Config, options: dict[str, Any]):
@@ -60,6 +64,7 @@ def run_server(config: Config, *, host: str, port: int, workers: int, scheduler:
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
     }

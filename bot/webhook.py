@@ -6,27 +6,39 @@ Everything WeChat-specific (signatures, safe mode, the 5-second window, `success
 from __future__ import annotations
 
 import logging
+import math
+import re
 import time
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from bot.logsafe import describe_error, log_error
 from bot.web import current_sheli
 from handlers import messages as msg
 from handlers.inbound import Inbound
+from handlers.masking import pseudonym
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
 # Anything that declares a DTD or entities is refused before any XML parser sees it.
 _FORBIDDEN = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
+# What the database can hold: an openid column is 64 characters, the dedupe key 128 ("msg:" +
+# MsgId), a media id 128, the stored message type 32 ("event:" + the event). Longer is malformed.
+MAX_OPENID = 64
+MAX_MSG_ID = 124
+MAX_MEDIA_ID = 128
+MAX_EVENT = 26
+MAX_NONCE = 64
+# CreateTime is seconds since 1970; anything past 2106 (or before 1970) is not a WeChat time.
+MAX_CREATE_TIME = 2**32
 
 
 class Refused(Exception):
@@ -52,6 +64,8 @@ def _verify(args: Any, token: str, window: float, signature_required: bool = Tru
     signature, timestamp, nonce = args.get("signature"), args.get("timestamp"), args.get("nonce")
     if not timestamp or not nonce:
         raise Refused(403, "missing timestamp or nonce")
+    if len(nonce) > MAX_NONCE:
+        raise Refused(403, "nonce too long")
     if signature or signature_required:
         try:
             check_signature(token, signature or "", timestamp, nonce)
@@ -72,6 +86,21 @@ def _reject_dtd(body: bytes) -> None:
     lowered = body.lower()
     if any(marker in lowered for marker in _FORBIDDEN):
         raise Refused(400, "XML with a DTD or entities is not accepted")
+
+
+def _refuse_replay(sheli: Any, args: Any, window: float) -> None:
+    """Record this request's (timestamp, nonce) for every worker; a second use is refused.
+
+    WeChat re-delivers an unanswered message with a new timestamp and nonce (and the same
+    MsgId, deduplicated later); only a byte-identical query string comes back with the old pair.
+    """
+    with sheli.uow() as uow:
+        fresh = uow.nonces.use(
+            int(args["timestamp"]), args["nonce"], oldest=int(time.time() - 2 * window)
+        )
+        uow.commit()
+    if not fresh:
+        raise Refused(403, "replayed timestamp and nonce")
 
 
 def _cdata_safe(text: str) -> str:
@@ -98,13 +127,11 @@ def receive() -> Response:
     sheli = current_sheli()
     config = sheli.config
     aes = request.args.get("encrypt_type") == "aes"
+    window = config.seconds("wechat.replay_window")
     try:
-        _verify(
-            request.args,
-            config.require("wechat.token"),
-            config.seconds("wechat.replay_window"),
-            signature_required=not aes,
-        )
+        _verify(request.args, config.require("wechat.token"), window, signature_required=not aes)
+        if not aes and config.get("wechat.safe_mode_only") and config.get("wechat.aes_key"):
+            raise Refused(403, "plain request refused: wechat.safe_mode_only is set")
         max_body = int(config.get("wechat.max_body_bytes", 65536))
         if request.content_length is not None and request.content_length > max_body:
             raise Refused(413, "body too large")
@@ -128,23 +155,40 @@ def receive() -> Response:
             except Exception:
                 raise Refused(400, "cannot decrypt") from None
             _reject_dtd(body)
+        # Signed (and in safe mode decrypted): now a reused (timestamp, nonce) is a replay.
+        _refuse_replay(sheli, request.args, window)
         try:
             message = parse_message(body)
         except Exception:
             raise Refused(400, "malformed XML") from None
-        inbound = _to_inbound(message)
+        if message is None:
+            raise Refused(400, "empty body")
+        try:
+            inbound = _to_inbound(message)
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
+            raise Refused(400, "malformed fields") from None
     except Refused as refused:
         log.info("refused webhook request: %s", refused)
         return _plain(refused.status, str(refused) if refused.status != 403 else "forbidden")
+    except (OperationalError, InterfaceError) as exc:
+        log.error("database unavailable (%s); asking WeChat to retry", describe_error(exc))
+        return _plain(503, "database unavailable")
     if inbound is None:
         return _plain(200, "success")
     try:
         reply = sheli.handle(inbound)
-    except (OperationalError, DBAPIError):
-        log.exception("database unavailable; asking WeChat to retry")
+    except DataError as exc:  # a value the database cannot store: retrying will not help
+        log.warning(
+            "message from %s refused by the database (%s)",
+            pseudonym(inbound.openid),
+            describe_error(exc),
+        )
+        return _plain(400, "a field the database cannot store")
+    except DBAPIError as exc:
+        log.error("database unavailable (%s); asking WeChat to retry", describe_error(exc))
         return _plain(503, "database unavailable")
-    except Exception:
-        log.exception("failed to handle message %s", inbound.dedupe_key)
+    except Exception as exc:
+        log_error(log, "failed to handle a message from %s", pseudonym(inbound.openid), exc=exc)
         reply = msg.SORRY
     if not reply:
         return _plain(200, "success")
@@ -154,69 +198,90 @@ def receive() -> Response:
     return Response(xml, status=200, mimetype="application/xml")
 
 
+def _text(value: Any, name: str, limit: int | None = None) -> str | None:
+    """A field that must be one piece of text (not nested or repeated XML), at most `limit` long."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Refused(400, f"{name} is not a single text value")
+    if limit is not None and len(value) > limit:
+        raise Refused(400, f"{name} is longer than {limit} characters")
+    return value
+
+
+def _coordinate(value: Any, name: str, bound: float) -> float:
+    text = _text(value, name)
+    try:
+        number = float(text or 0)
+    except ValueError:
+        raise Refused(400, f"{name} is not a number") from None
+    if not math.isfinite(number) or abs(number) > bound:
+        raise Refused(400, f"{name} is not a coordinate")
+    return number
+
+
+def _create_time(message: Any) -> str:
+    raw = _text(message._data.get("CreateTime"), "CreateTime")
+    if not raw:
+        return ""
+    if not re.fullmatch(r"[0-9]{1,10}", raw.strip()) or int(raw) >= MAX_CREATE_TIME:
+        raise Refused(400, "CreateTime is not a time")
+    return str(int(raw))
+
+
 def _to_inbound(message: Any) -> Inbound | None:
-    """WeChat's message object → the handlers' Inbound; None for what Sheli ignores."""
-    openid = getattr(message, "source", None)
+    """WeChat's message object → the handlers' Inbound; None for what Sheli ignores.
+
+    Every field is checked here, so bad input is a 400 and never reaches the database.
+    """
+    openid = _text(message._data.get("FromUserName"), "FromUserName", MAX_OPENID)
     if not openid:
         raise Refused(400, "message without FromUserName")
+    _text(message._data.get("ToUserName"), "ToUserName")
     kind = message.type
-    created = getattr(message, "create_time", None)
-    received = datetime.utcnow().replace(microsecond=0)
-    msg_id = getattr(message, "id", None)
+    created = _create_time(message)
     if kind == "event":
-        event = (getattr(message, "event", "") or "").lower()
-        event_key = getattr(message, "key", None)
+        event = (_text(message._data.get("Event"), "Event") or "").lower()
+        event_key = _text(getattr(message, "key", None), "EventKey")
+        if event == "location" or len(event) > MAX_EVENT:
+            return None  # location reports, and events no WeChat version sends
         # WeChat's rule is FromUserName + CreateTime; the event and its key are added so two
         # different menu clicks within one second are not mistaken for a re-delivery.
-        stamp = int(created.timestamp()) if created else ""
-        key = f"event:{openid}:{stamp}:{event}:{event_key or ''}"[:128]
-        if event == "location":
-            return None
+        key = f"event:{openid}:{created}:{event}:{event_key or ''}"[:128]
         return Inbound(
-            openid=openid,
-            kind="event",
-            dedupe_key=key,
-            received_at=received,
-            event=event,
-            event_key=event_key,
+            openid=openid, kind="event", dedupe_key=key, event=event, event_key=event_key
         )
-    key = (
-        f"msg:{msg_id}" if msg_id else f"msg:{openid}:{int(created.timestamp()) if created else ''}"
-    )
+    raw_id = _text(message._data.get("MsgId"), "MsgId", MAX_MSG_ID)
+    if raw_id and not re.fullmatch(r"[0-9]+", raw_id.strip()):
+        raise Refused(400, "MsgId is not a number")
+    msg_id = int(raw_id) if raw_id else 0
+    key = f"msg:{msg_id}" if msg_id else f"msg:{openid}:{created}"
     if kind == "text":
-        return Inbound(
-            openid=openid,
-            kind="text",
-            dedupe_key=key,
-            received_at=received,
-            text=message.content or "",
-        )
+        text = _text(message._data.get("Content"), "Content") or ""
+        return Inbound(openid=openid, kind="text", dedupe_key=key, text=text)
     if kind == "voice":
         return Inbound(
             openid=openid,
             kind="voice",
             dedupe_key=key,
-            received_at=received,
-            text=getattr(message, "recognition", None) or None,
-            media_id=message.media_id,
+            text=_text(message._data.get("Recognition"), "Recognition") or None,
+            media_id=_text(message._data.get("MediaId"), "MediaId", MAX_MEDIA_ID),
         )
     if kind == "image":
         return Inbound(
             openid=openid,
             kind="image",
             dedupe_key=key,
-            received_at=received,
-            media_id=message.media_id,
-            picture_url=message.image,
+            media_id=_text(message._data.get("MediaId"), "MediaId", MAX_MEDIA_ID),
+            picture_url=_text(message._data.get("PicUrl"), "PicUrl"),
         )
     if kind == "location":
         return Inbound(
             openid=openid,
             kind="location",
             dedupe_key=key,
-            received_at=received,
-            location_label=message.label,
-            latitude=float(message.location_x or 0),
-            longitude=float(message.location_y or 0),
+            location_label=_text(message._data.get("Label"), "Label"),
+            latitude=_coordinate(message._data.get("Location_X"), "Location_X", 90),
+            longitude=_coordinate(message._data.get("Location_Y"), "Location_Y", 180),
         )
-    return Inbound(openid=openid, kind="other", dedupe_key=key, received_at=received)
+    return Inbound(openid=openid, kind="other", dedupe_key=key)

@@ -27,6 +27,7 @@ from handlers.keywords import (
     parse_command,
 )
 from handlers.lifecycle import is_active, record
+from handlers.masking import mask_personal
 from handlers.notices import notify
 from handlers.ports import Context
 from handlers.staff import bind
@@ -341,7 +342,7 @@ def _human(turn: Turn, intent: str = "ask_human") -> str:
     notify(
         turn.uow,
         liaison.openid,
-        msg.NOTIFY_HUMAN.format(who=who, text=text[:200]),
+        msg.NOTIFY_HUMAN.format(who=who, text=mask_personal(text)[:200]),
         turn.now,
         kind="handoff",
     )

@@ -13,6 +13,7 @@ from handlers import commands as cmd
 from handlers import messages as msg
 from handlers.keywords import VisitAnswer, visit_answer
 from handlers.lifecycle import record, set_followup, transition
+from handlers.masking import mask_personal
 from handlers.notices import notify
 from handlers.ports import Context
 from handlers.tickets import assignee_label, reopen_ticket, resident_actor
@@ -96,7 +97,7 @@ def _reopen_after_visit(
     """Back to the assignee; the branch liaison hears why."""
     if answer.fixed is False:
         # Braces would break the templates the reason is formatted into.
-        quoted = said.strip()[:40].replace("{", "（").replace("}", "）")
+        quoted = mask_personal(said.strip())[:40].replace("{", "（").replace("}", "）")
         reason = msg.VISIT_REASON_NOT_FIXED.format(said=quoted)
     else:
         reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)

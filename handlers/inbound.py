@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -13,7 +12,6 @@ class Inbound:
     openid: str
     kind: str  # text | voice | image | location | event | other
     dedupe_key: str
-    received_at: datetime
     text: str | None = None
     media_id: str | None = None
     picture_url: str | None = None

@@ -11,6 +11,7 @@ from handlers import tickets
 from handlers.errors import Invalid
 from handlers.keywords import Command
 from handlers.lifecycle import status_name
+from handlers.masking import mask_personal
 from handlers.tickets import assignee_label
 from handlers.turn import Turn
 from storage.models import Staff
@@ -42,7 +43,7 @@ def _tasks(turn: Turn, command: Command) -> str:
                 status=status_name(ticket.status),
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
                 location=(ticket.location + " ") if ticket.location else "",
-                text=ticket.text[:20] + ("…" if len(ticket.text) > 20 else ""),
+                text=mask_personal(ticket.text)[:20] + ("…" if len(ticket.text) > 20 else ""),
             )
         )
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and write-serialising transactions."""
+    """An engine for `url`; SQLite gets foreign keys, WAL and write-serialising transactions.
+
+    Statement parameters (message text, openids, phones) never appear in a log line or in the
+    text of a database error: every engine hides them.
+    """
+    kwargs["hide_parameters"] = True
+    # SQLAlchemy logs statements, and at DEBUG the rows it fetched (texts, openids), as soon as
+    # the root logger allows it (`sheli -v`). Unless someone configured it on purpose, it stays quiet.
+    quiet = logging.getLogger("sqlalchemy.engine")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)

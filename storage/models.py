@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
@@ -141,7 +141,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     ticket_id: Mapped[int | None]
-    # pending → sent | dead; dead is kept for the operator, with last_error.
+    # pending → sending → sent | pending (retry) | dead; dead is kept for the operator, with
+    # last_error. A row left in "sending" is reconciled by bot/outbox.py (an unknown outcome).
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
@@ -151,6 +152,9 @@ class OutboxMessage(Base):
     # Set for notifications that must go out once per cause (e.g. "sla:12:accept:1").
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     channel: Mapped[str | None] = mapped_column(String(16))
+    # Sends whose outcome was unknown (a timeout after WeChat got the request, a crash) and that
+    # were sent again; capped by outbox.max_unknown, so one message reaches WeChat at most 1 + N times.
+    unknown_outcomes: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ConversationState(Base):
@@ -190,3 +194,40 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class WebhookNonce(Base):
+    """A (timestamp, nonce) pair a signed POST to /wechat used: a second use is a replay.
+
+    Kept for the replay window only; older timestamps are refused anyway, so their rows go.
+    """
+
+    __tablename__ = "webhook_nonces"
+
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class LoginThrottle(Base):
+    """Dashboard login attempts of one client address or one (hashed) username, in a window."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class OperatorSession(Base):
+    """A dashboard login; logging out deletes it, so a copied cookie stops working."""
+
+    __tablename__ = "operator_sessions"
+
+    # SHA-256 of the random token in the signed session cookie (the token itself is not kept).
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))
+    # Of the password hash at login: changing the password ends every session.
+    password_fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

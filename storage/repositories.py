@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.dialects import dialect_insert
 from storage.errors import DuplicateMessage
 from storage.models import (
     Attachment,
@@ -42,14 +43,22 @@ class ResidentRepository:
         return self.session.scalar(select(Resident).where(Resident.openid == openid))
 
     def get_or_create(self, openid: str, now: datetime) -> Resident:
-        """The resident with this openid, created on first contact."""
+        """The resident with this openid, created on first contact.
+
+        Race-free: when a new resident's first messages arrive together, each inserts with "on
+        conflict do nothing" (waiting for a concurrent insert to commit) and then reads the row.
+        """
         resident = self.by_openid(openid)
         if resident is None:
-            resident = Resident(openid=openid, created_at=now, last_seen_at=now)
-            self.session.add(resident)
-            self.session.flush()
-        else:
-            resident.last_seen_at = now
+            self.session.execute(
+                dialect_insert(self.session, Resident)
+                .values(openid=openid, created_at=now, last_seen_at=now)
+                .on_conflict_do_nothing(index_elements=[Resident.openid])
+            )
+            resident = self.by_openid(openid)
+            if resident is None:  # pragma: no cover - the row was inserted or committed above
+                raise LookupError("resident vanished right after its insert")
+        resident.last_seen_at = now
         return resident
 
     def get(self, resident_id: int) -> Resident | None:
@@ -65,7 +74,8 @@ class ResidentRepository:
         )
         self.session.execute(
             delete(OutboxMessage).where(
-                OutboxMessage.recipient == openid, OutboxMessage.status == OutboxStatus.PENDING
+                OutboxMessage.recipient == openid,
+                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
             )
         )
         self.session.execute(
@@ -132,17 +142,16 @@ class TicketRepository:
         self.session = session
 
     def next_number(self) -> int:
-        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps."""
+        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps.
+
+        One upsert, so even the very first tickets, opened at the same moment, each get their own.
+        """
         value = self.session.execute(
-            update(Counter)
-            .where(Counter.name == "ticket")
-            .values(value=Counter.value + 1)
+            dialect_insert(self.session, Counter)
+            .values(name="ticket", value=1)
+            .on_conflict_do_update(index_elements=[Counter.name], set_={"value": Counter.value + 1})
             .returning(Counter.value)
-        ).scalar()
-        if value is None:
-            self.session.add(Counter(name="ticket", value=1))
-            self.session.flush()
-            return 1
+        ).scalar_one()
         return int(value)
 
     def add(self, ticket: Ticket) -> Ticket:
@@ -385,6 +394,46 @@ class OutboxRepository:
         return self.session.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+
+    def unfinished(self, limit: int) -> Sequence[OutboxMessage]:
+        """Pending messages and those being sent (or whose send has an unknown outcome), oldest first."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+
+    def start_sending(self, message_id: int, now: datetime, grace: timedelta) -> bool:
+        """Mark a pending message "sending" (one more attempt); False if it is not pending.
+
+        A conditional update, so of two dispatchers racing for one message only one wins.
+        `next_attempt_at` becomes the moment after which a row still "sending" counts as a send
+        with an unknown outcome.
+        """
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=now + grace,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def stuck_sending(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
+        """Messages still "sending" past their grace period: their outcome is unknown."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()

@@ -48,5 +48,8 @@ class OutboxStatus(enum.StrEnum):
     """A message Sheli sends on its own."""
 
     PENDING = "pending"  # waiting for its turn or for a retry
+    # Handed to WeChat, answer not recorded yet. Committed before the send, so a row still in it
+    # later (a crash, a timeout, a lost "sent" mark) is a send whose outcome is unknown.
+    SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"  # given up; kept with last_error for the operator

@@ -8,6 +8,11 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.access_repositories import (
+    LoginThrottleRepository,
+    OperatorSessionRepository,
+    WebhookNonceRepository,
+)
 from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
 from storage.repositories import (
     ConversationRepository,
@@ -33,6 +38,9 @@ class AbstractUnitOfWork(abc.ABC):
     events: EventRepository
     buildings: BuildingRepository
     resources: ResourceRepository
+    nonces: WebhookNonceRepository
+    login_throttle: LoginThrottleRepository
+    operator_sessions: OperatorSessionRepository
 
     def __enter__(self) -> Self:
         return self
@@ -73,6 +81,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.events = EventRepository(self.session)
         self.buildings = BuildingRepository(self.session)
         self.resources = ResourceRepository(self.session)
+        self.nonces = WebhookNonceRepository(self.session)
+        self.login_throttle = LoginThrottleRepository(self.session)
+        self.operator_sessions = OperatorSessionRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -2,7 +2,8 @@
 
 It issues access tokens, accepts customer-service and template messages and menus, records what it
 received, and can be told to fail the ways WeChat does: down (connection refused or HTTP 500),
-40001 for every token, 45015 for chosen openids, 45047 for everyone.
+40001 for every token, 45015 for chosen openids, 45047 for everyone, or slow (a message accepted
+but answered after the client gave up).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class FakeWeChatAPI:
     app_secret: str = APP_SECRET
     expires_in: int = 7200
     token_latency: float = 0.0  # seconds the token endpoint takes, to make fetches overlap
+    # Seconds a customer-service message takes to be answered *after* it was accepted: set it
+    # above the client's timeout for a WeChat that delivers but answers too late.
+    custom_latency: float = 0.0
     received: list[Received] = field(default_factory=list)
     menus: list[dict[str, Any]] = field(default_factory=list)
     token_fetches: int = 0
@@ -140,6 +144,8 @@ class FakeWeChatAPI:
         text = str((data.get("text") or {}).get("content", ""))
         with self._lock:
             self.received.append(Received("custom", openid, text, data))
+        if self.custom_latency:
+            time.sleep(self.custom_latency)
         return {"errcode": 0, "errmsg": "ok"}
 
     def template_send(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -174,11 +180,14 @@ def _handler(api: FakeWeChatAPI) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: int, data: dict[str, Any]) -> None:
             body = json.dumps(data, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (custom_latency)
 
         def _query(self) -> tuple[str, dict[str, str]]:
             parsed = urlparse(self.path)

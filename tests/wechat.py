@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import random
-import string
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,9 +77,11 @@ class WeChatServer:
         signature: str | None = None,
         extra_args: dict[str, str] | None = None,
         raw: bool = False,
+        nonce: str | None = None,
     ) -> Reply:
         ts = str(timestamp or int(time.time()))
-        nonce = "".join(random.choices(string.digits, k=9))
+        # Fresh for every request, as WeChat's are (not from `random`: Hypothesis reseeds it).
+        nonce = nonce or str(secrets.randbelow(10**9))
         args = {"timestamp": ts, "nonce": nonce, "openid": "x"}
         body = xml.encode("utf-8") if isinstance(xml, str) else xml
         if self.crypto is not None and not raw:

@@ -1,13 +1,19 @@
-"""Operator login: one username and a werkzeug password hash from config, a session cookie,
-a CSRF token in every form, and a lock-out after repeated wrong passwords (shared via the DB)."""
+"""Operator login: one username and a werkzeug password hash from config.
+
+- Sessions are Flask-Login's, backed by a row in `operator_sessions`: logging out deletes the
+  row, so a copy of the cookie taken before stops working; changing the password ends them all.
+- Every POST carries Flask-WTF's CSRF token.
+- Wrong passwords are counted atomically in the database, per client address (5 in 15 minutes
+  lock it out for 15 minutes) and per username (10, from any number of addresses). An attempt
+  is counted before its password is checked, so parallel guesses get no more checks than that.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -21,13 +27,17 @@ from flask import (
     session,
     url_for,
 )
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash
 
 from bot.dashboard.blueprint import bp
 from bot.web import current_sheli
 from handlers import messages as msg
+from handlers.masking import pseudonym
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per client address
+MAX_USER_FAILURES = 10  # per username, over every address
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
@@ -44,22 +54,57 @@ def _username() -> str:
 
 
 def _fingerprint(password_hash: str) -> str:
-    # Kept in the session so that changing the password ends every existing session.
+    # Kept with the session so that changing the password ends every existing session.
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def csrf_token() -> str:
-    """This session's CSRF token (created on first use); every POST form carries it."""
-    token = session.get("csrf")
-    if not token:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return str(token)
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _csrf_ok() -> bool:
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    expected = session.get("csrf") or ""
-    return bool(sent and expected) and hmac.compare_digest(str(sent), str(expected))
+def _wall_clock() -> datetime:
+    # Sessions live in real time, like the cookie that carries them (not the injected clock that
+    # tests move by days).
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Operator(UserMixin):  # type: ignore[misc]
+    """A logged-in operator; Flask-Login keeps `id`, the random token of this one session."""
+
+    def __init__(self, name: str, token: str):
+        self.name = name
+        self.id = token
+
+
+def _load_operator(token: str) -> Operator | None:
+    """Flask-Login's user loader: the session is valid while its row lives (until logout)."""
+    password_hash = _password_hash()
+    if not password_hash or not token:
+        return None
+    with current_sheli().uow() as uow:
+        found = uow.operator_sessions.get(_digest(token), _wall_clock())
+    if (
+        found is None
+        or found.username != _username()
+        or found.password_fingerprint != _fingerprint(password_hash)
+    ):
+        return None
+    return Operator(found.username, token)
+
+
+@bp.record_once
+def _init_extensions(state: Any) -> None:
+    app = state.app
+    logins = LoginManager()
+    # Sessions are ended on the server (logout, password change); Flask-Login's own check
+    # would take X-Forwarded-For on trust, so it adds nothing here.
+    logins.session_protection = None
+    logins.user_loader(_load_operator)
+    logins.init_app(app)
+    # CSRF is checked by the dashboard's guard below, not app-wide: WeChat posts to /wechat.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid as long as the session
+    CSRFProtect(app)
 
 
 def wants_json() -> bool:
@@ -71,17 +116,10 @@ def wants_json() -> bool:
 
 
 def current_operator() -> str | None:
-    """The logged-in operator's username, if the session is valid for the current password."""
-    password_hash = _password_hash()
-    name = session.get("operator")
-    if not name or not password_hash or session.get("pw") != _fingerprint(password_hash):
+    """The logged-in operator's username, if this session is still valid."""
+    if not _password_hash() or not current_user.is_authenticated:
         return None
-    return str(name)
-
-
-@bp.app_template_global("csrf_token")
-def _csrf_token_global() -> str:
-    return csrf_token()
+    return str(current_user.name)
 
 
 @bp.before_request
@@ -91,10 +129,13 @@ def guard() -> Any:
         return None
     if not _password_hash():
         return render_template("dashboard/disabled.html"), 503
-    if request.method == "POST" and not _csrf_ok():
-        if wants_json():
-            return jsonify(error="CSRF token missing or wrong", status=400), 400
-        return render_template("dashboard/error.html", message=msg.FORM_EXPIRED), 400
+    if request.method == "POST":
+        try:
+            current_app.extensions["csrf"].protect()
+        except CSRFError:
+            if wants_json():
+                return jsonify(error="CSRF token missing or wrong", status=400), 400
+            return render_template("dashboard/error.html", message=msg.FORM_EXPIRED), 400
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     operator = current_operator()
@@ -123,29 +164,14 @@ def security_headers(response: Response) -> Response:
 
 
 def _client_ip() -> str:
+    # Behind nginx, server.trusted_proxies makes this the client's address, not the proxy's.
     return request.remote_addr or "unknown"
 
 
-def _blocked(uow: Any, ip: str, now: datetime) -> bool:
-    return uow.values.get(f"dashboard:login-block:{ip}", now) is not None
-
-
-def _note_failure(uow: Any, ip: str, now: datetime) -> bool:
-    """Count a wrong password; True when this one locks the address out."""
-    key = f"dashboard:login-fail:{ip}"
-    raw = uow.values.get(key, now)
-    failures = [
-        t
-        for t in (json.loads(raw) if raw else [])
-        if datetime.fromisoformat(t) > now - FAILURE_WINDOW
-    ]
-    failures.append(now.isoformat())
-    if len(failures) >= MAX_FAILURES:
-        uow.values.set(f"dashboard:login-block:{ip}", "1", now + LOCKOUT)
-        uow.values.set(key, "[]", now)
-        return True
-    uow.values.set(key, json.dumps(failures), now + FAILURE_WINDOW)
-    return False
+def _refused(uow: Any, key: str, now: datetime, limit: int) -> tuple[bool, int]:
+    """Count an attempt for `key`; (refused, its number). Refused while locked or over `limit`."""
+    attempts, locked_until = uow.login_throttle.count_attempt(key, now, FAILURE_WINDOW)
+    return (locked_until is not None and locked_until > now) or attempts > limit, attempts
 
 
 def _safe_next(target: str | None) -> str:
@@ -156,7 +182,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """The login form; five wrong passwords from one address within 15 minutes lock it out."""
+    """The login form; wrong passwords lock out the address (5) and the username (10)."""
     sheli = current_sheli()
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -164,36 +190,65 @@ def login() -> Any:
             return redirect(target)
         return render_template("dashboard/login.html", next=target, error=None)
     ip = _client_ip()
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    ip_key, user_key = f"ip:{ip}"[:80], f"user:{pseudonym(username)}"
+    now = sheli.clock.now()
     with sheli.uow() as uow:
-        now = sheli.clock.now()
-        if _blocked(uow, ip, now):
-            return render_template("dashboard/login.html", next=target, locked=True), 429
-        username = request.form.get("username", "")
-        password = request.form.get("password", "")
-        password_hash = _password_hash()
-        good_user = hmac.compare_digest(username.encode(), _username().encode())
-        # Check the hash even for a wrong username, so both take the same time.
-        good_password = check_password_hash(password_hash, password)
-        if not (good_user and good_password):
-            locked = _note_failure(uow, ip, now)
-            uow.commit()
-            current_app.logger.warning("dashboard: failed login for %r from %s", username, ip)
-            status = 429 if locked else 401
-            return render_template(
-                "dashboard/login.html", next=target, locked=locked, error=msg.LOGIN_WRONG
-            ), status
-        uow.values.set(f"dashboard:login-fail:{ip}", "[]", now)
+        refused, ip_attempts = _refused(uow, ip_key, now, MAX_FAILURES)
+        user_attempts = 0
+        if not refused:  # an address already refused does not use up the username's attempts
+            refused, user_attempts = _refused(uow, user_key, now, MAX_USER_FAILURES)
         uow.commit()
-    session.clear()
+    if refused:
+        return render_template("dashboard/login.html", next=target, locked=True), 429
+    password_hash = _password_hash()
+    good_user = hmac.compare_digest(username.encode(), _username().encode())
+    # Check the hash even for a wrong username, so both take the same time.
+    good_password = check_password_hash(password_hash, password)
+    if not (good_user and good_password):
+        locked = ip_attempts >= MAX_FAILURES or user_attempts >= MAX_USER_FAILURES
+        if locked:
+            with sheli.uow() as uow:
+                if ip_attempts >= MAX_FAILURES:
+                    uow.login_throttle.lock(ip_key, now + LOCKOUT)
+                if user_attempts >= MAX_USER_FAILURES:
+                    uow.login_throttle.lock(user_key, now + LOCKOUT)
+                uow.commit()
+        current_app.logger.warning(
+            "dashboard: failed login for user %s from %s", pseudonym(username), ip
+        )
+        return render_template(
+            "dashboard/login.html", next=target, locked=locked, error=msg.LOGIN_WRONG
+        ), (429 if locked else 401)
+    token, started = secrets.token_urlsafe(32), _wall_clock()
+    with sheli.uow() as uow:
+        uow.login_throttle.clear(ip_key)
+        uow.login_throttle.clear(user_key)
+        uow.login_throttle.purge(now, FAILURE_WINDOW)
+        uow.operator_sessions.start(
+            _digest(token),
+            username,
+            _fingerprint(password_hash),
+            started,
+            started + SESSION_LIFETIME,
+        )
+        uow.commit()
+    session.clear()  # no session fixation: nothing from before the login survives it
     session.permanent = True
-    session["operator"] = username
-    session["pw"] = _fingerprint(password_hash)
-    csrf_token()
+    login_user(Operator(username, token))
     current_app.logger.info("dashboard: %s logged in from %s", username, ip)
     return redirect(target)
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    """End this session on the server too: a copy of the cookie no longer logs anyone in."""
+    if current_user.is_authenticated:
+        sheli = current_sheli()
+        with sheli.uow() as uow:
+            uow.operator_sessions.end(_digest(str(current_user.get_id())))
+            uow.commit()
+    logout_user()
     session.clear()
     return redirect(url_for("dashboard.login"))

@@ -39,7 +39,8 @@ def test_resident_and_steward_play_a_repair_to_its_visit(
     say("接单 1")
     expect(page.locator(".msg.reply").last).to_contain_text("已接单 #1")
     say("完成 1 换了加热棒，已经有热水了")
-    expect(page.locator(".msg.reply").last).to_contain_text("#1")
+    # The finishing reply itself (not the acceptance before it): only then move Sheli's clock.
+    expect(page.locator(".msg.reply").last).to_contain_text("#1 已办结")
 
     clock.advance(seconds=2)  # past followup.delay on Sheli's clock
     page.click("#run-due")
