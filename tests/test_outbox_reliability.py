@@ -19,8 +19,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import Sheli
 from bot.outbox import Sender, deliver_due
-from handlers.ports import FakeClock
 from handlers.notices import notify
+from handlers.ports import FakeClock
 from storage.models import Lease, OutboxMessage
 from storage.uow import AbstractUnitOfWork
 from tests import fake_wechat_api
