@@ -19,11 +19,11 @@ from bot.app import create_app
 from bot.bootstrap import Sheli
 from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
-from handlers.ports import FakeClock
 from handlers.tickets import notify
 from storage.models import OutboxMessage
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
+from tests.fakes import FakeClock
 from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 

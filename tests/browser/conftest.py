@@ -7,7 +7,6 @@ package are both installed (`apt-get install chromium`, `pip install playwright`
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.app import create_app
+from tests.servers import serve_in_thread, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -78,13 +78,13 @@ def serve() -> Iterator[Callable[[Any], str]]:
     def start(sheli: Any) -> str:
         app = create_app(sheli=sheli)
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 
     yield start
     for server in servers:
-        server.shutdown()
+        stop(server)
 
 
 def screenshot(page: Any, name: str) -> Path:
