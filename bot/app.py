@@ -34,6 +34,7 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
 
+    from bot.dashboard import auth, community_views, views  # noqa: F401  (they add the routes)
     from bot.dashboard import bp as dashboard
     from bot.local_inbox import bp as local_inbox
     from bot.simulator import bp as simulator

@@ -1,5 +1,9 @@
 """The operators' dashboard: login, overview, tickets, staff, the weekly summary page, and the
-community data (events, buildings, residents, party-building resources)."""
+community data (events, buildings, residents, party-building resources).
+
+`bp` is the blueprint; auth.py, views.py and community_views.py add their routes to it when they are
+imported, which the app factory does. This package imports none of them, so they can import it
+without a cycle."""
 
 from __future__ import annotations
 
@@ -13,7 +17,4 @@ bp = Blueprint(
     static_folder="static",
 )
 
-# The modules register their routes on `bp`; importing them is what wires the blueprint.
-from bot.dashboard import auth, community_views, views  # noqa: E402
-
-__all__ = ["auth", "bp", "community_views", "views"]
+__all__ = ["bp"]
