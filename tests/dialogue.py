@@ -5,7 +5,7 @@
         (resident, "3栋502", ["#1", "张师傅"]),              # … all of these
         (resident, "3栋502厕所也堵了", ["#2", absent("关联")]),
         ("steward", INBOX, only("#1", "3栋502")),            # exactly one new message, with these
-        Do("25 hours later", lambda: clock.advance(hours=25)),
+        later(clock, hours=25),                              # a Do: time passes
         ("resident", Location("3栋502"), re.compile(r"#\\d+")),
     ], people={"resident": resident, "steward": steward})
 
@@ -15,8 +15,8 @@ message, or `Location`, `Image`, `Voice`, `Event`, or `INBOX`: what Sheli sent t
 (the outbox) since their last look. `expects` is None (no check), a substring, a compiled regex, a
 callable that returns true for a good reply, `absent(text)`, `equals(value)`, or a list of these
 (all must hold). For `INBOX`, a check applies to a single message and holds if some new message
-passes; `some(...)`, `only(...)`, `first(...)`, `last(...)` and `NOTHING` say more (a list may mix
-them: each must hold), and a plain callable gets the whole list of new messages.
+passes; `some(...)`, `only(...)`, `first(...)`, `last(...)`, `count(n)` and `NOTHING` say more (a
+list may mix them: each must hold), and a plain callable gets the whole list of new messages.
 
 When a check fails, the error shows the whole conversation so far, not just the last reply.
 Every step returns what it saw (reply text, new messages, or the action's result), in order.
@@ -91,6 +91,12 @@ class Do:
     note: str
     action: Callable[[], Any]
     expects: Any = None
+
+
+def later(clock: Any, **delta: float) -> Do:
+    """Time passes on the fake clock: `later(clock, hours=25)`."""
+    said = " ".join(f"{amount:g} {unit}" for unit, amount in delta.items())
+    return Do(f"{said} later", lambda: clock.advance(**delta))
 
 
 Says = str | Location | Image | Voice | Event | _Inbox
@@ -199,6 +205,8 @@ def check_of(spec: Any) -> Check:
     if isinstance(spec, re.Pattern):
         return _Matches(spec)
     if isinstance(spec, list | tuple):
+        if not spec:
+            raise TypeError("an empty list checks nothing: use None, or equals([])")
         return _AllOf(tuple(check_of(part) for part in spec))
     if callable(spec):
         return _Satisfies(spec)
@@ -244,12 +252,14 @@ class _At(Check):
 
 
 @dataclass(frozen=True)
-class _Nothing(Check):
+class _Count(Check):
+    number: int
+
     def holds(self, seen: Any) -> bool:
-        return list(seen) == []
+        return len(seen) == self.number
 
     def __str__(self) -> str:
-        return "no new message"
+        return "no new message" if self.number == 0 else f"{self.number} new message(s)"
 
 
 def some(*spec: Any) -> Check:
@@ -272,10 +282,19 @@ def last(*spec: Any) -> Check:
     return _At(-1, check_of(list(spec)))
 
 
-NOTHING: Check = _Nothing()
+def count(number: int) -> Check:
+    """Exactly this many new messages."""
+    return _Count(number)
 
 
-_ON_THE_LIST = (_Some, _Only, _At, _Nothing, _Equals)
+NOTHING: Check = _Count(0)
+
+
+_ON_THE_LIST = (_Some, _Only, _At, _Count, _Equals)
+
+
+def _on_the_list(spec: Any) -> bool:
+    return isinstance(spec, _ON_THE_LIST) or (callable(spec) and not isinstance(spec, Check))
 
 
 def inbox_check_of(spec: Any) -> Check:
@@ -284,9 +303,9 @@ def inbox_check_of(spec: Any) -> Check:
         return spec
     if callable(spec) and not isinstance(spec, Check):
         return _Satisfies(spec)  # a plain function sees the whole list
-    if isinstance(spec, list | tuple) and any(isinstance(p, _ON_THE_LIST) for p in spec):
-        on_list = [p for p in spec if isinstance(p, _ON_THE_LIST)]
-        per_message = [p for p in spec if not isinstance(p, _ON_THE_LIST)]
+    if isinstance(spec, list | tuple) and any(_on_the_list(part) for part in spec):
+        on_list = [inbox_check_of(part) for part in spec if _on_the_list(part)]
+        per_message = [part for part in spec if not _on_the_list(part)]
         if per_message:
             on_list.append(_Some(check_of(per_message)))
         return _AllOf(tuple(on_list))

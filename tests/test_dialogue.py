@@ -19,10 +19,12 @@ from tests.dialogue import (
     Location,
     Voice,
     absent,
+    count,
     dialogue,
     equals,
     first,
     last,
+    later,
     only,
 )
 from tests.helpers import hire
@@ -49,9 +51,9 @@ def test_every_kind_of_step_and_check(sheli: Any, clock: Any, people: dict[str, 
             ("steward", "接单 1", lambda reply: reply.startswith("已接单")),
             ("steward", "完成 1 已更换加热管", "已办结"),
             ("resident", INBOX, [first("接单"), last("已更换加热管"), "#1"]),
-            Do("25 hours later", lambda: clock.advance(hours=25)),
+            later(clock, hours=25),
             Do("the scheduler runs", lambda: run_due(sheli.deps)["visits"], equals([1])),
-            ("resident", INBOX, lambda messages: len(messages) == 1 and "回访" in messages[0]),
+            ("resident", INBOX, [count(1), lambda messages: "回访" in messages[0]]),
             ("resident", "5", ["5分", absent("关联")]),
             ("resident", "进度", None),  # said, not checked
         ],
@@ -59,6 +61,7 @@ def test_every_kind_of_step_and_check(sheli: Any, clock: Any, people: dict[str, 
     )
     assert seen[0].startswith("欢迎") and seen[3][0].startswith("【新任务 #1】")
     assert seen[4] == [] and len(seen) == 15
+    assert clock.now().hour == 2  # 01:00 plus 25 hours
     with sheli.uow() as uow:
         ticket = uow.tickets.get(1)
         assert ticket is not None and (ticket.status, ticket.rating) == ("closed", 5)
@@ -121,3 +124,11 @@ def test_a_multi_line_reply_stays_readable(people: dict[str, Person]) -> None:
 def test_an_expectation_it_cannot_read_is_an_error(people: dict[str, Person]) -> None:
     with pytest.raises(TypeError, match="cannot expect 42"):
         dialogue([("resident", "你好", 42)], people=people)
+    with pytest.raises(TypeError, match="empty list checks nothing"):
+        dialogue([("resident", "你好", [])], people=people)
+
+
+def test_time_passing_is_written_in_the_transcript(clock: Any, people: dict[str, Person]) -> None:
+    talk = Dialogue(people)
+    talk([later(clock, days=1, hours=2.5), ("steward", INBOX, count(0))])
+    assert talk.transcript == ["-- 1 days 2.5 hours later --", "steward (inbox): nothing new"]
