@@ -15,6 +15,18 @@ from handlers.events_import import import_resources, import_rooms
 from handlers.staff import add_staff
 from handlers.summary import compute_summary, render_summary, week_of
 from storage.community import SignUp
+from tests.dialogue import (
+    INBOX,
+    NOTHING,
+    Dialogue,
+    Do,
+    Event,
+    absent,
+    dialogue,
+    equals,
+    later,
+    only,
+)
 from tests.wechat import Person
 
 # The FakeClock starts on Monday 2026-11-23 01:00 UTC, 09:00 at the site (Asia/Shanghai).
@@ -92,17 +104,23 @@ def test_a_job_fair_question_is_answered_from_the_next_three_fairs(
     sheli: Any, person: Any, team: Any
 ) -> None:
     past, fair14, fair15, fair16, fair17, clinic = fairs(sheli)
-    reply = person("o_res").say("最近有招聘会吗")
-    assert "招聘会" in reply
-    for shown in (fair14, fair15, fair16):
-        assert f"「活动{shown}」" in reply
-    for hidden in (past, fair17, clinic):
-        assert f"活动{hidden}」" not in reply
-    assert "11月28日（周六）9:00" in reply  # site time, not UTC
-    assert "华兴电子厂·普工 5000-6500元/月" in reply and "余2个名额" in reply
-    assert f"报名 {fair14}" in reply and "#" not in reply
+    answer = [
+        "招聘会",
+        *(f"「活动{shown}」" for shown in (fair14, fair15, fair16)),
+        *(absent(f"活动{hidden}」") for hidden in (past, fair17, clinic)),
+        "11月28日（周六）9:00",  # site time, not UTC
+        "华兴电子厂·普工 5000-6500元/月",
+        "余2个名额",
+        f"报名 {fair14}",
+        absent("#"),
+    ]
+    dialogue(
+        [
+            (person("o_res"), "最近有招聘会吗", answer),
+            (team["employment_liaison"], INBOX, NOTHING),
+        ]
+    )
     assert tickets(sheli) == []  # answered, no ticket
-    assert team["employment_liaison"].new_messages() == []
 
 
 @pytest.mark.parametrize(
@@ -121,12 +139,14 @@ def test_asking_for_personal_help_still_opens_a_ticket(
     sheli: Any, person: Any, team: Any, request_text: str
 ) -> None:
     fair14 = fairs(sheli)[1]
-    reply = person("o_res").say(request_text)
-    assert "#1" in reply and "刘专员" in reply
-    assert f"报名 {fair14}" in reply  # and hears of the next fair
+    dialogue(
+        [
+            (person("o_res"), request_text, ["#1", "刘专员", f"报名 {fair14}"]),  # + the next fair
+            (team["employment_liaison"], INBOX, "#1"),
+        ]
+    )
     [ticket] = tickets(sheli)
     assert ticket.role == "employment_liaison"
-    assert any("#1" in m for m in team["employment_liaison"].new_messages())
 
 
 def test_without_upcoming_fairs_a_question_becomes_a_ticket(
@@ -149,8 +169,12 @@ def test_the_rule_between_questions_and_personal_help() -> None:
 def test_the_jobs_menu_then_a_question_is_answered(sheli: Any, person: Any, team: Any) -> None:
     fairs(sheli)
     resident = person("o_res")
-    resident.event("CLICK", "JOBS")
-    assert "最近的招聘会" in resident.say("最近有什么招聘会")
+    dialogue(
+        [
+            (resident, Event("CLICK", "JOBS"), None),
+            (resident, "最近有什么招聘会", "最近的招聘会"),
+        ]
+    )
     assert tickets(sheli) == []
 
 
@@ -180,14 +204,17 @@ def test_sign_up_once_then_full_goes_to_the_waiting_list(
     sheli: Any, person: Any, team: Any
 ) -> None:
     fair14 = fairs(sheli)[1]  # capacity 2
-    first, second, third, fourth = (person(f"o_{n}") for n in range(4))
-    reply = first.say(f"报名 {fair14}")
-    assert "报名成功" in reply and f"「活动{fair14}」" in reply and "11月28日" in reply
-    assert "已经报名" in first.say(f"报名 #{fair14}")  # once
-    assert "报名成功" in second.say(f"报名 活动{fair14}")
-    assert "候补第1位" in third.say(f"报名{fair14}")
-    assert "候补第2位" in fourth.say(f"报名 {fair14}")
-    assert "候补中" in third.say(f"报名 {fair14}")
+    dialogue(
+        [
+            ("first", f"报名 {fair14}", ["报名成功", f"「活动{fair14}」", "11月28日"]),
+            ("first", f"报名 #{fair14}", "已经报名"),  # once
+            ("second", f"报名 活动{fair14}", "报名成功"),
+            ("third", f"报名{fair14}", "候补第1位"),
+            ("fourth", f"报名 {fair14}", "候补第2位"),
+            ("third", f"报名 {fair14}", "候补中"),
+        ],
+        {name: person(f"o_{n}") for n, name in enumerate(("first", "second", "third", "fourth"))},
+    )
     assert [s.status for s in sign_ups(sheli, fair14)] == [
         "confirmed",
         "confirmed",
@@ -202,39 +229,53 @@ def test_a_freed_place_goes_to_the_first_on_the_waiting_list(
 ) -> None:
     fair14 = fairs(sheli)[1]
     first, second, third = (person(f"o_{n}") for n in range(3))
-    for who in (first, second, third):
-        who.say(f"报名 {fair14}")
-    with sheli.uow() as uow:
-        withdrawn = community.cancel_sign_up(
-            uow, sheli.policy, fair14, resident_row(sheli, "o_0").id, clock.now()
-        )
-        uow.commit()
-    assert withdrawn
-    [news] = third.new_messages()
-    assert "有空位" in news and f"「活动{fair14}」" in news
+
+    def first_withdraws() -> bool:
+        with sheli.uow() as uow:
+            withdrawn = community.cancel_sign_up(
+                uow, sheli.policy, fair14, resident_row(sheli, "o_0").id, clock.now()
+            )
+            uow.commit()
+        return withdrawn
+
+    dialogue(
+        [
+            *((who, f"报名 {fair14}", None) for who in (first, second, third)),
+            Do("the first withdraws", first_withdraws, equals(True)),
+            (third, INBOX, only("有空位", f"「活动{fair14}」")),
+        ]
+    )
     assert [s.status for s in sign_ups(sheli, fair14)] == ["cancelled", "confirmed", "confirmed"]
 
 
 def test_more_capacity_moves_the_waiting_list_up(sheli: Any, person: Any, clock: Any) -> None:
     fair = add_event(sheli, title="小型招聘会", starts_at="2026-11-30 09:00", capacity=1)
-    person("o_a").say(f"报名 {fair}")
-    waiting = person("o_b")
-    assert "候补" in waiting.say(f"报名 {fair}")
-    with sheli.uow() as uow:
-        community.save_event(
-            uow,
-            sheli.policy,
-            {
-                "kind": "job_fair",
-                "title": "小型招聘会",
-                "starts_at": "2026-11-30 09:00",
-                "capacity": 5,
-            },
-            clock.now(),
-            event_id=fair,
-        )
-        uow.commit()
-    assert any("有空位" in m for m in waiting.new_messages())
+    first, waiting = person("o_a"), person("o_b")
+
+    def five_places() -> None:
+        with sheli.uow() as uow:
+            community.save_event(
+                uow,
+                sheli.policy,
+                {
+                    "kind": "job_fair",
+                    "title": "小型招聘会",
+                    "starts_at": "2026-11-30 09:00",
+                    "capacity": 5,
+                },
+                clock.now(),
+                event_id=fair,
+            )
+            uow.commit()
+
+    dialogue(
+        [
+            (first, f"报名 {fair}", None),
+            (waiting, f"报名 {fair}", "候补"),
+            Do("the operator makes it five places", five_places),
+            (waiting, INBOX, "有空位"),
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -254,8 +295,12 @@ def test_sign_up_for_a_cancelled_event_is_refused(sheli: Any, person: Any, clock
     with sheli.uow() as uow:
         community.cancel_event(uow, fair, clock.now())
         uow.commit()
-    assert "已取消" in person("o_res").say(f"报名 {fair}")
-    assert "「活动" not in person("o_b").say("最近有招聘会吗")  # nor shown
+    dialogue(
+        [
+            (person("o_res"), f"报名 {fair}", "已取消"),
+            (person("o_b"), "最近有招聘会吗", absent("「活动")),  # nor shown
+        ]
+    )
 
 
 def test_cancelling_an_event_tells_everyone_signed_up_once(
@@ -263,23 +308,31 @@ def test_cancelling_an_event_tells_everyone_signed_up_once(
 ) -> None:
     fair = add_event(sheli, title="周末招聘会", starts_at="2026-11-30 09:00")
     first, second = person("o_a"), person("o_b")
-    first.say(f"报名 {fair}")
-    second.say(f"报名 {fair}")
-    first.new_messages(), second.new_messages()
-    for _ in range(2):  # cancelling twice tells nobody twice
+
+    def cancel() -> None:
         with sheli.uow() as uow:
             community.cancel_event(uow, fair, clock.now())
             uow.commit()
-    for resident in (first, second):
-        [news] = resident.new_messages()
-        assert f"「活动{fair}」" in news and "已取消" in news
+
+    dialogue(
+        [
+            (first, f"报名 {fair}", None),
+            (second, f"报名 {fair}", None),
+            (first, INBOX, None),
+            (second, INBOX, None),
+            Do("the operator cancels the event", cancel),
+            Do("and cancels it again", cancel),  # cancelling twice tells nobody twice
+            (first, INBOX, only(f"「活动{fair}」", "已取消")),
+            (second, INBOX, only(f"「活动{fair}」", "已取消")),
+        ]
+    )
 
 
 def test_sign_up_without_a_number_lists_what_is_open(sheli: Any, person: Any) -> None:
-    assert "没有可以报名" in person("o_a").say("报名")
+    talk = Dialogue()
+    talk([(person("o_a"), "报名", "没有可以报名")])
     fair14 = fairs(sheli)[1]
-    reply = person("o_res").say("报名")
-    assert f"「活动{fair14}」" in reply and "三官一律进网格" in reply and "例如「报名" in reply
+    talk([(person("o_res"), "报名", [f"「活动{fair14}」", "三官一律进网格", "例如「报名"])])
 
 
 # --- reminders -------------------------------------------------------------------------------
@@ -289,19 +342,27 @@ def test_a_reminder_goes_out_once_the_day_before(
     sheli: Any, person: Any, clock: Any, make_sheli: Any
 ) -> None:
     fair14 = fairs(sheli)[1]  # Saturday 2026-11-28 09:00 local = 01:00 UTC
+
+    def reminders(of: Any = sheli) -> list[Any]:
+        return list(run_due(of.deps)["event_reminders"])
+
     resident = person("o_res")
-    resident.say(f"报名 {fair14}")
-    assert run_due(sheli.deps)["event_reminders"] == []
-    clock.advance(days=3, hours=23)  # Thursday 2026-11-26 … not yet a day before
-    assert run_due(sheli.deps)["event_reminders"] == []
-    assert resident.new_messages() == []
-    clock.advance(hours=1, minutes=30)  # Friday 09:30 local
-    assert len(run_due(sheli.deps)["event_reminders"]) == 1
-    [reminder] = resident.new_messages()
-    assert "活动提醒" in reminder and "明天9:00" in reminder and f"「活动{fair14}」" in reminder
-    clock.advance(hours=2)
-    assert run_due(make_sheli().deps)["event_reminders"] == []  # once, even after a restart
-    assert resident.new_messages() == []
+    dialogue(
+        [
+            (resident, f"报名 {fair14}", None),
+            Do("the scheduler runs", reminders, equals([])),
+            later(clock, days=3, hours=23),  # Thursday 2026-11-26 … not yet a day before
+            Do("the scheduler runs", reminders, equals([])),
+            (resident, INBOX, NOTHING),
+            later(clock, hours=1, minutes=30),  # Friday 09:30 local
+            Do("the scheduler runs", reminders, lambda sent: len(sent) == 1),
+            (resident, INBOX, only("活动提醒", "明天9:00", f"「活动{fair14}」")),
+            later(clock, hours=2),
+            # once, even after a restart
+            Do("a restarted scheduler runs", lambda: reminders(make_sheli()), equals([])),
+            (resident, INBOX, NOTHING),
+        ]
+    )
 
 
 def test_signing_up_within_a_day_needs_no_separate_reminder(
@@ -309,9 +370,13 @@ def test_signing_up_within_a_day_needs_no_separate_reminder(
 ) -> None:
     fair = add_event(sheli, title="明天的招聘会", starts_at="2026-11-24 09:00")
     resident = person("o_res")
-    assert "报名成功" in resident.say(f"报名 {fair}")
-    assert run_due(sheli.deps)["event_reminders"] == []
-    assert resident.new_messages() == []
+    dialogue(
+        [
+            (resident, f"报名 {fair}", "报名成功"),
+            Do("the scheduler runs", lambda: run_due(sheli.deps)["event_reminders"], equals([])),
+            (resident, INBOX, NOTHING),
+        ]
+    )
 
 
 def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
@@ -320,16 +385,24 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
     kept = add_event(sheli, title="取消的招聘会", starts_at="2026-11-28 09:00")
     gone = add_event(sheli, title="照常的招聘会", starts_at="2026-11-28 10:00")
     first, second = person("o_a"), person("o_b")
-    first.say(f"报名 {kept}")
-    second.say(f"报名 {gone}")
-    second.say("注销")
-    with sheli.uow() as uow:
-        community.cancel_event(uow, kept, clock.now())
-        uow.commit()
-    clock.advance(days=4, hours=1)
-    assert run_due(sheli.deps)["event_reminders"] == []
-    [cancelled] = first.new_messages()  # told of the cancellation, never reminded
-    assert "已取消" in cancelled and "提醒" not in cancelled
+
+    def cancel() -> None:
+        with sheli.uow() as uow:
+            community.cancel_event(uow, kept, clock.now())
+            uow.commit()
+
+    dialogue(
+        [
+            (first, f"报名 {kept}", None),
+            (second, f"报名 {gone}", None),
+            (second, "注销", None),
+            Do("the operator cancels the first event", cancel),
+            later(clock, days=4, hours=1),
+            Do("the scheduler runs", lambda: run_due(sheli.deps)["event_reminders"], equals([])),
+            # told of the cancellation, never reminded
+            (first, INBOX, only("已取消", absent("提醒"))),
+        ]
+    )
 
 
 # --- rooms, phone, data view, erasure --------------------------------------------------------
@@ -337,23 +410,22 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
 
 def test_register_a_room_and_see_it_in_my_info(sheli: Any, person: Any) -> None:
     resident = person("o_res")
-    assert "没认出" in resident.say("登记 楼下")
-    assert "3栋502" in resident.say("登记 3栋 502室")
+    talk = Dialogue()
+    talk([(resident, "登记 楼下", "没认出"), (resident, "登记 3栋 502室", "3栋502")])
     assert resident_row(sheli, "o_res").room == "3栋502"
-    info = resident.say("我的信息")
-    assert "3栋502" in info and "未留" in info and "注销" in info
+    talk([(resident, "我的信息", ["3栋502", "未留", "注销"])])
 
 
 def test_the_room_is_learned_from_a_repair_when_none_is_registered(
     sheli: Any, person: Any, team: Any
 ) -> None:
-    resident = person("o_res")
-    assert "已把5栋301记为你的住址" in resident.say("5栋301的空调坏了，一直滴水")
+    resident, other = person("o_res"), person("o_other")
+    talk = Dialogue()
+    talk([(resident, "5栋301的空调坏了，一直滴水", "已把5栋301记为你的住址")])
     assert resident_row(sheli, "o_res").room == "5栋301"
-    assert "住址" not in resident.say("6栋202的灯坏了")  # a room once known is kept
+    talk([(resident, "6栋202的灯坏了", absent("住址"))])  # a room once known is kept
     assert resident_row(sheli, "o_res").room == "5栋301"
-    other = person("o_other")
-    assert "住址" not in other.say("6号楼电梯坏了")  # a building is not a room
+    talk([(other, "6号楼电梯坏了", absent("住址"))])  # a building is not a room
     assert resident_row(sheli, "o_other").room is None
 
 
@@ -361,33 +433,45 @@ def test_a_phone_stays_on_the_ticket_until_the_resident_agrees(
     sheli: Any, person: Any, team: Any
 ) -> None:
     resident = person("o_res")
-    reply = resident.say("12栋1单元401厕所堵了 电话13812345678")
-    assert "#1" in reply and "保存电话" in reply
+    talk = Dialogue()
+    talk([(resident, "12栋1单元401厕所堵了 电话13812345678", ["#1", "保存电话"])])
     assert tickets(sheli)[0].phone == "13812345678"
     assert resident_row(sheli, "o_res").phone is None
-    assert "未留" in resident.say("我的信息")
-    assert "138****5678" in resident.say("保存电话")
+    talk([(resident, "我的信息", "未留"), (resident, "保存电话", "138****5678")])
     assert resident_row(sheli, "o_res").phone == "13812345678"
-    reply = resident.say("3栋502水龙头漏水")
-    assert "保存电话" not in reply
+    talk([(resident, "3栋502水龙头漏水", absent("保存电话"))])
     assert tickets(sheli)[1].phone == "13812345678"  # carried onto the next repair
-    assert "138****5678" in resident.say("我的信息")
+    talk([(resident, "我的信息", "138****5678")])
 
 
 def test_save_phone_with_a_number_or_without_any(sheli: Any, person: Any) -> None:
     resident = person("o_res")
-    assert "没有找到你留过的电话" in resident.say("保存电话")
-    assert "139****0000" in resident.say("保存电话 13900000000")
+    dialogue(
+        [
+            (resident, "保存电话", "没有找到你留过的电话"),
+            (resident, "保存电话 13900000000", "139****0000"),
+        ]
+    )
     assert resident_row(sheli, "o_res").phone == "13900000000"
 
 
 def test_my_info_lists_sign_ups(sheli: Any, person: Any) -> None:
     fair14 = fairs(sheli)[1]
     resident = person("o_res")
-    resident.say(f"报名 {fair14}")
-    info = resident.say("我的信息")
-    assert f"活动{fair14}遇荐九龙湾第14场（已报名）" in info
-    assert info.rstrip().endswith("回复「注销」可删除这些个人信息。")
+
+    def ends_with_how_to_erase(info: str) -> bool:
+        return info.rstrip().endswith("回复「注销」可删除这些个人信息。")
+
+    dialogue(
+        [
+            (resident, f"报名 {fair14}", None),
+            (
+                resident,
+                "我的信息",
+                [f"活动{fair14}遇荐九龙湾第14场（已报名）", ends_with_how_to_erase],
+            ),
+        ]
+    )
 
 
 def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
@@ -395,11 +479,16 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
 ) -> None:
     fair14 = fairs(sheli)[1]
     resident = person("o_res")
-    resident.say("登记 3栋502")
-    resident.say("3栋502热水器坏了 电话13812345678")
-    resident.say("保存电话")
-    resident.say(f"报名 {fair14}")
-    assert "已删除" in resident.say("注销")
+    talk = Dialogue()
+    talk(
+        [
+            (resident, "登记 3栋502", None),
+            (resident, "3栋502热水器坏了 电话13812345678", None),
+            (resident, "保存电话", None),
+            (resident, f"报名 {fair14}", None),
+            (resident, "注销", "已删除"),
+        ]
+    )
     assert resident_row(sheli, "o_res") is None  # the openid is gone
     [ticket] = tickets(sheli)
     assert ticket.phone is None and "13812345678" not in ticket.text
@@ -411,8 +500,8 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
         assert (
             community.event_detail(uow, sheli.policy, fair14, sheli.clock.now())["confirmed"] == 1
         )
-    info = resident.say("我的信息")  # writing again starts afresh
-    assert "未登记" in info and "工单：0件" in info and "活动" not in info
+    # writing again starts afresh
+    talk([(resident, "我的信息", ["未登记", "工单：0件", absent("活动")])])
 
 
 # --- summary, attendance ---------------------------------------------------------------------
