@@ -357,6 +357,9 @@ class Dialogue:
             return action()
         except AssertionError as error:
             self.fail(f"the step itself failed: {error}")
+        except Exception as error:  # keep its type and traceback, add the conversation
+            error.add_note(f"the dialogue so far:\n{self._shown()}")
+            raise
 
     def _inbox(self, name: str, messages: list[str]) -> None:
         if not messages:
@@ -378,8 +381,10 @@ class Dialogue:
 
     def fail(self, why: str) -> None:
         """Fail the test with the conversation so far."""
-        shown = textwrap.indent("\n".join(self.transcript), "    ")
-        raise AssertionError(f"{why}\n\nthe dialogue so far:\n{shown}") from None
+        raise AssertionError(f"{why}\n\nthe dialogue so far:\n{self._shown()}") from None
+
+    def _shown(self) -> str:
+        return textwrap.indent("\n".join(self.transcript), "    ")
 
 
 def dialogue(steps: Sequence[Step], people: Mapping[str, Person] | None = None) -> list[Any]:

@@ -113,6 +113,15 @@ def test_a_step_that_breaks_is_reported_with_the_transcript(people: dict[str, Pe
     assert "resident > 你好" in message and "-- a day later --" in message
 
 
+def test_an_error_in_a_step_keeps_its_type_and_gains_the_transcript(
+    people: dict[str, Person],
+) -> None:
+    with pytest.raises(KeyError) as failure:
+        dialogue([("resident", "你好", None), Do("a lookup", lambda: {}["missing"])], people)
+    notes = "\n".join(getattr(failure.value, "__notes__", []))
+    assert "resident > 你好" in notes and "-- a lookup --" in notes
+
+
 def test_a_multi_line_reply_stays_readable(people: dict[str, Person]) -> None:
     talk = Dialogue(people)
     talk([("resident", "3栋502热水器坏了", None), ("resident", "我的信息", None)])
