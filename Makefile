@@ -6,8 +6,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist workers ("auto": one per CPU; 0 runs everything in one process).
+PYTEST_WORKERS ?= auto
+# What git says about the working tree, to check that a test run leaves it as it found it.
+TREE_STATE = { git status --porcelain --untracked-files=all; git diff --no-ext-diff | cksum; } 2>/dev/null
 
-.PHONY: run test lint fmt typecheck pytest install clean bench browser-deps
+.PHONY: run test lint fmt typecheck pytest install clean bench browser-deps screenshots import-graph
 
 install: $(STAMP)
 
@@ -34,9 +38,12 @@ browser-deps:
 		|| echo "browser-deps: could not install chromium; browser tests will be skipped"; \
 	else echo "browser-deps: chromium missing and cannot apt-get; browser tests will be skipped"; fi
 
+## lint: ruff, the import contracts in pyproject.toml, and a warning if docs/architecture.md's graph is stale
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	@$(BIN)/python docs/import_graph.py --check || true
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -45,14 +52,29 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run in parallel (PostgreSQL schemas and SQLite files are per test, servers take free ports);
+# the browser tests share one worker and one Chromium (xdist_group "browser", --dist loadgroup).
+# A run must not change the tree: screenshots and caches go to temporary or ignored folders.
 pytest: $(STAMP)
-	$(BIN)/pytest -q -rs $(PYTEST_ARGS)
+	@$(TREE_STATE) > $(VENV)/.tree-before
+	$(BIN)/pytest -q -rs -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@$(TREE_STATE) | diff -u $(VENV)/.tree-before - >/dev/null || { \
+		echo "pytest: the test run changed the working tree:"; git status --short; exit 1; }
+
+## screenshots: the README images docs/dashboard.png and docs/simulator.png, from the browser tests
+screenshots: $(STAMP) browser-deps
+	SHELI_SCREENSHOTS=docs $(BIN)/pytest -q -rs -n 0 \
+		tests/browser/test_dashboard_browser.py tests/browser/test_simulator_browser.py
+
+## import-graph: redraw the import graph in docs/architecture.md
+import-graph: $(STAMP)
+	$(BIN)/python docs/import_graph.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/nlu_bench.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache
 
 include nlu/rasa/rasa.mk

@@ -25,20 +25,6 @@ class SystemClock(Clock):
         return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-class FakeClock(Clock):
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime | None = None):
-        self.current = start or datetime(2026, 11, 23, 1, 0, 0)
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        self.current += timedelta(**delta)
-        return self.current
-
-
 @dataclass(frozen=True)
 class Deadlines:
     accept: timedelta

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handlers import messages as msg
 from handlers.keywords import mask_phone
 from handlers.ports import Policy
 from storage.models import Staff, Ticket
@@ -87,7 +86,3 @@ def staff_json(staff: Staff, policy: Policy, load: int = 0) -> dict[str, Any]:
         "active": staff.active,
         "open_tickets": load,
     }
-
-
-def status_name(status: str) -> str:
-    return msg.STATUS_NAMES.get(status, status)

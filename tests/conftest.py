@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, text
 from bot.app import create_app
 from bot.bootstrap import Sheli, bootstrap
 from bot.config import load_config
-from handlers.ports import FakeClock
 from nlu.base import Parser
 from storage.db import upgrade
+from tests.fakes import FakeClock
 from tests.wechat import TOKEN, Person, WeChatServer
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.servers import serve_in_thread, stop
+
 APP_ID = "wxtest"
 APP_SECRET = "s"
 
@@ -72,14 +74,12 @@ class FakeWeChatAPI:
         server.daemon_threads = True
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(server)
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            stop(self._server)
             self._server = None
 
     def down(self, how: str = "refused") -> None:

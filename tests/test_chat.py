@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from bot.bootstrap import Sheli
 from bot.chat import parse_line
 from bot.cli import cli
 from tests.helpers import hire
+from tests.servers import serve_in_thread, stop
 from tests.wechat import TOKEN
 
 STEWARD = "o_steward_zhang"
@@ -28,14 +28,13 @@ def serve() -> Iterator[Serve]:
 
     def start(sheli: Sheli) -> str:
         server = make_server("127.0.0.1", 0, create_app(sheli=sheli), threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        stop(server)
 
 
 @pytest.fixture

@@ -7,6 +7,19 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
+from tests.dialogue import (
+    INBOX,
+    Dialogue,
+    Do,
+    Event,
+    Image,
+    Location,
+    absent,
+    dialogue,
+    first,
+    only,
+    some,
+)
 from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 
@@ -30,6 +43,13 @@ def team(sheli: Any, person: Any) -> dict[str, Person]:
     return people
 
 
+@pytest.fixture
+def people(team: dict[str, Person], person: Any) -> dict[str, Person]:
+    """The team by role, and residents to talk to them."""
+    residents = {name: person(f"o_{name}") for name in ("resident", "neighbour", "newcomer")}
+    return {**team, **residents}
+
+
 def ticket(sheli: Any, number: int) -> Any:
     with sheli.uow() as uow:
         found = uow.tickets.get(number)
@@ -41,17 +61,19 @@ def ticket(sheli: Any, number: int) -> Any:
 
 
 def test_repair_without_location_asks_and_the_next_message_fills_it(
-    person: Any, team: Any, sheli: Any
+    people: Any, sheli: Any
 ) -> None:
-    resident = person("o_res")
-    assert "哪" in resident.say("热水器坏了 洗不了澡")
-    reply = resident.say("3栋502")
-    assert "#1" in reply and "张师傅" in reply
+    dialogue(
+        [
+            ("resident", "热水器坏了 洗不了澡", "哪"),
+            ("resident", "3栋502", ["#1", "张师傅"]),
+            ("property_steward", INBOX, only("#1", "3栋502", "热水器")),
+        ],
+        people,
+    )
     found, events = ticket(sheli, 1)
     assert found.location == "3栋502" and found.text == "热水器坏了 洗不了澡"
     assert events[:2] == ["created", "assigned"]
-    [task] = team["property_steward"].new_messages()
-    assert "#1" in task and "3栋502" in task and "热水器" in task
 
 
 def test_waiting_for_a_location_survives_a_restart(make_sheli: Any, team: Any, sheli: Any) -> None:
@@ -63,36 +85,43 @@ def test_waiting_for_a_location_survives_a_restart(make_sheli: Any, team: Any, s
     assert ticket(restarted, 1)[0].location == "B区2幢108"
 
 
-def test_a_location_message_fills_the_missing_location(person: Any, team: Any, sheli: Any) -> None:
-    resident = person("o_res")
-    resident.say("门锁坏了锁不上")
-    assert "#1" in resident.location("宿舍区6号楼")
+def test_a_location_message_fills_the_missing_location(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "门锁坏了锁不上", None),
+            ("resident", Location("宿舍区6号楼"), "#1"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].location == "宿舍区6号楼"
 
 
-def test_asked_twice_without_an_answer_still_files_the_request(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("空调不制冷")
-    assert "取消" in resident.say("就是那个房间啊")
-    assert "#1" in resident.say("你们来看看就知道了")
+def test_asked_twice_without_an_answer_still_files_the_request(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "空调不制冷", None),
+            ("resident", "就是那个房间啊", "取消"),
+            ("resident", "你们来看看就知道了", "#1"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].location is None
 
 
-def test_waiting_state_expires_politely(person: Any, team: Any, sheli: Any, clock: Any) -> None:
-    resident = person("o_res")
-    resident.say("热水器坏了")
-    clock.advance(hours=2)
-    reply = resident.say("你好")
-    assert "作废" in reply
+def test_waiting_state_expires_politely(people: Any, sheli: Any, clock: Any) -> None:
+    dialogue(
+        [
+            ("resident", "热水器坏了", None),
+            Do("two hours later", lambda: clock.advance(hours=2)),
+            ("resident", "你好", "作废"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0] is None
 
 
-def test_cancel_while_being_asked_for_a_location(person: Any, team: Any, sheli: Any) -> None:
-    resident = person("o_res")
-    resident.say("灯坏了")
-    assert "取消" in resident.say("取消")
+def test_cancel_while_being_asked_for_a_location(people: Any, sheli: Any) -> None:
+    dialogue([("resident", "灯坏了", None), ("resident", "取消", "取消")], people)
     assert ticket(sheli, 1)[0] is None
 
 
@@ -106,28 +135,35 @@ def test_cancel_while_being_asked_for_a_location(person: Any, team: Any, sheli: 
     ],
 )
 def test_each_ticket_intent_reaches_its_role(
-    person: Any, team: Any, sheli: Any, text: str, role: str, name: str
+    people: Any, sheli: Any, text: str, role: str, name: str
 ) -> None:
-    reply = person("o_res").say(text)
-    assert "#1" in reply and name in reply
+    dialogue([("resident", text, ["#1", name]), (role, INBOX, "#1")], people)
     assert ticket(sheli, 1)[0].role == role
-    assert any("#1" in m for m in team[role].new_messages())
 
 
-def test_violence_goes_to_the_police_as_urgent(person: Any, team: Any, sheli: Any) -> None:
-    reply = person("o_res").say("7栋203室友喝醉了拿刀威胁我")
+def test_violence_goes_to_the_police_as_urgent(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "7栋203室友喝醉了拿刀威胁我", ["王警官", "110"]),
+            ("police_officer", INBOX, first("紧急")),
+        ],
+        people,
+    )
     found = ticket(sheli, 1)[0]
     assert (found.role, found.urgent) == ("police_officer", True)
-    assert "王警官" in reply and "110" in reply
-    assert "紧急" in team["police_officer"].new_messages()[0]
 
 
 def test_least_loaded_steward_gets_the_next_repair(sheli: Any, person: Any) -> None:
     hire(sheli, "property_steward", "张师傅", "o_zhang")
     hire(sheli, "property_steward", "孙师傅", "o_sun")
     resident = person("o_res")
-    names = [resident.say(text) for text in ("3栋101水管漏水", "4栋202门锁坏了", "5栋303灯不亮")]
-    assert "张师傅" in names[0] and "孙师傅" in names[1] and "张师傅" in names[2]
+    dialogue(
+        [
+            (resident, "3栋101水管漏水", "张师傅"),
+            (resident, "4栋202门锁坏了", "孙师傅"),
+            (resident, "5栋303灯不亮", "张师傅"),
+        ]
+    )
 
 
 def test_no_staff_for_the_role_goes_to_the_branch_liaison(sheli: Any, person: Any) -> None:
@@ -144,79 +180,94 @@ def test_nobody_bound_at_all_keeps_the_ticket_open_not_dropped(sheli: Any, perso
     assert found.status == "open" and "unassigned" in events
 
 
-def test_phone_is_kept_and_masked_for_staff(person: Any, team: Any, sheli: Any) -> None:
-    person("o_res").say("12栋1单元401厕所堵了 电话13812345678")
+def test_phone_is_kept_and_masked_for_staff(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "12栋1单元401厕所堵了 电话13812345678", None),
+            ("property_steward", INBOX, only("138****5678", absent("13812345678"))),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].phone == "13812345678"
-    [task] = team["property_steward"].new_messages()
-    assert "138****5678" in task and "13812345678" not in task
 
 
-def test_same_broken_thing_twice_is_linked_not_duplicated(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    person("o_a").say("6号楼电梯坏了，卡在三楼不动")
-    reply = person("o_b").say("6号楼电梯坏了")
-    assert "#1" in reply and "关联" in reply
+def test_same_broken_thing_twice_is_linked_not_duplicated(people: Any, sheli: Any) -> None:
+    talk = Dialogue(people)
+    talk(
+        [
+            ("resident", "6号楼电梯坏了，卡在三楼不动", None),
+            ("neighbour", "6号楼电梯坏了", ["#1", "关联"]),
+        ]
+    )
     assert ticket(sheli, 2)[0] is None
     assert "duplicate_report" in ticket(sheli, 1)[1]
-    steward = team["property_steward"]
-    steward.new_messages()
-    steward.say("接单 1")
-    assert any("#1" in m for m in person("o_b").new_messages())  # the second reporter hears too
+    talk(
+        [
+            ("property_steward", INBOX, None),
+            ("property_steward", "接单 1", None),
+            ("neighbour", INBOX, "#1"),  # the second reporter hears too
+        ]
+    )
 
 
 # --- resident keywords -----------------------------------------------------------------------
 
 
-def test_progress_lists_only_my_own_tickets(person: Any, team: Any) -> None:
-    mine, theirs = person("o_mine"), person("o_theirs")
-    mine.say("3栋502热水器坏了")
-    theirs.say("老板拖欠工资怎么办")
-    status = mine.say("进度")
-    assert "#1" in status and "#2" not in status
-    assert "还没有" in person("o_new").say("进度")
+def test_progress_lists_only_my_own_tickets(people: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("neighbour", "老板拖欠工资怎么办", None),
+            ("resident", "进度", ["#1", absent("#2")]),
+            ("newcomer", "进度", "还没有"),
+        ],
+        people,
+    )
 
 
-def test_cancel_my_ticket_by_number_tolerates_hash_and_full_width(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("3栋502热水器坏了")
-    assert "已取消" in resident.say("取消 #１")
+def test_cancel_my_ticket_by_number_tolerates_hash_and_full_width(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("resident", "取消 #１", "已取消"),
+            ("property_steward", INBOX, "取消"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].status == "cancelled"
-    assert any("取消" in m for m in team["property_steward"].new_messages())
 
 
-def test_cannot_cancel_someone_elses_ticket(person: Any, team: Any, sheli: Any) -> None:
-    person("o_a").say("3栋502热水器坏了")
-    assert "没有找到" in person("o_b").say("取消 1")
+def test_cannot_cancel_someone_elses_ticket(people: Any, sheli: Any) -> None:
+    dialogue([("resident", "3栋502热水器坏了", None), ("neighbour", "取消 1", "没有找到")], people)
     assert ticket(sheli, 1)[0].status == "assigned"
 
 
-def test_cancel_in_words_cancels_the_newest_request(person: Any, team: Any, sheli: Any) -> None:
-    resident = person("o_res")
-    resident.say("3栋502热水器坏了")
-    assert "#1" in resident.say("取消刚才的报修")
+def test_cancel_in_words_cancels_the_newest_request(people: Any, sheli: Any) -> None:
+    dialogue([("resident", "3栋502热水器坏了", None), ("resident", "取消刚才的报修", "#1")], people)
     assert ticket(sheli, 1)[0].status == "cancelled"
 
 
-def test_human_hands_over_to_the_branch_liaison(person: Any, team: Any) -> None:
-    resident = person("o_res")
-    resident.say("老板拖欠工资三个月了")
-    reply = resident.say("人工")
-    assert "李书记" in reply
-    [note] = team["branch_liaison"].new_messages()
-    assert "人工" in note and "拖欠工资" in note
+def test_human_hands_over_to_the_branch_liaison(people: Any) -> None:
+    dialogue(
+        [
+            ("resident", "老板拖欠工资三个月了", None),
+            ("resident", "人工", "李书记"),
+            ("branch_liaison", INBOX, only("人工", "拖欠工资")),
+        ],
+        people,
+    )
 
 
-def test_status_changes_notify_the_resident(person: Any, team: Any) -> None:
-    resident, steward = person("o_res"), team["property_steward"]
-    resident.say("3栋502热水器坏了")
-    steward.say("接单 1")
-    steward.say("完成 1 已更换加热管")
-    news = resident.new_messages()
-    assert any("接单" in m and "#1" in m for m in news)
-    assert any("已更换加热管" in m for m in news)
+def test_status_changes_notify_the_resident(people: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("property_steward", "接单 1", None),
+            ("property_steward", "完成 1 已更换加热管", None),
+            ("resident", INBOX, [some("接单", "#1"), some("已更换加热管")]),
+        ],
+        people,
+    )
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -225,31 +276,41 @@ def test_status_changes_notify_the_resident(person: Any, team: Any) -> None:
 def test_staff_bind_with_a_one_time_code(sheli: Any, person: Any) -> None:
     code = hire(sheli, "property_steward", "张师傅")
     assert code
-    steward = person("o_new_phone")
-    assert "绑定成功" in steward.say(f"绑定 {code}")
-    assert "无效" in person("o_someone_else").say(f"绑定 {code}")  # single use
-    assert "没有待办" in steward.say("任务")
+    dialogue(
+        [
+            ("new phone", f"绑定 {code}", "绑定成功"),
+            ("someone else", f"绑定 {code}", "无效"),  # single use
+            ("new phone", "任务", "没有待办"),
+        ],
+        {"new phone": person("o_new_phone"), "someone else": person("o_someone_else")},
+    )
 
 
 def test_expired_bind_code_is_refused(sheli: Any, person: Any, clock: Any) -> None:
     code = hire(sheli, "grid_worker", "赵网格")
-    clock.advance(days=4)
-    assert "无效" in person("o_late").say(f"绑定 {code}")
+    dialogue(
+        [
+            Do("four days later", lambda: clock.advance(days=4)),
+            (person("o_late"), f"绑定 {code}", "无效"),
+        ]
+    )
 
 
-def test_every_staff_keyword(person: Any, team: Any, sheli: Any) -> None:
-    resident, steward = person("o_res"), team["property_steward"]
-    resident.say("3栋502热水器坏了")
-    tasks = steward.say("任务")
-    assert "#1" in tasks and "3栋502" in tasks
-    assert "已接单 #1" in steward.say("接单 #1")
-    assert "备注已记录" in steward.say("备注 1 明天上午带配件来")
-    assert "转派给" in steward.say("转派 1 网格员")
-    assert any("转派任务 #1" in m for m in team["grid_worker"].new_messages())
-    grid = team["grid_worker"]
-    assert "已接单" in grid.say("接单 1")
-    assert "处理说明" in grid.say("完成 1")
-    assert "已办结" in grid.say("完成 1 已协调物业更换热水器")
+def test_every_staff_keyword(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("property_steward", "任务", ["#1", "3栋502"]),
+            ("property_steward", "接单 #1", "已接单 #1"),
+            ("property_steward", "备注 1 明天上午带配件来", "备注已记录"),
+            ("property_steward", "转派 1 网格员", "转派给"),
+            ("grid_worker", INBOX, "转派任务 #1"),
+            ("grid_worker", "接单 1", "已接单"),
+            ("grid_worker", "完成 1", "处理说明"),
+            ("grid_worker", "完成 1 已协调物业更换热水器", "已办结"),
+        ],
+        people,
+    )
     found, events = ticket(sheli, 1)
     assert found.status == "resolved" and found.resolution == "已协调物业更换热水器"
     assert events == [
@@ -264,26 +325,38 @@ def test_every_staff_keyword(person: Any, team: Any, sheli: Any) -> None:
     ]
 
 
-def test_transfer_accepts_the_chinese_name_or_the_key(person: Any, team: Any, sheli: Any) -> None:
-    person("o_res").say("3栋502热水器坏了")
-    assert "法律顾问" in team["property_steward"].say("转派 1 legal_adviser")
-    assert "没有「保安」" in team["legal_adviser"].say("转派 1 保安")
+def test_transfer_accepts_the_chinese_name_or_the_key(people: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("property_steward", "转派 1 legal_adviser", "法律顾问"),
+            ("legal_adviser", "转派 1 保安", "没有「保安」"),
+        ],
+        people,
+    )
 
 
-def test_only_the_assignee_or_liaison_may_act(person: Any, team: Any, sheli: Any) -> None:
-    person("o_res").say("3栋502热水器坏了")
-    assert "不在你的任务" in team["legal_adviser"].say("接单 1")
+def test_only_the_assignee_or_liaison_may_act(people: Any, sheli: Any) -> None:
+    talk = Dialogue(people)
+    talk(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("legal_adviser", "接单 1", "不在你的任务"),
+        ]
+    )
     assert ticket(sheli, 1)[0].status == "assigned"
-    assert "已接单" in team["branch_liaison"].say("接单 1")
+    talk([("branch_liaison", "接单 1", "已接单")])
 
 
-def test_a_resident_using_staff_keywords_is_refused_politely(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("3栋502热水器坏了")
-    for words in ("任务", "接单 1", "完成 1 好了", "转派 1 民警", "备注 1 哈哈"):
-        assert "工作人员" in resident.say(words)
+def test_a_resident_using_staff_keywords_is_refused_politely(people: Any, sheli: Any) -> None:
+    staff_words = ("任务", "接单 1", "完成 1 好了", "转派 1 民警", "备注 1 哈哈")
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            *(("resident", words, "工作人员") for words in staff_words),
+        ],
+        people,
+    )
     found, events = ticket(sheli, 1)
     assert found.status == "assigned" and events == ["created", "assigned"]
 
@@ -305,11 +378,15 @@ def test_voice_without_recognition_asks_to_type(person: Any, sheli: Any) -> None
     assert "打字" in person("o_res").voice(None)
 
 
-def test_image_attaches_to_the_newest_open_ticket(person: Any, team: Any, sheli: Any) -> None:
-    resident = person("o_res")
-    assert "没有办理中" in resident.image()
-    resident.say("3栋502热水器坏了")
-    assert "#1" in resident.image("media-42")
+def test_image_attaches_to_the_newest_open_ticket(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", Image(), "没有办理中"),
+            ("resident", "3栋502热水器坏了", None),
+            ("resident", Image("media-42"), "#1"),
+        ],
+        people,
+    )
     with sheli.uow() as uow:
         [attachment] = uow.tickets.attachments(1)
     assert attachment.media_id == "media-42"
@@ -325,60 +402,74 @@ def test_unsubscribe_is_silent(person: Any) -> None:
     assert reply.status == 200 and reply.body == "success"
 
 
-def test_menu_click_starts_the_matching_flow(person: Any, team: Any, sheli: Any) -> None:
-    resident = person("o_res")
-    prompt = resident.event("CLICK", "LEGAL").text
-    assert prompt and "法律" in prompt
-    assert "#1" in resident.say("我在工地上摔伤了")
+def test_menu_click_starts_the_matching_flow(people: Any, sheli: Any) -> None:
+    talk = Dialogue(people)
+    talk(
+        [
+            ("resident", Event("CLICK", "LEGAL"), "法律"),
+            ("resident", "我在工地上摔伤了", "#1"),
+        ]
+    )
     assert ticket(sheli, 1)[0].intent == "legal_consult"
-    assert "#1" in (resident.event("CLICK", "PROGRESS").text or "")
+    talk([("resident", Event("CLICK", "PROGRESS"), "#1")])
 
 
 def test_greeting_thanks_and_nonsense(person: Any, sheli: Any) -> None:
     resident = person("o_res")
-    assert "你好" in resident.say("你好")
-    assert "不客气" in resident.say("谢谢你们")
-    assert "没太明白" in resident.say("今天天气怎么样")
+    dialogue(
+        [
+            (resident, "你好", "你好"),
+            (resident, "谢谢你们", "不客气"),
+            (resident, "今天天气怎么样", "没太明白"),
+        ]
+    )
     assert ticket(sheli, 1)[0] is None
 
 
-def test_menu_repair_then_a_location_message_opens_the_ticket(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.event("CLICK", "REPAIR")
-    assert "哪" in resident.say("热水器坏了")
-    assert "#1" in resident.location("3栋502")
+def test_menu_repair_then_a_location_message_opens_the_ticket(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", Event("CLICK", "REPAIR"), None),
+            ("resident", "热水器坏了", "哪"),
+            ("resident", Location("3栋502"), "#1"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].location == "3栋502"
 
 
-def test_a_registered_room_is_used_when_a_repair_names_no_place(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    assert "3栋502" in resident.say("登记 3栋502")
-    assert "#1" in resident.say("热水器坏了，没有热水")
+def test_a_registered_room_is_used_when_a_repair_names_no_place(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "登记 3栋502", "3栋502"),
+            ("resident", "热水器坏了，没有热水", "#1"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].location == "3栋502"
 
 
-def test_cancel_in_words_naming_a_ticket_cancels_that_one(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("3栋502热水器坏了")
-    resident.say("老板拖欠工资怎么办")
-    assert "#1" in resident.say("帮我把#1取消了，不用修了")
+def test_cancel_in_words_naming_a_ticket_cancels_that_one(people: Any, sheli: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("resident", "老板拖欠工资怎么办", None),
+            ("resident", "帮我把#1取消了，不用修了", "#1"),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].status == "cancelled"
     assert ticket(sheli, 2)[0].status == "assigned"
 
 
-def test_a_different_problem_in_the_same_room_is_not_a_duplicate(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("3栋502热水器坏了")
-    reply = resident.say("3栋502厕所也堵了")
-    assert "#2" in reply and "关联" not in reply
+def test_a_different_problem_in_the_same_room_is_not_a_duplicate(people: Any) -> None:
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("resident", "3栋502厕所也堵了", ["#2", absent("关联")]),
+        ],
+        people,
+    )
 
 
 @pytest.mark.parametrize(
@@ -398,12 +489,8 @@ def test_same_problem(first: str, second: str, same: bool) -> None:
     assert same_problem(first, second, location) is same
 
 
-def test_the_room_used_for_a_repair_is_said_in_the_reply(
-    person: Any, team: Any, sheli: Any
-) -> None:
-    resident = person("o_res")
-    resident.say("登记 3栋502")
-    assert "3栋502" in resident.say("空调不制冷")
+def test_the_room_used_for_a_repair_is_said_in_the_reply(people: Any) -> None:
+    dialogue([("resident", "登记 3栋502", None), ("resident", "空调不制冷", "3栋502")], people)
 
 
 def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, clock: Any) -> None:
@@ -414,19 +501,24 @@ def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, cloc
     server = WeChatServer(create_app(sheli=sheli).test_client())
     code = hire(sheli, "property_steward", "张师傅")
     hire(sheli, "branch_liaison", "李书记", "o_li")
-    steward, resident, neighbour = (Person(server, o, sheli) for o in ("o_zhang", "o_res", "o_nb"))
-    assert "绑定成功" in steward.say(f"绑定 {code}")
-    assert "哪" in resident.say("热水器坏了 电话13812345678")
-    assert "#1" in resident.say("3栋502")
-    assert "关联" in neighbour.say("3栋502热水器坏了")
-    assert "#2" in resident.say("6号楼电梯坏了")
-    assert "已取消" in resident.say("取消 2")
-    assert "已接单" in steward.say("接单 1")
-    assert "已办结" in steward.say("完成 1 换了加热管")
-    clock.advance(hours=25)
-    run_due(sheli)
-    assert any("回访" in m for m in resident.new_messages())
-    assert "5分" in resident.say("5")
+    people = {name: Person(server, f"o_{name}", sheli) for name in ("zhang", "res", "nb")}
+    talk = Dialogue(people)
+    talk(
+        [
+            ("zhang", f"绑定 {code}", "绑定成功"),
+            ("res", "热水器坏了 电话13812345678", "哪"),
+            ("res", "3栋502", "#1"),
+            ("nb", "3栋502热水器坏了", "关联"),
+            ("res", "6号楼电梯坏了", "#2"),
+            ("res", "取消 2", "已取消"),
+            ("zhang", "接单 1", "已接单"),
+            ("zhang", "完成 1 换了加热管", "已办结"),
+            Do("25 hours later", lambda: clock.advance(hours=25)),
+            Do("the scheduler runs", lambda: run_due(sheli)),
+            ("res", INBOX, "回访"),
+            ("res", "5", "5分"),
+        ]
+    )
     with sheli.uow() as uow:
         first, second = uow.tickets.get(1), uow.tickets.get(2)
         events = [e.kind for e in uow.tickets.events(1)]
@@ -434,4 +526,4 @@ def test_a_whole_ticket_life_on_each_database(make_sheli: Any, db_url: str, cloc
     assert (first.status, first.rating, first.phone) == ("closed", 5, "13812345678")
     assert second.status == "cancelled"
     assert events[:5] == ["created", "assigned", "duplicate_report", "accepted", "resolved"]
-    assert any("#1" in m for m in neighbour.new_messages())  # the linked neighbour heard too
+    talk([("nb", INBOX, "#1")])  # the linked neighbour heard too

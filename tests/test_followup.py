@@ -16,6 +16,20 @@ from bot.config import load_config
 from bot.scheduler import run_due
 from handlers.keywords import VisitAnswer, rating_from_text, visit_answer
 from storage.models import OutboxMessage
+from tests.dialogue import (
+    INBOX,
+    NOTHING,
+    Dialogue,
+    Do,
+    absent,
+    count,
+    dialogue,
+    equals,
+    first,
+    last,
+    later,
+    only,
+)
 from tests.helpers import hire
 from tests.wechat import Person, WeChatServer, outbox_rows
 
@@ -47,23 +61,34 @@ def visits(sheli: Any) -> list[OutboxMessage]:
     return [m for m in outbox_rows(sheli) if m.kind == "visit"]
 
 
+def scheduler(sheli: Any, duty: str, expected: list[int]) -> Do:
+    """The scheduler runs once (what every tick does), and `duty` touches these tickets."""
+    return Do(f"the scheduler runs: {duty}", lambda: run_due(sheli)[duty], equals(expected))
+
+
 def repaired(resident: Person, steward: Person, liaison: Person) -> None:
     """Ticket #1: reported, accepted and resolved; everyone's inbox read."""
-    assert "#1" in resident.say("3栋502热水器坏了")
-    assert "已接单" in steward.say("接单 1")
-    assert "已办结" in steward.say("完成 1 已更换加热管")
-    for someone in (resident, steward, liaison):
-        someone.new_messages()
+    dialogue(
+        [
+            (resident, "3栋502热水器坏了", "#1"),
+            (steward, "接单 1", "已接单"),
+            (steward, "完成 1 已更换加热管", "已办结"),
+            *((someone, INBOX, None) for someone in (resident, steward, liaison)),
+        ]
+    )
 
 
 @pytest.fixture
 def visited(sheli: Any, clock: Any, resident: Person, steward: Person, liaison: Person) -> Person:
     """The visit for #1 was sent 25 hours after the repair; the resident has it."""
     repaired(resident, steward, liaison)
-    clock.advance(hours=25)
-    assert run_due(sheli)["visits"] == [1]
-    [question] = resident.new_messages()
-    assert "#1" in question and "1-5" in question
+    dialogue(
+        [
+            later(clock, hours=25),
+            scheduler(sheli, "visits", [1]),
+            (resident, INBOX, only("#1", "1-5")),
+        ]
+    )
     return resident
 
 
@@ -74,19 +99,25 @@ def test_visit_is_sent_once_a_day_after_resolution(
     sheli: Any, clock: Any, resident: Person, steward: Person, liaison: Person
 ) -> None:
     repaired(resident, steward, liaison)
-    clock.advance(hours=23)
-    assert run_due(sheli)["visits"] == []
-    assert resident.new_messages() == []
-
-    clock.advance(hours=2)
-    assert run_due(sheli)["visits"] == [1]
-    [question] = resident.new_messages()
-    assert "回访" in question and "#1" in question and "物业报修" in question
+    talk = Dialogue()
+    talk(
+        [
+            later(clock, hours=23),
+            scheduler(sheli, "visits", []),
+            (resident, INBOX, NOTHING),
+            later(clock, hours=2),
+            scheduler(sheli, "visits", [1]),
+            (resident, INBOX, only("回访", "#1", "物业报修")),
+        ]
+    )
     assert ticket(sheli)[0].followup_state == "asked"
-
-    clock.advance(minutes=30)
-    assert run_due(sheli)["visits"] == []  # asked already
-    assert resident.new_messages() == []
+    talk(
+        [
+            later(clock, minutes=30),
+            scheduler(sheli, "visits", []),  # asked already
+            (resident, INBOX, NOTHING),
+        ]
+    )
     assert len(visits(sheli)) == 1
     assert ticket(sheli)[1].count("visit_sent") == 1
 
@@ -111,14 +142,18 @@ def test_a_delay_of_seconds_works(make_sheli: Any, clock: Any) -> None:
     server = WeChatServer(create_app(sheli=sheli).test_client())
     hire(sheli, "property_steward", "张师傅", "o_steward")
     resident, steward = Person(server, "o_res", sheli), Person(server, "o_steward", sheli)
-    resident.say("6号楼电梯坏了")
-    steward.say("完成 1 已修复")
-    resident.new_messages()
-    clock.advance(seconds=2)
-    assert run_due(sheli)["visits"] == []
-    clock.advance(seconds=2)
-    assert run_due(sheli)["visits"] == [1]
-    assert "#1" in resident.new_messages()[0]
+    dialogue(
+        [
+            (resident, "6号楼电梯坏了", None),
+            (steward, "完成 1 已修复", None),
+            (resident, INBOX, None),
+            later(clock, seconds=2),
+            scheduler(sheli, "visits", []),
+            later(clock, seconds=2),
+            scheduler(sheli, "visits", [1]),
+            (resident, INBOX, first("#1")),
+        ]
+    )
 
 
 def test_followup_timings_come_from_the_environment() -> None:
@@ -151,12 +186,10 @@ def test_followup_timings_come_from_the_environment() -> None:
 def test_a_good_answer_closes_the_ticket_with_its_rating(
     sheli: Any, visited: Person, steward: Person, answer: str, rating: int
 ) -> None:
-    reply = visited.say(answer)
-    assert f"{rating}分" in reply and "#1" in reply
+    dialogue([(visited, answer, [f"{rating}分", "#1"]), (steward, INBOX, NOTHING)])
     found, events = ticket(sheli)
     assert (found.status, found.rating, found.followup_state) == ("closed", rating, "answered")
     assert events[-2:] == ["visit_answered", "closed"]
-    assert steward.new_messages() == []
 
 
 def test_fixed_without_a_rating_closes_the_ticket_unrated(sheli: Any, visited: Person) -> None:
@@ -169,57 +202,69 @@ def test_fixed_without_a_rating_closes_the_ticket_unrated(sheli: Any, visited: P
 def test_a_low_rating_reopens_the_ticket_for_the_assignee(
     sheli: Any, visited: Person, steward: Person, liaison: Person, answer: str
 ) -> None:
-    reply = visited.say(answer)
-    assert "#1" in reply and "重新" in reply and "张师傅" in reply
+    dialogue(
+        [
+            (visited, answer, ["#1", "重新", "张师傅"]),
+            (steward, INBOX, only("重新处理 #1", "分")),
+            (liaison, INBOX, only("回访预警", "#1", "张师傅")),
+            (visited, INBOX, last("#1")),  # the resident hears it went back
+        ]
+    )
     found, events = ticket(sheli)
     assert found.status == "reopened" and found.assignee.name == "张师傅"
     assert found.rating is not None and found.rating <= 2
     assert events[-2:] == ["visit_answered", "reopened"]
-    [task] = steward.new_messages()
-    assert "重新处理 #1" in task and "分" in task
-    [alert] = liaison.new_messages()
-    assert "回访预警" in alert and "#1" in alert and "张师傅" in alert
-    assert "#1" in visited.new_messages()[-1]  # the resident hears it went back
 
 
 @pytest.mark.parametrize("answer", ["没修好", "还是不行", "没有", "3栋502还是漏水"])
 def test_not_fixed_reopens_the_ticket(
     sheli: Any, visited: Person, steward: Person, liaison: Person, answer: str
 ) -> None:
-    assert "重新" in visited.say(answer)
+    dialogue(
+        [
+            (visited, answer, "重新"),
+            (steward, INBOX, first(answer)),  # the steward reads what the resident said
+            (liaison, INBOX, count(1)),
+        ]
+    )
     found, _ = ticket(sheli)
     assert (found.status, found.rating) == ("reopened", None)
-    assert answer in steward.new_messages()[0]  # the steward reads what the resident said
-    assert len(liaison.new_messages()) == 1
 
 
 def test_an_unclear_answer_is_asked_again_once(sheli: Any, visited: Person) -> None:
-    again = visited.say("嗯嗯")
-    assert "#1" in again and "1-5" in again
+    talk = Dialogue()
+    talk([(visited, "嗯嗯", ["#1", "1-5"])])
     assert ticket(sheli)[0].followup_state == "asked_again"
-    second = visited.say("好的")
-    assert "1-5" not in second  # asked once again only; now it is an ordinary message
-    assert "谢谢" in visited.say("4")  # a rating later still counts
+    talk(
+        [
+            (visited, "好的", absent("1-5")),  # asked once again only; now an ordinary message
+            (visited, "4", "谢谢"),  # a rating later still counts
+        ]
+    )
     assert ticket(sheli)[0].rating == 4
 
 
 def test_another_request_while_the_visit_waits_is_a_request(sheli: Any, visited: Person) -> None:
-    reply = visited.say("我想咨询一下，老板拖欠工资三个月了怎么办")
-    assert "#2" in reply
+    talk = Dialogue()
+    talk([(visited, "我想咨询一下，老板拖欠工资三个月了怎么办", "#2")])
     assert ticket(sheli)[0].followup_state == "asked"
-    assert "5分" in visited.say("5")
+    talk([(visited, "5", "5分")])
     assert ticket(sheli)[0].status == "closed"
 
 
 def test_a_reopened_ticket_resolved_again_gets_a_second_visit(
     sheli: Any, clock: Any, visited: Person, steward: Person
 ) -> None:
-    visited.say("没修好")
-    steward.say("完成 1 重新换了温控器")
-    clock.advance(hours=25)
-    assert run_due(sheli)["visits"] == [1]
-    assert "回访" in visited.new_messages()[-1]
-    assert "谢谢" in visited.say("5")
+    dialogue(
+        [
+            (visited, "没修好", None),
+            (steward, "完成 1 重新换了温控器", None),
+            later(clock, hours=25),
+            scheduler(sheli, "visits", [1]),
+            (visited, INBOX, last("回访")),
+            (visited, "5", "谢谢"),
+        ]
+    )
     assert len(visits(sheli)) == 2
     assert ticket(sheli)[0].status == "closed"
 

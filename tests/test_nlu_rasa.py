@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ import requests
 
 from nlu.base import ParseResult
 from nlu.rasa_backend import RasaParser
+from tests.servers import serve_in_thread, stop
 
 RASA_URL = os.environ.get("SHELI_TEST_RASA_URL", "http://127.0.0.1:5005").rstrip("/")
 
@@ -144,9 +144,6 @@ class FakeRasa:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
 
     def answer(self, body: Any, status: int = 200) -> None:
         self.status = status
@@ -156,10 +153,9 @@ class FakeRasa:
 @pytest.fixture
 def fake_rasa() -> Iterator[FakeRasa]:
     fake = FakeRasa()
-    fake.thread.start()
+    serve_in_thread(fake.server)
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    stop(fake.server)
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from bot.bootstrap import Sheli
 from bot.cli import cli
 from bot.outbox import LocalInboxSender, deliver_due, outbox_status, retry_message
 from handlers.notices import notify
-from handlers.ports import FakeClock
 from storage.models import OutboxMessage
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
+from tests.fakes import FakeClock
 from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 

@@ -20,11 +20,11 @@ from sqlalchemy.exc import OperationalError
 from bot.bootstrap import Sheli
 from bot.outbox import Sender, deliver_due
 from handlers.notices import notify
-from handlers.ports import FakeClock
 from storage.models import Lease, OutboxMessage
 from storage.uow import AbstractUnitOfWork
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
+from tests.fakes import FakeClock
 
 fake_wechat = fake_wechat_api.fake_wechat  # the fixture
 

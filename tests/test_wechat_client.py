@@ -16,9 +16,9 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.cli import cli
 from bot.wechat_client import DatabaseTokenStorage, SheliWeChatClient, load_menu, menu_problems
-from handlers.ports import FakeClock
 from tests import fake_wechat_api
 from tests.fake_wechat_api import APP_ID, APP_SECRET, FakeWeChatAPI
+from tests.fakes import FakeClock
 
 fake_wechat = fake_wechat_api.fake_wechat  # the fixture, for the tests below
 

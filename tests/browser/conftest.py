@@ -2,12 +2,16 @@
 
 The browser is never downloaded: the tests skip unless /usr/bin/chromium and the playwright
 package are both installed (`apt-get install chromium`, `pip install playwright`).
+
+They all run on one xdist worker (one Chromium, not one per worker). Their screenshots go to a
+temporary folder, so a test run leaves the tree as it found it; `make screenshots` sets
+SHELI_SCREENSHOTS=docs to write the README images instead.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import threading
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.app import create_app
+from tests.servers import serve_in_thread, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+PROJECT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = "SHELI_SCREENSHOTS"  # a folder, relative to the project; unset: a temporary one
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,6 +51,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
@@ -78,21 +85,29 @@ def serve() -> Iterator[Callable[[Any], str]]:
     def start(sheli: Any) -> str:
         app = create_app(sheli=sheli)
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 
     yield start
     for server in servers:
-        server.shutdown()
+        stop(server)
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a README image (docs/<name>.png); the page is rendered from a fixed clock and data."""
-    DOCS.mkdir(exist_ok=True)
-    path = DOCS / f"{name}.png"
-    # No hover, focus ring or caret: the same page gives the same bytes, so git stays clean.
-    page.mouse.move(0, 0)
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.screenshot(path=str(path), animations="disabled", caret="hide")
-    return path
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[[Any, str], Path]:
+    """Save the page as <name>.png: a README image under `make screenshots`, else a temporary one."""
+    folder = PROJECT / os.environ[SCREENSHOTS] if os.environ.get(SCREENSHOTS) else tmp_path
+
+    def take(page: Any, name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        # No hover, focus ring or caret: the same page gives the same bytes (from a fixed clock
+        # and data), so regenerating the README images changes nothing when the pages did not.
+        page.mouse.move(0, 0)
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
+        assert path.read_bytes().startswith(b"\x89PNG"), path
+        return path
+
+    return take

@@ -10,13 +10,12 @@ from werkzeug.security import generate_password_hash
 from bot.app import create_app
 from handlers import read_models
 from tests.browser.community import play_twelve_weeks
-from tests.browser.conftest import screenshot
 
 PASSWORD = "sheli-demo-password"
 
 
 def test_operator_logs_in_reads_the_overview_and_reassigns_a_ticket(
-    page: Any, serve: Any, make_sheli: Any, clock: Any
+    page: Any, serve: Any, make_sheli: Any, clock: Any, screenshot: Any
 ) -> None:
     from playwright.sync_api import expect
 

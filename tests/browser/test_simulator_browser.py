@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import screenshot
-
 
 def test_resident_and_steward_play_a_repair_to_its_visit(
-    page: Any, serve: Any, make_sheli: Any, clock: Any
+    page: Any, serve: Any, make_sheli: Any, clock: Any, screenshot: Any
 ) -> None:
     from playwright.sync_api import expect
 
