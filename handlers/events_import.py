@@ -22,6 +22,7 @@ import yaml
 
 from handlers.ports import Deps
 from handlers.tickets import building_of
+from nlu import places
 from storage.community import (
     AllianceUnit,
     Building,
@@ -323,14 +324,7 @@ def normalise_place(text: str) -> str:
 
 def room_label(location: str | None) -> str | None:
     """ "3栋502" for a location that names a room; None for a building or anything vaguer."""
-    if not location:
-        return None
-    text = normalise_place(location)
-    building = building_of(text)
-    if not building:
-        return None
-    number = text[len(building) :]
-    return building + number if _ROOM_NUMBER.fullmatch(number) else None
+    return places.room_label(location)
 
 
 def _building_name(value: Any) -> str:

@@ -9,6 +9,7 @@ from datetime import datetime
 from handlers import messages as msg
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.ports import Policy
+from nlu import places
 from storage.models import OutboxMessage, Resident, Staff, Ticket, TicketEvent, TicketFollower
 from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
@@ -23,10 +24,7 @@ _BUILDING = re.compile(r"^([A-Za-z]?区?\d*[A-Za-z]?\s*(?:栋|幢|号楼|座|楼
 
 def building_of(location: str | None) -> str | None:
     """The building part of a location: "3栋502" → "3栋", "B区2幢108" → "B区2幢"."""
-    if not location:
-        return None
-    match = _BUILDING.match(location.replace(" ", ""))
-    return match.group(1) if match else None
+    return places.building_of(location)
 
 
 def record(

@@ -3,7 +3,8 @@
 Chinese messages to the account are short (a median of about ten characters), so character
 n-grams carry most of the signal without a word segmenter. Before features are taken the
 text is normalised: half-width ASCII, lower case, locations and phone numbers replaced by
-placeholders (so "3栋502" says "a place" rather than "3"), longer digit runs collapsed.
+placeholders (so "3栋502" says "a place" rather than "3", while the "楼道" of "3栋楼道" stays),
+longer digit runs collapsed.
 
 The trained model is cached as a plain `.npz` (no pickle) named after a hash of the data
 files, the feature settings and CODE_VERSION, so a restart loads it instead of training.
@@ -25,12 +26,13 @@ import numpy as np
 
 from nlu.base import FALLBACK_INTENT, Entity, ParseResult
 from nlu.entities import LOCATION, PHONE, EntityExtractor, to_halfwidth
+from nlu.places import FACILITY_SUFFIX
 from nlu.trainingdata import TrainingData
 
 log = logging.getLogger(__name__)
 
 # Bump when features or training change in a way that makes cached models wrong.
-CODE_VERSION = "2"
+CODE_VERSION = "3"
 
 _PLACEHOLDER = {LOCATION: "\ue000", PHONE: "\ue001"}
 _DIGIT_RUN = re.compile(r"[0-9]{2,}")
@@ -78,6 +80,11 @@ def normalise_text(text: str, entities: Sequence[Entity]) -> str:
             continue
         pieces.append(text[cursor : entity.start])
         pieces.append(_PLACEHOLDER.get(entity.entity, ""))
+        if entity.entity == LOCATION:
+            # "3栋楼道" masks the building but keeps "楼道": what is there says what is wrong.
+            facility = FACILITY_SUFFIX.search(to_halfwidth(text[entity.start : entity.end]))
+            if facility:
+                pieces.append(facility.group())
         cursor = entity.end
     pieces.append(text[cursor:])
     masked = to_halfwidth("".join(pieces)).lower()
@@ -277,11 +284,6 @@ class EmbeddedParser:
         self.loaded_from_cache = False
         self._save_cache()
         return self
-
-    def predict_proba(self, text: str) -> np.ndarray:
-        """Class probabilities in the order of `labels`."""
-        self.ensure_trained()
-        return self._proba(self._grams(text))
 
     def parse(self, text: str) -> ParseResult:
         """Intent, confidence, ranking and entities of one message."""
