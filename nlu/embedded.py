@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import numpy as np
 from nlu.base import FALLBACK_INTENT, Entity, ParseResult
 from nlu.entities import LOCATION, PHONE, EntityExtractor, to_halfwidth
 from nlu.places import FACILITY_SUFFIX
-from nlu.trainingdata import TrainingData
+from nlu.trainingdata import TrainingData, labelled_examples, load_training_data
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,29 @@ CODE_VERSION = "3"
 _PLACEHOLDER = {LOCATION: "\ue000", PHONE: "\ue001"}
 _DIGIT_RUN = re.compile(r"[0-9]{2,}")
 _SPACES = re.compile(r"\s+")
+
+
+def _fingerprint(data_hash: str, config: FeatureConfig) -> str:
+    payload = json.dumps(
+        {"data": data_hash, "config": asdict(config), "code": CODE_VERSION}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def training_fingerprint(
+    data_path: str | Path,
+    extra_examples: Iterable[tuple[str, str]] = (),
+    config: FeatureConfig | None = None,
+) -> str:
+    """The fingerprint of a model trained on `data_path` plus the extra examples.
+
+    Reads the data file(s) afresh, so an edited nlu.yml changes it as well as a new label.
+    """
+    data = load_training_data(data_path)
+    pairs = labelled_examples(extra_examples)
+    if pairs:
+        data = data.with_examples(pairs)
+    return _fingerprint(data.content_hash, config or FeatureConfig())
 
 
 def default_cache_dir() -> Path:
@@ -213,8 +236,11 @@ class EmbeddedParser:
         *,
         cache_dir: Path | str | None = None,
         config: FeatureConfig | None = None,
+        extra_examples: Iterable[tuple[str, str]] = (),
     ) -> None:
-        self.data = data
+        self.base_data = data
+        self.extra_examples = labelled_examples(extra_examples)
+        self.data = data.with_examples(self.extra_examples) if self.extra_examples else data
         self.threshold = threshold
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.config = config or FeatureConfig()
@@ -240,11 +266,39 @@ class EmbeddedParser:
 
     def cache_key(self) -> str:
         """A hash of the data files, the feature settings and the code version."""
-        payload = json.dumps(
-            {"data": self.data.content_hash, "config": asdict(self.config), "code": CODE_VERSION},
-            sort_keys=True,
+        return _fingerprint(self.data.content_hash, self.config)
+
+    @property
+    def fingerprint(self) -> str:
+        """What this model is trained on: data files, extra examples, settings, code version.
+
+        Two parsers with the same fingerprint parse alike, so a running service can compare
+        it with `fingerprint_with(labelled)` (or `training_fingerprint`) to know when to reload.
+        """
+        return self.cache_key()
+
+    def fingerprint_with(self, extra_examples: Iterable[tuple[str, str]]) -> str:
+        """The fingerprint `with_examples(extra_examples)` would have, without training."""
+        pairs = labelled_examples(extra_examples)
+        if not pairs:
+            return _fingerprint(self.base_data.content_hash, self.config)
+        return _fingerprint(self.base_data.with_examples(pairs).content_hash, self.config)
+
+    def with_examples(self, extra_examples: Iterable[tuple[str, str]]) -> EmbeddedParser:
+        """A new parser trained on the same data file plus these labelled (text, intent) pairs.
+
+        They replace any extra examples this parser had. `self` is untouched, so a service
+        can keep answering with it and swap in the new one when it is ready. The model
+        comes from the cache when one with the same fingerprint is there.
+        """
+        parser = EmbeddedParser(
+            self.base_data,
+            self.threshold,
+            cache_dir=self.cache_dir,
+            config=self.config,
+            extra_examples=extra_examples,
         )
-        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+        return parser.ensure_trained()
 
     def cache_path(self) -> Path | None:
         if self.cache_dir is None:
