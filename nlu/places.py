@@ -136,8 +136,9 @@ _ROOM = (
 _FACILITY = rf"(?:的?(?:{_FACILITY_WORDS}))"
 
 # A building, with an optional area before it and unit, floor, then a room or a facility.
+# Not after 同/这/那/每/整/哪/几/某: "同一栋楼" and "这两栋" are no building's name.
 LOCATION_PATTERN = re.compile(
-    rf"(?<![0-9A-Za-z])(?:{_AREA}{_SEP})?(?:宿舍楼{_SEP})?{_BUILDING}"
+    rf"(?<![0-9A-Za-z同这那每整哪几某])(?:{_AREA}{_SEP})?(?:宿舍楼{_SEP})?{_BUILDING}"
     rf"(?:{_SEP}{_UNIT})?(?:{_SEP}{_FLOOR})?(?:{_SEP}{_ROOM}|{_FACILITY})?"
 )
 

@@ -91,6 +91,7 @@ def test_canonical_values() -> None:
         "502",
         "工资3000块一直没发",
         "两栋楼之间的路灯坏了",  # two buildings, not building 2
+        "我们住同一栋楼",  # the same building, not building 1
     ],
 )
 def test_no_place(extractor: EntityExtractor, text: str) -> None:
