@@ -98,11 +98,12 @@ def test_training_on_the_real_data_with_labels_takes_under_a_second(tmp_path: Pa
     data = load_training_data(TRAIN_FILE)
     labels = [(f"第{n}个标注的例子 楼道灯坏了", "repair") for n in range(100)]
     timings = []
-    for _ in range(2):  # the better of two: other processes share the two cores
+    for _ in range(2):
         parser = EmbeddedParser(data, extra_examples=labels)
-        started = time.perf_counter()
+        # CPU time, not wall time: other processes share the machine's two cores.
+        started = time.process_time()
         parser.train()
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
     assert min(timings) < 1.0, timings
 
 
