@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -87,8 +88,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rasa_rss_mb() -> float | None:
-    """Resident set of local processes running rasa, in MB (None if none are found)."""
+def rasa_rss_mb(url: str) -> float | None:
+    """Resident set of the local `rasa run` serving `url`'s port, in MB (None if not found)."""
+    port = urlsplit(url).port or 5005
     total_kb = 0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -97,6 +99,8 @@ def rasa_rss_mb() -> float | None:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             if "rasa" not in cmdline or "nlu_bench" in cmdline or " run" not in cmdline:
                 continue
+            if f"--port {port} " not in f"{cmdline} ":
+                continue  # another Rasa server (say, another checkout's) is not this one
             for line in (proc / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total_kb += int(line.split()[1])
@@ -132,7 +136,7 @@ def bench_rasa(url: str, data_path: Path, test_path: Path, train: bool) -> Row |
     for _ in range(5):
         parser.parse("3栋502热水器坏了")
     evaluation = evaluate_file(parser, test_path, load_training_data(data_path).synonyms)
-    return Row("rasa", evaluation, train_seconds, rasa_rss_mb())
+    return Row("rasa", evaluation, train_seconds, rasa_rss_mb(url))
 
 
 def _fmt(value: float | None, pattern: str) -> str:
