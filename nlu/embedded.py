@@ -3,10 +3,11 @@
 Chinese messages to the account are short (a median of about ten characters), so character
 n-grams carry most of the signal without a word segmenter. A naive Bayes model over the same
 features is blended in: it is trained in one pass and generalises differently (it counts
-every seen feature rather than the few that separate the training lines best). Before features are taken the
-text is normalised: half-width ASCII, lower case, locations and phone numbers replaced by
-placeholders (so "3栋502" says "a place" rather than "3", while the "楼道" of "3栋楼道" stays),
-longer digit runs collapsed.
+every seen feature rather than the few that separate the training lines best).
+
+Before features are taken the text is normalised: half-width ASCII, lower case, locations
+and phone numbers replaced by placeholders (so "3栋502" says "a place" rather than "3", while
+the "楼道" of "3栋楼道" stays), longer digit runs collapsed.
 
 The trained model is cached as a plain `.npz` (no pickle) named after a hash of the data
 files, the feature settings and CODE_VERSION, so a restart loads it instead of training.
