@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/nlu_bench.py [--test nlu/data/test.yml] [--rasa-url URL] [--train-rasa]
 
-The Rasa column appears when a server answers at --rasa-url (`make rasa-serve`). It is queried
+The Rasa column appears when a server answers at --rasa-url (default: $SHELI_NLU__RASA_URL,
+else http://127.0.0.1:5005; start one with `make rasa-serve`). It is queried
 directly over HTTP, without the embedded fallback the bot wraps around it, so its numbers are
 Rasa's own. Its memory is the resident set of the local processes whose command line runs
 `rasa`; its training time is only measured with --train-rasa (which runs `make rasa-train`).
@@ -11,6 +12,7 @@ Rasa's own. Its memory is the resident set of the local processes whose command 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -19,13 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nlu.base import Entity, ParseResult  # noqa: E402
+from nlu.base import TICKET_INTENTS, Entity, ParseResult  # noqa: E402
 from nlu.embedded import EmbeddedParser  # noqa: E402
 from nlu.evaluate import Evaluation, evaluate_file  # noqa: E402
 from nlu.factory import DEFAULT_DATA_PATH  # noqa: E402
@@ -85,8 +88,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def rasa_rss_mb() -> float | None:
-    """Resident set of local processes running rasa, in MB (None if none are found)."""
+def rasa_rss_mb(url: str) -> float | None:
+    """Resident set of the local `rasa run` serving `url`'s port, in MB (None if not found)."""
+    port = urlsplit(url).port or 5005
     total_kb = 0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -95,6 +99,8 @@ def rasa_rss_mb() -> float | None:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             if "rasa" not in cmdline or "nlu_bench" in cmdline or " run" not in cmdline:
                 continue
+            if f"--port {port} " not in f"{cmdline} ":
+                continue  # another Rasa server (say, another checkout's) is not this one
             for line in (proc / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total_kb += int(line.split()[1])
@@ -130,7 +136,7 @@ def bench_rasa(url: str, data_path: Path, test_path: Path, train: bool) -> Row |
     for _ in range(5):
         parser.parse("3栋502热水器坏了")
     evaluation = evaluate_file(parser, test_path, load_training_data(data_path).synonyms)
-    return Row("rasa", evaluation, train_seconds, rasa_rss_mb())
+    return Row("rasa", evaluation, train_seconds, rasa_rss_mb(url))
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -157,6 +163,17 @@ def markdown(rows: list[Row], test_path: Path) -> str:
             f"| {ev.parse_ms_median:.3f} | {ev.parse_ms_p99:.3f} "
             f"| {_fmt(row.train_seconds, '.2f')} | {_fmt(row.rss_mb, '.1f')} |"
         )
+    lines += [
+        "",
+        "Recall by ticket intent",
+        "",
+        "| intent | " + " | ".join(row.backend for row in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+    for intent in TICKET_INTENTS:
+        recalls = [row.evaluation.intents.get(intent) for row in rows]
+        cells = " | ".join(_fmt(score.recall if score else None, ".3f") for score in recalls)
+        lines.append(f"| {intent} | {cells} |")
     return "\n".join(lines)
 
 
@@ -164,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA_PATH)
     parser.add_argument("--test", type=Path, default=ROOT / "nlu" / "data" / "test.yml")
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
+    parser.add_argument(
+        "--rasa-url", default=os.environ.get("SHELI_NLU__RASA_URL", "http://127.0.0.1:5005")
+    )
     parser.add_argument("--threshold", type=float, default=0.45)
     parser.add_argument("--train-rasa", action="store_true", help="time `make rasa-train` too")
     args = parser.parse_args(argv)

@@ -22,11 +22,11 @@ from handlers.importing.events import openings_text
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active
 from handlers.notices import residents_of
-from handlers.places import building_of_room, room_label
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
 from handlers.summary import BadWeek, Summary, Week, compute_summary, render_summary, week_of
 from handlers.times import local_day_start, local_text, to_local
+from nlu.places import building_of, room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
 from storage.models import (
     Attachment,
@@ -518,7 +518,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     Buildings that only appear in tickets (not imported) are listed too, without capacity.
     """
     residents = uow.buildings.residents_with_room()
-    living = Counter(building_of_room(r.room) for r in residents)
+    living = Counter(_building_of_room(r.room) for r in residents)
     tickets = uow.tickets.list()
     requests = Counter(t.building for t in tickets if t.building)
     open_requests = Counter(t.building for t in tickets if t.building and is_active(t))
@@ -561,7 +561,9 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
 def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
     """One building: its rooms with capacity and residents, and its requests."""
     building = uow.buildings.by_name(name)
-    residents = [r for r in uow.buildings.residents_with_room() if building_of_room(r.room) == name]
+    residents = [
+        r for r in uow.buildings.residents_with_room() if _building_of_room(r.room) == name
+    ]
     by_room: dict[str, list[int]] = {}
     for resident in residents:
         by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
@@ -697,3 +699,8 @@ def history(uow: AbstractUnitOfWork, ctx: Context, openid: str, limit: int = 100
         }
         for m in uow.inbound.for_openid(openid, limit=limit)
     ]
+
+
+def _building_of_room(room: str | None) -> str | None:
+    """The building a resident's registered room is in."""
+    return building_of(room_label(room) or room)

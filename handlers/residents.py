@@ -9,8 +9,8 @@ from handlers import messages as msg
 from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
 from handlers.lifecycle import record
-from handlers.places import building_of, room_label
 from handlers.ports import Context
+from nlu.places import building_of, room_label
 from storage.models import Resident, Ticket
 from storage.uow import AbstractUnitOfWork
 

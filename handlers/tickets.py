@@ -16,8 +16,8 @@ from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
 from handlers.notices import notify, tell_residents
-from handlers.places import building_of
 from handlers.ports import Context, Policy
+from nlu.places import building_of
 from storage.models import Resident, Staff, Ticket, TicketFollower
 from storage.states import FollowUpState, TicketStatus
 from storage.uow import AbstractUnitOfWork

@@ -6,7 +6,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 # Ticket intents open a ticket; the rest steer the conversation.
-TICKET_INTENTS = ("repair", "mediation", "legal_consult", "job_fair")
+TICKET_INTENTS = (
+    "repair",
+    "mediation",
+    "legal_consult",
+    "job_fair",
+    "hazard",
+    "hardship",
+    "social_security",
+)
 CONVERSATION_INTENTS = (
     "greet",
     "thanks",
@@ -14,6 +22,7 @@ CONVERSATION_INTENTS = (
     "cancel",
     "rating",
     "ask_human",
+    "event_query",
     "out_of_scope",
 )
 FALLBACK_INTENT = "nlu_fallback"

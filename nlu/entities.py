@@ -1,9 +1,9 @@
 """Rule-based extraction of `location` and `phone` entities.
 
-The grammar below knows how residents write a place in the dormitory area ("3栋502",
-"B区2幢108", "12栋1单元401", "六号楼", "A座1203", "３栋５０２"); the training data's
-`regex:`, `lookup:` and `synonym:` sections add to it. Matching runs on a half-width copy of
-the text that has exactly the raw text's length, so spans always index the raw input.
+Places follow the grammar of `nlu.places` ("3栋502", "B区2幢108", "12栋1单元401", "六号楼",
+"8号楼四楼楼梯间", "1栋40号房", "３栋５０２"); the training data's `regex:`, `lookup:` and
+`synonym:` sections add to it. Matching runs on a half-width copy of the text that has
+exactly the raw text's length, so spans always index the raw input.
 """
 
 from __future__ import annotations
@@ -13,89 +13,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nlu.base import Entity
+from nlu.places import chinese_to_int, find_locations, normalise_location, to_halfwidth
 
 LOCATION = "location"
 PHONE = "phone"
 ENTITY_TYPES = (LOCATION, PHONE)
-
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
-_CN_DIGITS |= {"七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-
-_NUM = r"(?:[0-9]{1,3}|[零〇一二两三四五六七八九十百]{1,5})"
-_SEP = r"[ \-—]?"
-_AREA = rf"(?:(?:[A-Za-z]|{_NUM}|[东西南北])区)"
-_BUILDING = (
-    rf"(?:(?:[A-Za-z]{_NUM}?|{_NUM}[A-Za-z]?)"
-    rf"(?:号宿舍楼|号公寓|号楼|栋楼(?![下上道梯顶前后])|栋|幢|座))"
-)
-_UNIT = rf"(?:{_NUM}单元)"
-# Floors only in digits, as the data annotates them: "三栋一楼" is the building "三栋".
-_FLOOR = r"(?:[0-9]{1,2}(?:楼|层)(?![0-9道梯下上顶房]))"
-_ROOM = r"(?:(?:[0-9]{3,4}(?![0-9])|[零〇一二三四五六七八九]{3,4})(?:房间|室(?!友)|号房|房(?![东租])|号)?)"
-# A public room of the building belongs to the location ("5栋的洗衣房"), as in the data.
-_PUBLIC_ROOMS = "洗衣房|健身房|开水房|水房|活动室|阅览室"
-_PUBLIC = rf"(?:的?(?:{_PUBLIC_ROOMS}))"
-
-# A building, with an optional area before it and unit, floor, room, public room after it.
-# A bare floor ("3楼") or room ("502") is not a location: "电梯卡在三楼" names no place to go.
-_LOCATION_PATTERN = re.compile(
-    rf"(?<![0-9A-Za-z])(?:{_AREA}{_SEP})?(?:宿舍楼{_SEP})?{_BUILDING}"
-    rf"(?:{_SEP}{_UNIT})?(?:{_SEP}{_FLOOR})?(?:{_SEP}{_ROOM})?{_PUBLIC}?"
-)
 
 _PHONE_PATTERN = re.compile(
     r"(?<![0-9])(?:\+?86[ \-]?)?(1[3-9][0-9](?:[ \-]?[0-9]){8})(?![0-9])"
     r"|(?<![0-9])(0[0-9]{2,3}-[0-9]{7,8})(?![0-9])"
 )
 
-_NUMERAL_RUN = re.compile(r"[零〇一二两三四五六七八九十百千]+")
-_VALUE_NOISE = re.compile(r"[ \-—]")
-_VALUE_PREFIX = re.compile(r"^(?:宿舍楼|宿舍|公寓)")
-_VALUE_PUBLIC = re.compile(rf"的?(?:{_PUBLIC_ROOMS})$")
-_VALUE_ROOM_SUFFIX = re.compile(r"(?<=[0-9])(?:房间|室|号房|房|号)$")
-
-
-def to_halfwidth(text: str) -> str:
-    """Full-width ASCII and the ideographic space become their ASCII forms; length is kept."""
-    chars = []
-    for char in text:
-        code = ord(char)
-        if 0xFF01 <= code <= 0xFF5E:
-            chars.append(chr(code - 0xFEE0))
-        elif code == 0x3000:
-            chars.append(" ")
-        else:
-            chars.append(char)
-    return "".join(chars)
-
-
-def chinese_to_int(numeral: str) -> int:
-    """ "十二" → 12, "三百零五" → 305, "五零二" → 502 (digit by digit when there are no units)."""
-    if not any(char in _CN_UNITS for char in numeral):
-        return int("".join(str(_CN_DIGITS[char]) for char in numeral))
-    total = 0
-    pending = 0
-    for char in numeral:
-        if char in _CN_DIGITS:
-            pending = _CN_DIGITS[char]
-        else:
-            total += (pending or 1) * _CN_UNITS[char]
-            pending = 0
-    return total + pending
-
-
-def normalise_location(surface: str) -> str:
-    """The canonical value of a location: building[/unit/floor/room] in ASCII digits and capitals.
-
-    "宿舍楼7栋 305室" → "7栋305", "十二栋" → "12栋", "5栋的洗衣房" → "5栋", "ｂ区2幢" → "B区2幢".
-    """
-    value = to_halfwidth(surface).strip()
-    value = _NUMERAL_RUN.sub(lambda m: str(chinese_to_int(m.group())), value)
-    value = _VALUE_NOISE.sub("", value).upper()
-    value = _VALUE_PREFIX.sub("", value)
-    value = _VALUE_PUBLIC.sub("", value)
-    return _VALUE_ROOM_SUFFIX.sub("", value)
+__all__ = [
+    "ENTITY_TYPES",
+    "LOCATION",
+    "PHONE",
+    "EntityExtractor",
+    "canonical_value",
+    "chinese_to_int",
+    "normalise_location",
+    "normalise_phone",
+    "resolve_value",
+    "to_halfwidth",
+]
 
 
 def normalise_phone(surface: str) -> str:
@@ -204,10 +144,8 @@ class EntityExtractor:
                 start, end = match.span()
                 yield _Candidate(PHONE, start, end, 0)
         if LOCATION in self.entity_types:
-            for match in _LOCATION_PATTERN.finditer(half):
-                start, end = _trim(half, *match.span())
-                if end > start:
-                    yield _Candidate(LOCATION, start, end, 1)
+            for start, end in find_locations(half):
+                yield _Candidate(LOCATION, start, end, 1)
 
     def _from_data(self, half: str) -> Iterable[_Candidate]:
         for name, pattern in self._regexes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,20 @@ class TrainingData:
     def intents(self) -> list[str]:
         """Intent names in order of first appearance."""
         return list(dict.fromkeys(example.intent for example in self.examples))
+
+    def with_examples(self, extra: Iterable[tuple[str, str]]) -> TrainingData:
+        """The same data plus labelled (text, intent) pairs, e.g. from the review queue.
+
+        The pairs go through `labelled_examples` (tidied, deduplicated, sorted), so the result
+        and its hash do not depend on the order they come in. An intent the data does not
+        know is refused: a new intent needs training data and a handler, not one label.
+        """
+        pairs = labelled_examples(extra)
+        known = set(self.intents)
+        unknown = sorted({intent for _, intent in pairs} - known)
+        if unknown:
+            raise TrainingDataError(f"unknown intent {', '.join(map(repr, unknown))}")
+        return self.subset(self.examples + [Example(text, intent) for text, intent in pairs])
 
     def subset(self, examples: list[Example]) -> TrainingData:
         """The same sections with other examples (used for cross-validation)."""
@@ -214,3 +229,59 @@ def _example_lines(examples: Any) -> list[str]:
                 lines.append(str(text).strip())
         return lines
     raise TrainingDataError(f"cannot read examples of type {type(examples).__name__}")
+
+
+# --- labelled examples ---------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"\s+")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def labelled_examples(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(text, intent) pairs tidied for training: one line each, no annotation brackets.
+
+    Whitespace runs become one space and "[" / "]" become their full-width forms, so a text
+    such as "[图片](1)" is not read as an entity annotation. Empty texts are dropped. A text
+    labelled twice keeps its last label (a relabel), and the result is sorted by intent
+    and text, so the same labels in any order give the same data.
+    """
+    latest: dict[str, str] = {}
+    for text, intent in pairs:
+        line = _WHITESPACE.sub(" ", str(text)).strip().replace("[", "［").replace("]", "］")
+        name = str(intent).strip()
+        if not line or not name:
+            continue
+        latest.pop(line, None)
+        latest[line] = name
+    return sorted(((text, intent) for text, intent in latest.items()), key=lambda p: (p[1], p[0]))
+
+
+def to_rasa_yaml(pairs: Iterable[tuple[str, str]], comment: str = "") -> str:
+    """Labelled (text, intent) pairs as a Rasa NLU YAML document (`nlu:` / `- intent:`)."""
+    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
+    lines += ['version: "3.1"', "", "nlu:"]
+    by_intent: dict[str, list[str]] = {}
+    for text, intent in labelled_examples(pairs):
+        by_intent.setdefault(intent, []).append(text)
+    if not by_intent:
+        lines[-1] = "nlu: []"
+    for intent, texts in by_intent.items():
+        name = intent if _PLAIN_NAME.fullmatch(intent) else json.dumps(intent, ensure_ascii=False)
+        lines.append(f"- intent: {name}")
+        lines.append("  examples: |")
+        lines.extend(f"    - {text}" for text in texts)
+    return "\n".join(lines) + "\n"
+
+
+def write_rasa_yaml(pairs: Iterable[tuple[str, str]], path: str | Path, comment: str = "") -> int:
+    """Write labelled pairs to `path` as Rasa NLU YAML (for `sheli nlu export FILE`).
+
+    Returns how many examples were written. The file is replaced whole, never half-written.
+    """
+    target = Path(path)
+    examples = labelled_examples(pairs)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(to_rasa_yaml(examples, comment), encoding="utf-8")
+    temporary.replace(target)
+    return len(examples)

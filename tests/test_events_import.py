@@ -17,7 +17,7 @@ from handlers.importing.common import parse_time
 from handlers.importing.events import import_events, validate_events
 from handlers.importing.resources import import_resources
 from handlers.importing.rooms import import_rooms
-from handlers.places import room_label
+from nlu.places import room_label
 from tests.wechat import TOKEN
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -159,6 +159,16 @@ def test_reimporting_updates_instead_of_duplicating(db_url: str, make_sheli: Any
     assert event.place == "中心广场"
 
 
+def test_rooms_in_chinese_numerals_are_read_like_chat_reads_them(sheli: Any) -> None:
+    # One place normaliser (nlu.places) for chat, tickets and imports: 五零一 is room 501.
+    with sheli.uow() as uow:
+        result = import_rooms(uow, [{"building": "三栋", "room": "五零一", "capacity": 6}])
+        uow.commit()
+    assert result.created == 1
+    with sheli.uow() as uow:
+        assert uow.buildings.room_by_label("3栋501") is not None
+
+
 def test_rooms_are_validated_and_upserted(sheli: Any) -> None:
     with sheli.uow() as uow, pytest.raises(ImportRejected) as rejected:
         import_rooms(
@@ -166,13 +176,13 @@ def test_rooms_are_validated_and_upserted(sheli: Any) -> None:
             [
                 {"building": "3栋", "room": "501", "capacity": 6},
                 {"building": "门卫室", "room": "501", "capacity": 6},
-                {"building": "3", "room": "五零一", "capacity": ""},
+                {"building": "3", "room": "东头", "capacity": ""},
                 {"building": "3栋", "room": "501室", "capacity": 4},
             ],
         )
     assert rejected.value.problems == [
         "row 2: building '门卫室' is not a name like 3栋, B区2幢 or 6号楼",
-        "row 3: room '五零一' is not a room number like 502",
+        "row 3: room '东头' is not a room number like 502",
         "row 3: capacity is missing",
         "row 4: 3栋501 is already on row 1",
     ]

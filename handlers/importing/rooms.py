@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,9 +13,12 @@ from handlers.importing.common import (
     parse_count,
     text_of,
 )
-from handlers.places import ROOM_NUMBER, building_of, normalise_place
+from nlu.places import building_of
+from nlu.places import normalise_location as normalise_place
 from storage.community import Building, Room
 from storage.uow import AbstractUnitOfWork
+
+ROOM_NUMBER = re.compile(r"(?:\d{1,2}单元)?[A-Za-z]?\d{1,5}")
 
 
 def _building_name(value: Any) -> str:

@@ -9,6 +9,9 @@ RASA_PORT ?= 5005
 RASA_HOST ?= 127.0.0.1
 RASA_VENV ?= .rasa-venv
 RASA_DATA ?= nlu/data/nlu.yml
+# Messages labelled in Sheli's review queue (`sheli nlu export $(RASA_EXTRA_DATA)`): trained on
+# beside RASA_DATA when the file exists. Rasa merges every YAML file of the directory it is given.
+RASA_EXTRA_DATA ?= var/nlu/labelled.yml
 RASA_USERDICT ?= nlu/data/jieba_userdict.txt
 RASA_CONFIG ?= nlu/rasa/config.yml
 RASA_MODELS ?= nlu/rasa/models
@@ -23,6 +26,7 @@ RASA_STAMP := $(RASA_VENV)/.installed-rasa
 RASA_MODEL := $(RASA_MODELS)/$(RASA_MODEL_NAME).tar.gz
 # JiebaTokenizer reads every file in a DIRECTORY, so the user dictionary is copied into one.
 RASA_JIEBA_DIR := $(RASA_STATE)/jieba
+RASA_DATA_DIR := $(RASA_STATE)/data
 RASA_PID := $(RASA_STATE)/server-$(RASA_PORT).pid
 RASA_LOG := $(RASA_STATE)/server-$(RASA_PORT).log
 RASA_URL := http://$(RASA_HOST):$(RASA_PORT)
@@ -60,15 +64,18 @@ $(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
 
 rasa-train: $(RASA_MODEL)
 
-$(RASA_MODEL): $(RASA_DATA) $(RASA_CONFIG) $(wildcard $(RASA_USERDICT)) | $(RASA_STAMP)
-	rm -rf $(RASA_JIEBA_DIR) $(RASA_STATE)/cache .rasa/cache
-	mkdir -p $(RASA_JIEBA_DIR) $(RASA_MODELS)
+$(RASA_MODEL): $(RASA_DATA) $(wildcard $(RASA_EXTRA_DATA)) $(RASA_CONFIG) \
+		$(wildcard $(RASA_USERDICT)) | $(RASA_STAMP)
+	rm -rf $(RASA_JIEBA_DIR) $(RASA_DATA_DIR) $(RASA_STATE)/cache .rasa/cache
+	mkdir -p $(RASA_JIEBA_DIR) $(RASA_DATA_DIR) $(RASA_MODELS)
 	if [ -f "$(RASA_USERDICT)" ]; then cp "$(RASA_USERDICT)" $(RASA_JIEBA_DIR)/userdict.txt; fi
+	cp "$(RASA_DATA)" $(RASA_DATA_DIR)/nlu.yml
+	if [ -f "$(RASA_EXTRA_DATA)" ]; then cp "$(RASA_EXTRA_DATA)" $(RASA_DATA_DIR)/labelled.yml; fi
 	$(RASA_ENV) $(RASA_BIN) train nlu --config $(RASA_CONFIG) \
-		--nlu $(RASA_DATA) --out $(RASA_MODELS) --fixed-model-name $(RASA_MODEL_NAME)
+		--nlu $(RASA_DATA_DIR) --out $(RASA_MODELS) --fixed-model-name $(RASA_MODEL_NAME)
 	touch $@
 
-# Train even if nothing changed (e.g. to time it).
+# Train even if nothing changed (e.g. to time it, or after new labels).
 rasa-retrain: | $(RASA_STAMP)
 	rm -f $(RASA_MODEL)
 	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) rasa-train
