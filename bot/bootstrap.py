@@ -76,6 +76,7 @@ def policy_from_config(config: Config) -> Policy:
         routing=dict(config.get("routing") or {}),
         role_names=dict(config.get("roles") or {}),
         state_ttl=config.duration("conversation.state_ttl"),
+        reply_window=config.duration("conversation.reply_window"),
         bind_code_ttl=config.duration("staff.bind_code_ttl"),
         followup_delay=config.duration("followup.delay"),
         followup_expire=config.duration("followup.expire"),

@@ -25,6 +25,7 @@ DURATION_KEYS = (
     "wechat.token_timeout",
     "nlu.rasa_timeout",
     "conversation.state_ttl",
+    "conversation.reply_window",
     "staff.bind_code_ttl",
     "followup.delay",
     "followup.expire",

@@ -33,6 +33,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.TransferTicket: tickets.transfer,
     cmd.AddNote: tickets.add_note,
     cmd.RecordView: tickets.record_view,
+    cmd.ReplyToResident: tickets.reply_to_resident,
+    cmd.ShowPhone: tickets.show_phone,
     cmd.AssignHelper: resources.assign_helper,
     cmd.AddStaff: staff.add_staff,
     cmd.SetStaffActive: staff.set_staff_active,

@@ -72,6 +72,24 @@ class AddNote:
 
 
 @dataclass(frozen=True)
+class ReplyToResident:
+    """`回复 n 内容`: staff (or an operator) write to the resident of #n through Sheli."""
+
+    number: int
+    text: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ShowPhone:
+    """`电话 n`: the resident's full phone, for the assignee, the branch liaison or an operator;
+    the look is recorded in the trail."""
+
+    number: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class RecordView:
     """An operator opened a ticket's page (it shows the full phone)."""
 

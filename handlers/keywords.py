@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from handlers import masking
 
 RESIDENT_COMMANDS = ("进度", "取消", "人工", "报名", "登记", "我的信息", "注销", "保存电话")
-STAFF_COMMANDS = ("绑定", "任务", "接单", "完成", "转派", "备注")
+STAFF_COMMANDS = ("绑定", "任务", "接单", "完成", "转派", "备注", "回复", "电话")
 
 _CN_DIGITS = {
     "零": 0,
@@ -46,8 +46,34 @@ _WITH_NUMBER = re.compile(
 
 
 def parse_command(text: str, words: tuple[str, ...]) -> Command | None:
-    """A keyword command if `text` is one of `words`, optionally with a ticket number and text."""
-    text = normalise(text)
+    """A keyword command if `text` is one of `words`, optionally with a ticket number and text.
+
+    The keyword and the number are read tolerantly (full-width digits, `#`, spaces); the text
+    after them (`rest`) is kept as the person wrote it, full-width punctuation and all.
+    """
+    command = _parse_normalised(normalise(text), words)
+    if command is None or not command.rest or command.word in _NORMALISED_ARGUMENTS:
+        return command
+    return Command(command.word, command.number, _as_written(text, command.rest))
+
+
+# Their argument is a code or a room: read it normalised ("绑定 ＡＢ１２" is the code AB12).
+_NORMALISED_ARGUMENTS = ("绑定", "登记")
+# How far into the message the text after a keyword and its number may start.
+_HEAD = 40
+
+
+def _as_written(original: str, rest: str) -> str:
+    """The end of `original` that normalises to `rest` (the free text as it was written)."""
+    stripped = original.strip()
+    for start in range(min(len(stripped), _HEAD)):
+        candidate = stripped[start:].strip()
+        if normalise(candidate) == rest:
+            return candidate
+    return rest
+
+
+def _parse_normalised(text: str, words: tuple[str, ...]) -> Command | None:
     if not text:
         return None
     for word in words:

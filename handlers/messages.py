@@ -99,7 +99,23 @@ TRANSFERRED = "#{n} 已转派给{assignee}。"
 TRANSFER_UNKNOWN_ROLE = "没有「{role}」这个岗位。可选：{roles}。"
 NOTE_ADDED = "#{n} 备注已记录。"
 NOTE_EMPTY = "请写上备注内容，例如「备注 {n} 已联系住户」。"
-STAFF_USAGE = "指令格式：任务 / 接单 编号 / 完成 编号 说明 / 转派 编号 岗位 / 备注 编号 内容"
+STAFF_USAGE = (
+    "指令格式：任务 / 接单 编号 / 完成 编号 说明 / 转派 编号 岗位 / 备注 编号 内容"
+    " / 回复 编号 内容 / 电话 编号"
+)
+# Staff (or an operator) writing to a resident through Sheli: 【#12 物业管家王师傅】明天上午来
+REPLY_TO_RESIDENT = "【#{n} {sender}】{text}"
+REPLY_SENDER_OPERATOR = "社区工作人员"
+REPLY_SENT = "已转给 #{n} 的住户。住户{window}内直接回复的话，会转给你。"
+REPLY_EMPTY = "请写上要对住户说的话，例如「回复 {n} 明天上午九点上门，方便吗？」"
+REPLY_NOT_ALLOWED = "#{n} 不在你的任务里，只有负责人或支部联络员可以回复住户。"
+REPLY_CLOSED = "#{n} 已{status}，不能再回复住户了；有新情况请让住户重新报。"
+REPLY_NO_RESIDENT = "#{n} 的住户已注销，无法联系。"
+PHONE_IS = "#{n} 住户电话：{phone}（此次查看已记录）"
+PHONE_NONE = "#{n} 住户没有留电话，可以用「回复 {n} 内容」联系住户。"
+PHONE_NOT_ALLOWED = "#{n} 不在你的任务里，只有负责人或支部联络员可以查看电话。"
+# A long message is sent as numbered parts, never cut: "（1/3）…".
+PART_PREFIX = "（{i}/{total}）"
 
 # Messages Sheli sends on its own (outbox).
 NOTIFY_NEW_TASK = "【新任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"

@@ -42,6 +42,7 @@ class Policy:
     routing: dict[str, str]
     role_names: dict[str, str]
     state_ttl: timedelta
+    reply_window: timedelta
     bind_code_ttl: timedelta
     followup_delay: timedelta
     followup_expire: timedelta

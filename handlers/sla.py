@@ -20,6 +20,7 @@ from handlers.lifecycle import record
 from handlers.notices import notify
 from handlers.ports import Context, Deadlines, Policy
 from handlers.tickets import assignee_label
+from handlers.times import human_duration
 from storage.models import Ticket
 from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
@@ -34,18 +35,6 @@ class Breach:
     ticket: int
     kind: str
     level: int
-
-
-def human_duration(delta: timedelta) -> str:
-    """ "30分钟", "2小时", "1.5小时", "3天" — for messages to people."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)}分钟"
-    if minutes < 48 * 60:
-        hours = minutes / 60
-        return f"{hours:.0f}小时" if hours == int(hours) else f"{hours:.1f}小时"
-    days = minutes / 1440
-    return f"{days:.0f}天" if days == int(days) else f"{days:.1f}天"
 
 
 def _level(elapsed: timedelta, limit: timedelta, factor: float) -> int:

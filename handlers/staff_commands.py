@@ -13,6 +13,7 @@ from handlers.keywords import Command
 from handlers.lifecycle import status_name
 from handlers.masking import mask_personal
 from handlers.tickets import assignee_label
+from handlers.times import human_duration
 from handlers.turn import Turn
 from storage.models import Staff
 from storage.states import ACTIVE_STATUSES, TicketStatus
@@ -93,6 +94,24 @@ def _note(turn: Turn, command: Command) -> str:
     return msg.NOTE_ADDED.format(n=ticket.id)
 
 
+def _reply(turn: Turn, command: Command) -> str:
+    ticket = tickets.reply_to_resident(
+        cmd.ReplyToResident(_need_number(command), command.rest, _actor(_staff(turn))),
+        turn.uow,
+        turn.ctx,
+    )
+    window = human_duration(turn.policy.reply_window)
+    return msg.REPLY_SENT.format(n=ticket.id, window=window)
+
+
+def _phone(turn: Turn, command: Command) -> str:
+    number = _need_number(command)
+    phone = tickets.show_phone(cmd.ShowPhone(number, _actor(_staff(turn))), turn.uow, turn.ctx)
+    if phone is None:
+        return msg.PHONE_NONE.format(n=number)
+    return msg.PHONE_IS.format(n=number, phone=phone)
+
+
 StaffCommandHandler = Callable[[Turn, Command], str]
 STAFF_COMMAND_HANDLERS: dict[str, StaffCommandHandler] = {
     "任务": _tasks,
@@ -100,6 +119,8 @@ STAFF_COMMAND_HANDLERS: dict[str, StaffCommandHandler] = {
     "完成": _resolve,
     "转派": _transfer,
     "备注": _note,
+    "回复": _reply,
+    "电话": _phone,
 }
 
 

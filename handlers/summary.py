@@ -46,7 +46,8 @@ from handlers import messages as msg
 from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
 from handlers.ports import Context, Policy
-from handlers.sla import breach_levels, human_duration
+from handlers.sla import breach_levels
+from handlers.times import human_duration
 from storage.models import Ticket, TicketEvent
 from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork

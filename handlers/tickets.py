@@ -355,6 +355,61 @@ def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) 
     return ticket
 
 
+def _talking_about(
+    uow: AbstractUnitOfWork, policy: Policy, actor: cmd.Actor, number: int, refusal: str
+) -> tuple[Ticket, Staff | None]:
+    """The ticket staff may talk to (or call) its resident about: its assignee or the branch
+    liaison (operators always); never a closed or cancelled one."""
+    ticket = _ticket(uow, number)
+    staff = _acting_staff(uow, actor)
+    if staff is not None and not can_act(policy, staff, ticket):
+        raise NotAllowed(refusal.format(n=number))
+    if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+        raise Invalid(msg.REPLY_CLOSED.format(n=number, status=status_name(ticket.status)))
+    return ticket, staff
+
+
+def _sender_label(policy: Policy, staff: Staff | None) -> str:
+    if staff is None:
+        return msg.REPLY_SENDER_OPERATOR
+    return msg.ASSIGNEE.format(role=policy.role_name(staff.role), name=staff.name)
+
+
+def reply_to_resident(
+    command: cmd.ReplyToResident, uow: AbstractUnitOfWork, ctx: Context
+) -> Ticket:
+    """`回复 n 内容`: the text goes to the resident of #n (and followers) through the outbox,
+    prefixed with the ticket and who writes; the resident's answers within
+    `conversation.reply_window` come back to the assignee."""
+    policy = ctx.policy
+    text = command.text.strip()
+    if not text:
+        raise Invalid(msg.REPLY_EMPTY.format(n=command.number))
+    ticket, staff = _talking_about(
+        uow, policy, command.actor, command.number, msg.REPLY_NOT_ALLOWED
+    )
+    if ticket.resident is None or ticket.resident.erased_at is not None:
+        raise NotFound(msg.REPLY_NO_RESIDENT.format(n=ticket.id))
+    body = msg.REPLY_TO_RESIDENT.format(n=ticket.id, sender=_sender_label(policy, staff), text=text)
+    tell_residents(uow, ticket, body, ctx.now, kind="reply")
+    record(uow, ticket, "staff_reply", command.actor.label, ctx.now, text[:1000])
+    ticket.staff_messaged_at = ctx.now
+    return ticket
+
+
+def show_phone(command: cmd.ShowPhone, uow: AbstractUnitOfWork, ctx: Context) -> str | None:
+    """`电话 n`: the resident's full phone for the assignee or the branch liaison (operators on
+    the ticket page); who looked, and when, goes into the trail. None: no phone was given."""
+    ticket, _staff = _talking_about(
+        uow, ctx.policy, command.actor, command.number, msg.PHONE_NOT_ALLOWED
+    )
+    phone = ticket.phone or (ticket.resident.phone if ticket.resident else None)
+    if not phone:
+        return None
+    record(uow, ticket, "phone_viewed", command.actor.label, ctx.now)
+    return phone
+
+
 def cancel_ticket(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: int) -> Ticket:
     """The resident cancels their own active ticket; the assignee is told."""
     ticket = uow.tickets.get(number)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 from zoneinfo import ZoneInfo
 
@@ -39,3 +39,15 @@ def local_text(value: datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M
     """A database time as local text ("2026-11-28 09:00"); "" for None."""
     local = to_local(value, timezone)
     return local.strftime(fmt) if local else ""
+
+
+def human_duration(delta: timedelta) -> str:
+    """ "30分钟", "2小时", "1.5小时", "3天" — for messages to people."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)}分钟"
+    if minutes < 48 * 60:
+        hours = minutes / 60
+        return f"{hours:.0f}小时" if hours == int(hours) else f"{hours:.1f}小时"
+    days = minutes / 1440
+    return f"{days:.0f}天" if days == int(days) else f"{days:.1f}天"

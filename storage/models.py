@@ -70,6 +70,9 @@ class Ticket(Base):
     # SLA breaches already notified: 0 none, 1 first breach, 2 escalated to the secretary.
     accept_breach_level: Mapped[int] = mapped_column(default=0)
     resolve_breach_level: Mapped[int] = mapped_column(default=0)
+    # When staff last wrote to the resident about this ticket (`回复 n`): the resident's plain
+    # answers within conversation.reply_window join this ticket.
+    staff_messaged_at: Mapped[datetime | None]
 
     assignee: Mapped[Staff | None] = relationship(lazy="joined")
     resident: Mapped[Resident] = relationship(lazy="joined")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from bot.app import create_app
 from bot.cli import cli
 from bot.scheduler import run_due
-from handlers.sla import human_duration
+from handlers.times import human_duration
 from tests.helpers import hire
 from tests.wechat import Person, WeChatServer
 
