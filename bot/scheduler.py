@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,6 +89,10 @@ def last_summary_time(
 
 
 # The scheduler's duties, each run in its own transaction; the database says what is due.
+# Batched duties (commands with a `limit`) take at most `scheduler.batch` rows per transaction
+# and run at most `scheduler.batches_per_tick` times per tick: a backlog is finished over the
+# next ticks, and the outbox is delivered on every one of them. The SLA breaches recorded in a
+# tick are told at its end, one digest per person.
 DUTIES: tuple[tuple[str, Any], ...] = (
     ("visits", cmd.SendDueVisits()),
     ("expired", cmd.ExpireVisits()),
@@ -97,16 +101,40 @@ DUTIES: tuple[tuple[str, Any], ...] = (
 )
 
 
+def _batched(sheli: Sheli, command: Any, batch: int, rounds: int) -> list[Any]:
+    """Run a batched duty until a batch is not full, at most `rounds` times."""
+    command = replace(command, limit=batch)
+    done: list[Any] = []
+    for _ in range(rounds):
+        result = sheli.handle(command)
+        done.extend(result.done)
+        if not result.full:
+            break
+    return done
+
+
 def run_due(sheli: Sheli) -> dict[str, Any]:
-    """Send due visits, expire silent ones, remind sign-ups, notify SLA breaches.
+    """Send due visits, expire silent ones, remind sign-ups, record SLA breaches and tell them.
 
     Returns what each duty acted on: {"visits": [ticket numbers], "expired": [...],
-    "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...]}.
+    "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...],
+    "sla_digests": {openid: breaches told}}.
     """
-    result: dict[str, Any] = {name: sheli.handle(command) for name, command in DUTIES}
-    result["sla"] = [(b.ticket, b.kind, b.level) for b in result["sla"]]
+    batch = max(1, int(sheli.config.get("scheduler.batch", 500)))
+    rounds = max(1, int(sheli.config.get("scheduler.batches_per_tick", 4)))
+    result: dict[str, Any] = {}
+    for name, command in DUTIES:
+        if hasattr(command, "limit"):
+            result[name] = _batched(sheli, command, batch, rounds)
+        else:
+            result[name] = sheli.handle(command)
+    result["sla"] = sorted((b.ticket, b.kind, b.level) for b in result["sla"])
+    result["sla_digests"] = sheli.handle(cmd.SendSlaDigests())
     if any(result.values()):
-        log.info("duties: %s", result)
+        log.info(
+            "duties: %s",
+            {k: (len(v) if k == "sla_digests" else v) for k, v in result.items()},
+        )
     return result
 
 

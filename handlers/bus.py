@@ -49,6 +49,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.ExpireVisits: followup.expire_visits,
     cmd.SendEventReminders: events.send_event_reminders,
     cmd.CheckSla: sla.check_sla,
+    cmd.SendSlaDigests: sla.send_sla_digests,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
 }
 

@@ -172,14 +172,26 @@ class ImportData:
 # --- the scheduler's duties -----------------------------------------------------------------
 
 
+# Batched duties handle at most `limit` rows each time (one transaction) and return a Batch; the
+# scheduler runs them again while a batch came back full, up to its budget per tick.
+
+
+@dataclass
+class Batch:
+    """What one batch of a duty acted on, and whether it was full (more may be due)."""
+
+    done: list[Any]
+    full: bool
+
+
 @dataclass(frozen=True)
 class SendDueVisits:
-    pass
+    limit: int = 500
 
 
 @dataclass(frozen=True)
 class ExpireVisits:
-    pass
+    limit: int = 500
 
 
 @dataclass(frozen=True)
@@ -189,7 +201,14 @@ class SendEventReminders:
 
 @dataclass(frozen=True)
 class CheckSla:
-    pass
+    limit: int = 500
+
+
+@dataclass(frozen=True)
+class SendSlaDigests:
+    """Tell everyone the breaches recorded since the last digest: one message per person."""
+
+    limit: int = 50000
 
 
 @dataclass(frozen=True)

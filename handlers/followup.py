@@ -115,11 +115,13 @@ def _reopen_after_visit(
     return msg.VISIT_REOPENED.format(n=ticket.id, assignee=label)
 
 
-def send_due_visits(_: cmd.SendDueVisits, uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
-    """Ask the residents of tickets resolved `followup_delay` ago; returns the ticket numbers."""
+def send_due_visits(command: cmd.SendDueVisits, uow: AbstractUnitOfWork, ctx: Context) -> cmd.Batch:
+    """Ask the residents of tickets resolved `followup_delay` ago, at most `command.limit` of
+    them; `done`: the ticket numbers asked."""
     now = ctx.now
     asked = []
-    for ticket in uow.tickets.visits_due(now):
+    due = uow.tickets.visits_due(now, command.limit)
+    for ticket in due:
         resident = ticket.resident
         if resident is None or resident.erased_at is not None:
             # Nobody left to ask: close without a visit (counted neither answered nor expired).
@@ -140,16 +142,18 @@ def send_due_visits(_: cmd.SendDueVisits, uow: AbstractUnitOfWork, ctx: Context)
             dedupe_key=f"visit:{ticket.id}:{ticket.resolved_at:%Y%m%d%H%M%S}",
         )
         asked.append(ticket.id)
-    return asked
+    return cmd.Batch(asked, full=len(due) >= command.limit)
 
 
-def expire_visits(_: cmd.ExpireVisits, uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
-    """Close tickets whose visit went unanswered for `followup_expire`: "no response"."""
+def expire_visits(command: cmd.ExpireVisits, uow: AbstractUnitOfWork, ctx: Context) -> cmd.Batch:
+    """Close tickets whose visit went unanswered for `followup_expire`: "no response"; at most
+    `command.limit` of them. `done`: the ticket numbers closed."""
     now = ctx.now
     closed = []
-    for ticket in uow.tickets.visits_unanswered_since(now - ctx.policy.followup_expire):
+    due = uow.tickets.visits_unanswered_since(now - ctx.policy.followup_expire, command.limit)
+    for ticket in due:
         set_followup(ticket, F.NO_RESPONSE)
         record(uow, ticket, "visit_expired", "system", now, msg.VISIT_EXPIRED_DETAIL)
         transition(uow, ticket, TicketStatus.CLOSED, "system", now, msg.VISIT_EXPIRED_DETAIL)
         closed.append(ticket.id)
-    return closed
+    return cmd.Batch(closed, full=len(due) >= command.limit)

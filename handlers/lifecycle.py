@@ -69,26 +69,41 @@ TRANSITIONS: Mapping[TicketStatus | None, Mapping[TicketStatus, str]] = {
 }
 
 
+def _stamp_created(ticket: Ticket, now: datetime) -> None:
+    ticket.work_started_at = now
+    ticket.next_sla_check_at = now
+
+
+def _stamp_unassigned(ticket: Ticket, now: datetime) -> None:
+    ticket.next_sla_check_at = now
+
+
 def _stamp_assigned(ticket: Ticket, now: datetime) -> None:
     # A new assignee must accept again: the accept clock and its breaches start over.
     ticket.assigned_at = now
     ticket.accepted_at = None
     ticket.accept_breach_level = 0
+    ticket.next_sla_check_at = now
 
 
 def _stamp_accepted(ticket: Ticket, now: datetime) -> None:
     ticket.accepted_at = now
     ticket.assigned_at = ticket.assigned_at or now
+    ticket.first_response_at = ticket.first_response_at or now
+    ticket.next_sla_check_at = now
 
 
 def _stamp_resolved(ticket: Ticket, now: datetime) -> None:
     ticket.accepted_at = ticket.accepted_at or now  # resolving straight away is a response too
     ticket.assigned_at = ticket.assigned_at or now
+    ticket.first_response_at = ticket.first_response_at or now
     ticket.resolved_at = now
+    ticket.next_sla_check_at = None
 
 
 def _stamp_closed(ticket: Ticket, now: datetime) -> None:
     ticket.closed_at = now
+    ticket.next_sla_check_at = None
 
 
 def _stamp_reopened(ticket: Ticket, now: datetime) -> None:
@@ -97,10 +112,20 @@ def _stamp_reopened(ticket: Ticket, now: datetime) -> None:
     ticket.followup_state = FollowUpState.NONE
     ticket.resolve_breach_level = 0
     ticket.assigned_at = now
+    ticket.work_started_at = now
+    ticket.next_sla_check_at = now
 
 
-# What each audit event stamps on the ticket, besides the status.
+# What each audit event stamps on the ticket, besides the status. Besides the times a person
+# sees, these keep the columns the figures and the scheduler query (storage/figures.py,
+# handlers/sla.py): `first_response_at` (the first acceptance or resolution), `work_started_at`
+# (created or last reopened: the resolve clock) and `next_sla_check_at` ("look at this ticket
+# now" after any change; the SLA check then sets the moment its next deadline passes, or NULL
+# when nothing is left to check). Code that changes a ticket's intent or urgency outside these
+# events changes its deadlines too, and must set `next_sla_check_at` to now.
 STAMPS: Mapping[str, Callable[[Ticket, datetime], None]] = {
+    "created": _stamp_created,
+    "unassigned": _stamp_unassigned,
     "assigned": _stamp_assigned,
     "accepted": _stamp_accepted,
     "resolved": _stamp_resolved,

@@ -157,6 +157,21 @@ NOTIFY_SLA_SECRETARY = (
     "【督办升级】#{n}（{intent_name}，{assignee}）{what}严重超时（超过{hours}），请关注。"
 )
 
+# SLA digests: everything one person is to be told about breaches in one scheduler tick, as one
+# message (handlers/sla.py). One breach alone reads as the NOTIFY_SLA_* sentence above.
+SLA_DIGEST_TITLE = "【督办】"
+SLA_DIGEST_OWN = {
+    "accept": "你有{count}件工单超时未接单：{numbers}",
+    "resolve": "你有{count}件工单超过办结时限：{numbers}",
+}
+SLA_DIGEST_OTHERS = "{count}件工单超时，请督促：{items}"
+SLA_DIGEST_OTHERS_ITEM = "#{n}（{assignee}·{what}）"
+SLA_DIGEST_ESCALATED_TITLE = "【督办升级】"
+SLA_DIGEST_ESCALATED = "{count}件工单严重超时，请关注：{items}"
+SLA_DIGEST_ESCALATED_ITEM = "#{n}（{intent_name}·{what}）"
+SLA_DIGEST_MORE = "等"
+SLA_DIGEST_SEE_TASKS = "回复「任务」查看。"
+
 # Follow-up visit outcomes (handlers/followup.py).
 VISIT_THANKS_FIXED = "太好了，谢谢你的反馈！#{n} 已结单。"
 VISIT_CLOSED_RATED = "回访评分{rating}分，结单"

@@ -24,7 +24,15 @@ from handlers.lifecycle import is_active
 from handlers.notices import residents_of
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
-from handlers.summary import BadWeek, Summary, Week, compute_summary, render_summary, week_of
+from handlers.summary import (
+    BadWeek,
+    Summary,
+    Week,
+    compute_figures,
+    compute_summary,
+    render_summary,
+    week_of,
+)
 from handlers.times import local_day_start, local_text, to_local
 from nlu.places import building_of, room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
@@ -141,24 +149,25 @@ class Overview:
 
 
 def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview:
-    """Today's workload and the figures of the current week and the last `weeks` weeks."""
+    """Today's workload and the figures of the current week and the last `weeks` weeks.
+
+    One pass over the whole span: each kind of figure is one query grouped by week.
+    """
     policy, now = ctx.policy, ctx.now
     periods = recent_weeks(now, policy.timezone, weeks)
-    weekly = [compute_summary(uow, policy, week, now) for week in periods]
     whole = span(periods, msg.RECENT_WEEKS.format(n=weeks))
-    recent = compute_summary(uow, policy, whole, now)
-    active = list(uow.tickets.list(status=ACTIVE_STATUSES))
-    created = uow.tickets.list(since=whole.start, until=whole.end)
-    buildings = Counter(t.building for t in created if t.building).most_common(10)
+    figures = compute_figures(uow, policy, periods, now, whole=whole)
+    weekly = figures.weekly
+    assert figures.whole is not None
     intents = sorted({i for s in weekly for i in s.new_by_intent})
     return Overview(
-        open=len(active),
+        open=figures.open,
         overdue=len(weekly[-1].overdue),
-        unassigned=sum(1 for t in active if t.assignee_id is None),
+        unassigned=figures.unassigned,
         this_week=weekly[-1],
-        recent=recent,
+        recent=figures.whole,
         weekly=weekly,
-        buildings=buildings,
+        buildings=figures.buildings[:10],
         intents=intents,
     )
 

@@ -29,15 +29,21 @@ trail, so anyone can check it with `sheli tickets show N`:
   the report (overdue_detail says which deadline and role).
 - load_by_role: open tickets per role at the time of the report.
 - top_buildings: the buildings with two or more of this week's tickets, most first (at most 3).
+
+How they are read: each kind of figure is one set-based query (storage/figures.py) over the
+week, or over many consecutive weeks at once grouped by week (the dashboard's twelve), never a
+query per ticket. The audit trail's "first acceptance" and "last reopened" are kept on the
+ticket as `first_response_at` and `work_started_at` by handlers/lifecycle.py.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-import statistics
-from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,17 +51,13 @@ from handlers import commands as cmd
 from handlers import messages as msg
 from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
-from handlers.ports import Context, Policy
-from handlers.sla import breach_levels
+from handlers.ports import Context, Deadlines, Policy
 from handlers.times import human_duration
-from storage.models import Ticket, TicketEvent
-from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
+from storage.figures import TOTAL, Rule
 from storage.uow import AbstractUnitOfWork
 
 UTC = ZoneInfo("UTC")
 _WEEK_LABEL = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
-# Staff acting on a ticket for the first time: its first response.
-_RESPONSE_EVENTS = ("accepted", "resolved")
 MAX_OVERDUE_SHOWN = 8
 
 
@@ -170,104 +172,128 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _median_minutes(deltas: list[timedelta]) -> float | None:
-    if not deltas:
+def _mean(total: int, count: int) -> float | None:
+    """As statistics.mean of `count` whole scores adding up to `total` (an int when whole)."""
+    if not count:
         return None
-    return round(statistics.median(d.total_seconds() for d in deltas) / 60, 1)
+    exact = Fraction(total, count)
+    return round(int(exact) if exact.denominator == 1 else float(exact), 2)
 
 
-def _first_response(events: list[TicketEvent]) -> datetime | None:
-    return next((e.at for e in events if e.kind in _RESPONSE_EVENTS), None)
+def _minutes_of(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
 
 
-def _responded_in_time(policy: Policy, ticket: Ticket, events: list[TicketEvent]) -> bool:
-    responded = _first_response(events)
-    if responded is None:
-        return False
-    deadlines = policy.deadlines(ticket.intent, ticket.urgent)
-    return deadlines is None or responded - ticket.created_at <= deadlines.accept
+def deadline_rules(policy: Policy, value: Callable[[Deadlines], Any]) -> list[Rule]:
+    """`value(deadlines)` per intent as rules for storage/figures.py, urgent variants first
+    (exactly as Policy.deadlines picks them)."""
+    suffix = "_urgent"
+    urgent = [
+        (key[: -len(suffix)], True, value(d))
+        for key, d in policy.sla.items()
+        if key.endswith(suffix)
+    ]
+    plain = [(key, False, value(d)) for key, d in policy.sla.items() if not key.endswith(suffix)]
+    return urgent + plain
 
 
-def _solved(event: TicketEvent) -> bool:
-    data = event.data or {}
-    if "solved" in data:
-        return bool(data["solved"])
-    rating = data.get("rating")
-    return data.get("fixed") is not False and (rating is None or int(rating) >= 3)
+@dataclass
+class Figures:
+    """The figures of consecutive weeks, read in one pass: a Summary per week, one for the
+    whole span when asked, and the active tickets now."""
+
+    weekly: list[Summary]
+    whole: Summary | None
+    open: int
+    unassigned: int
+    buildings: list[tuple[str, int]]  # the whole span's tickets per building, most first
+
+
+def compute_figures(
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    weeks: Sequence[Week],
+    now: datetime,
+    whole: Week | None = None,
+) -> Figures:
+    """Every figure of every week in `weeks` (consecutive), and of `whole` (their span).
+
+    Each kind of figure is one set-based query over the whole span, grouped by week
+    (storage/figures.py); the snapshot at the time of the report (overdue, load) is read once.
+    """
+    bounds = [week.start for week in weeks] + [weeks[-1].end]
+    if any(a.end != b.start for a, b in itertools.pairwise(weeks)):
+        raise ValueError("weeks must be consecutive")
+    figures = uow.figures
+    intake = figures.intake(bounds, deadline_rules(policy, lambda d: d.accept.total_seconds()))
+    first = figures.first_responses(bounds)
+    resolved = figures.resolutions(bounds)
+    visits = figures.visits(bounds)
+    breaches = figures.breaches(bounds)
+    places = figures.places(bounds)
+    snapshot = figures.snapshot(
+        accept_before=deadline_rules(policy, lambda d: now - d.accept),
+        resolve_before=deadline_rules(policy, lambda d: now - d.resolve),
+    )
+    total = TOTAL if len(weeks) > 1 else 0
+
+    def summary_of(key: int, week: Week) -> Summary:
+        summary = Summary(
+            week=week.label,
+            first_day=week.local_start.isoformat(),
+            last_day=week.last_day.isoformat(),
+            timezone=policy.timezone,
+            as_of=now.isoformat() + "Z",
+        )
+        # This week's tickets: intake, completion, response.
+        new = intake[key]
+        summary.new_tickets = new.new
+        summary.new_by_intent = dict(new.by_intent)
+        summary.cancelled = new.cancelled
+        summary.counted = new.new - new.cancelled
+        summary.completed = new.completed
+        summary.completion_rate = _rate(summary.completed, summary.counted)
+        summary.responded_in_time = new.responded_in_time
+        summary.response_rate = _rate(summary.responded_in_time, summary.counted)
+        summary.median_first_response_minutes = _minutes_of(first[key].median_seconds)
+        # What happened during the week, whenever the ticket was created.
+        summary.resolved = resolved[key].count
+        summary.median_resolution_minutes = _minutes_of(resolved[key].median_seconds)
+        seen = visits[key]
+        summary.visits_answered = seen.answered
+        summary.visit_no_response = seen.expired
+        summary.visits_concluded = seen.answered + seen.expired
+        summary.visit_response_rate = _rate(seen.answered, summary.visits_concluded)
+        summary.solved = seen.solved
+        summary.solve_rate = _rate(seen.solved, seen.answered)
+        summary.ratings = seen.ratings
+        summary.satisfied = seen.satisfied
+        summary.satisfaction_rate = _rate(seen.satisfied, seen.ratings)
+        summary.mean_rating = _mean(seen.rating_sum, seen.ratings)
+        summary.sla_breaches = breaches[key].tickets
+        summary.escalated = breaches[key].escalated
+        # A snapshot at the time of the report.
+        summary.overdue = [number for number, _, _ in snapshot.overdue]
+        summary.overdue_detail = [Overdue(n, what, role) for n, what, role in snapshot.overdue]
+        summary.load_by_role = dict(snapshot.load_by_role)
+        counts = sorted(places[key].counts, key=lambda row: (-row[1], row[0]))
+        summary.top_buildings = [(b, n) for b, n, _ in counts if n >= 2][:3]
+        add_community_figures(uow, summary, week)
+        return summary
+
+    spread = sorted(places[total].counts, key=lambda row: (-row[1], row[2]))
+    return Figures(
+        weekly=[summary_of(key, week) for key, week in enumerate(weeks)],
+        whole=summary_of(total, whole) if whole is not None else None,
+        open=snapshot.open,
+        unassigned=snapshot.unassigned,
+        buildings=[(b, n) for b, n, _ in spread],
+    )
 
 
 def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: datetime) -> Summary:
     """Every figure of the weekly summary, from tickets and their audit trail."""
-    summary = Summary(
-        week=week.label,
-        first_day=week.local_start.isoformat(),
-        last_day=week.last_day.isoformat(),
-        timezone=policy.timezone,
-        as_of=now.isoformat() + "Z",
-    )
-    # This week's tickets: intake, completion, response.
-    created = list(uow.tickets.list(since=week.start, until=week.end))
-    summary.new_tickets = len(created)
-    summary.new_by_intent = dict(Counter(t.intent for t in created).most_common())
-    counted = [t for t in created if t.status != TicketStatus.CANCELLED]
-    summary.cancelled = len(created) - len(counted)
-    summary.counted = len(counted)
-    summary.completed = sum(1 for t in counted if t.status in DONE_STATUSES)
-    summary.completion_rate = _rate(summary.completed, summary.counted)
-    trails = {t.id: list(uow.tickets.events(t.id)) for t in counted}
-    summary.responded_in_time = sum(
-        1 for t in counted if _responded_in_time(policy, t, trails[t.id])
-    )
-    summary.response_rate = _rate(summary.responded_in_time, summary.counted)
-    first_responses = [(t, _first_response(trails[t.id])) for t in counted]
-    summary.median_first_response_minutes = _median_minutes(
-        [at - t.created_at for t, at in first_responses if at is not None]
-    )
-
-    # What happened during the week, whenever the ticket was created.
-    events = list(uow.tickets.events_between(week.start, week.end))
-    last_resolution = {e.ticket_id: e.at for e in events if e.kind == "resolved"}
-    summary.resolved = len(last_resolution)
-    resolved_tickets = [uow.tickets.get(n) for n in sorted(last_resolution)]
-    summary.median_resolution_minutes = _median_minutes(
-        [last_resolution[t.id] - t.created_at for t in resolved_tickets if t is not None]
-    )
-
-    answered = [e for e in events if e.kind == "visit_answered"]
-    summary.visits_answered = len(answered)
-    summary.visit_no_response = sum(1 for e in events if e.kind == "visit_expired")
-    summary.visits_concluded = summary.visits_answered + summary.visit_no_response
-    summary.visit_response_rate = _rate(summary.visits_answered, summary.visits_concluded)
-    summary.solved = sum(1 for e in answered if _solved(e))
-    summary.solve_rate = _rate(summary.solved, summary.visits_answered)
-    ratings = [int(r) for r in ((e.data or {}).get("rating") for e in answered) if r is not None]
-    summary.ratings = len(ratings)
-    summary.satisfied = sum(1 for r in ratings if r >= 4)
-    summary.satisfaction_rate = _rate(summary.satisfied, summary.ratings)
-    summary.mean_rating = round(statistics.mean(ratings), 2) if ratings else None
-
-    breaches = [e for e in events if e.kind == "sla_breach"]
-    summary.sla_breaches = len({e.ticket_id for e in breaches})
-    summary.escalated = len({e.ticket_id for e in breaches if (e.data or {}).get("level") == 2})
-
-    # A snapshot at the time of the report.
-    active = list(uow.tickets.list(status=ACTIVE_STATUSES))
-    for ticket in active:
-        accept, resolve = breach_levels(uow, policy, ticket, now)
-        if accept or resolve:
-            summary.overdue.append(ticket.id)
-            summary.overdue_detail.append(
-                Overdue(ticket.id, "accept" if accept else "resolve", ticket.role)
-            )
-    summary.load_by_role = dict(Counter(t.role for t in active).most_common())
-    buildings = Counter(t.building for t in created if t.building)
-    summary.top_buildings = [(b, n) for b, n in _most_common(buildings) if n >= 2][:3]
-    add_community_figures(uow, summary, week)
-    return summary
-
-
-def _most_common(counter: Counter[str]) -> list[tuple[str, int]]:
-    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return compute_figures(uow, policy, [week], now).weekly[0]
 
 
 def _pct(value: float | None) -> str:

@@ -23,6 +23,8 @@ class Resident(Base):
     last_seen_at: Mapped[datetime]
     # Set when the resident asked to be forgotten; openid is then replaced by a random token.
     erased_at: Mapped[datetime | None]
+    # The building of `room` (nlu.places.building_of), kept so building pages count in SQL.
+    building: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Staff(Base):
@@ -41,8 +43,14 @@ class Staff(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (
+        # What the scheduler asks for: visits due, visits asked long ago (a state, then a time).
+        Index("ix_tickets_followup_due", "followup_state", "followup_due_at"),
+        Index("ix_tickets_followup_asked", "followup_state", "followup_asked_at"),
+    )
 
-    # The ticket number residents and staff see as #<id>; allocated from `counters`, without gaps.
+    # The ticket number residents and staff see as #<id>: on PostgreSQL from the sequence
+    # `ticket_numbers` (no lock; a rolled-back ticket leaves a gap), on SQLite from `counters`.
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     intent: Mapped[str] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -65,7 +73,7 @@ class Ticket(Base):
     rating: Mapped[int | None]
     # Follow-up visit: none → due → asked → asked_again → answered | no_response
     followup_state: Mapped[str] = mapped_column(String(16), default=FollowUpState.NONE)
-    followup_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    followup_due_at: Mapped[datetime | None]
     followup_asked_at: Mapped[datetime | None]
     # SLA breaches already notified: 0 none, 1 first breach, 2 escalated to the secretary.
     accept_breach_level: Mapped[int] = mapped_column(default=0)
@@ -73,6 +81,13 @@ class Ticket(Base):
     # When staff last wrote to the resident about this ticket (`回复 n`): the resident's plain
     # answers within conversation.reply_window join this ticket.
     staff_messaged_at: Mapped[datetime | None]
+    # Kept by handlers/lifecycle.py so that figures and the scheduler are set-based queries:
+    # the first acceptance (or direct resolution), the start of the current round of work
+    # (created, or last reopened), and when the SLA check must look at the ticket next (NULL:
+    # nothing left to check).
+    first_response_at: Mapped[datetime | None]
+    work_started_at: Mapped[datetime | None]
+    next_sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
 
     assignee: Mapped[Staff | None] = relationship(lazy="joined")
     resident: Mapped[Resident] = relationship(lazy="joined")
@@ -85,6 +100,8 @@ class TicketEvent(Base):
     """One line of a ticket's audit trail."""
 
     __tablename__ = "ticket_events"
+    # The figures read one kind of event over a period.
+    __table_args__ = (Index("ix_ticket_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -177,6 +194,23 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class SlaNotice(Base):
+    """An SLA breach recorded on its ticket and not yet told: the scheduler folds every one of a
+    tick into one digest per person (handlers/sla.py), then deletes them."""
+
+    __tablename__ = "sla_notices"
+    # Ids are never reused (SQLite's AUTOINCREMENT): a digest's dedupe key names its first notice.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # accept | resolve
+    level: Mapped[int]
+    # The assignee when the breach happened (level 1 tells them and the branch liaison).
+    staff_id: Mapped[int | None]
+    created_at: Mapped[datetime]
 
 
 class KeyValue(Base):

@@ -20,6 +20,7 @@ from storage.models import (
     Lease,
     OutboxMessage,
     Resident,
+    SlaNotice,
     Staff,
     Ticket,
     TicketEvent,
@@ -142,10 +143,16 @@ class TicketRepository:
         self.session = session
 
     def next_number(self) -> int:
-        """The next ticket number; the counter row stays locked until commit, so numbers have no gaps.
+        """The next ticket number.
 
-        One upsert, so even the very first tickets, opened at the same moment, each get their own.
+        PostgreSQL: `nextval` of the sequence `ticket_numbers`, which takes no lock, so writers
+        opening tickets at the same moment never wait for each other; a transaction that rolls
+        back after taking a number leaves a gap. SQLite serialises writers anyway: there the
+        counter row (one upsert, so even the very first tickets each get their own) stays locked
+        until commit and numbers have no gaps.
         """
+        if self.session.get_bind().dialect.name == "postgresql":
+            return int(self.session.execute(select(func.nextval("ticket_numbers"))).scalar_one())
         value = self.session.execute(
             dialect_insert(self.session, Counter)
             .values(name="ticket", value=1)
@@ -270,17 +277,17 @@ class TicketRepository:
             .first()
         )
 
-    def visits_due(self, now: datetime, limit: int = 200) -> Sequence[Ticket]:
-        """Resolved tickets whose visit is due now."""
+    def visits_due(self, now: datetime, limit: int = 500) -> Sequence[Ticket]:
+        """Resolved tickets whose visit is due now, at most `limit` (index: state, due time)."""
         return (
             self.session.scalars(
                 select(Ticket)
                 .where(
-                    Ticket.status == TicketStatus.RESOLVED,
                     Ticket.followup_state == FollowUpState.DUE,
                     Ticket.followup_due_at <= now,
+                    Ticket.status == TicketStatus.RESOLVED,
                 )
-                .order_by(Ticket.id)
+                .order_by(Ticket.followup_due_at, Ticket.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True, of=Ticket)
             )
@@ -288,22 +295,71 @@ class TicketRepository:
             .all()
         )
 
-    def visits_unanswered_since(self, asked_before: datetime) -> Sequence[Ticket]:
-        """Visits asked before `asked_before` and never answered."""
+    def visits_unanswered_since(self, asked_before: datetime, limit: int = 500) -> Sequence[Ticket]:
+        """Visits asked before `asked_before` and never answered, at most `limit`."""
         return (
             self.session.scalars(
                 select(Ticket)
                 .where(
-                    Ticket.status == TicketStatus.RESOLVED,
                     Ticket.followup_state.in_(ASKED_STATES),
                     Ticket.followup_asked_at <= asked_before,
+                    Ticket.status == TicketStatus.RESOLVED,
                 )
-                .order_by(Ticket.id)
+                .order_by(Ticket.followup_asked_at, Ticket.id)
+                .limit(limit)
                 .with_for_update(skip_locked=True, of=Ticket)
             )
             .unique()
             .all()
         )
+
+    def sla_due(self, now: datetime, limit: int = 500) -> Sequence[Ticket]:
+        """Tickets the SLA check must look at now (`next_sla_check_at` passed), at most `limit`."""
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(Ticket.next_sla_check_at <= now)
+                .order_by(Ticket.next_sla_check_at, Ticket.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=Ticket)
+            )
+            .unique()
+            .all()
+        )
+
+    def recheck_sla(self, statuses: Sequence[str], now: datetime) -> int:
+        """Make the SLA check look at every ticket in `statuses` again (the deadlines changed)."""
+        result = self.session.execute(
+            update(Ticket)
+            .where(Ticket.status.in_(list(statuses)))
+            .values(next_sla_check_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def add_sla_notice(self, notice: SlaNotice) -> None:
+        """A breach to tell in the next digest."""
+        self.session.add(notice)
+
+    def sla_notices(self, limit: int) -> Sequence[tuple[SlaNotice, Ticket]]:
+        """Breaches not yet told, oldest first, with their tickets."""
+        rows = self.session.execute(
+            select(SlaNotice, Ticket)
+            .join(Ticket, Ticket.id == SlaNotice.ticket_id)
+            .order_by(SlaNotice.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=SlaNotice)
+        )
+        return [(notice, ticket) for notice, ticket in rows.unique().all()]
+
+    def drop_sla_notices(self, ids: Sequence[int]) -> None:
+        """Forget breaches once their digests are queued."""
+        for start in range(0, len(ids), 500):
+            self.session.execute(
+                delete(SlaNotice)
+                .where(SlaNotice.id.in_(list(ids[start : start + 500])))
+                .execution_options(synchronize_session=False)
+            )
 
     def add_attachment(self, attachment: Attachment) -> None:
         """Attach a picture or file to a ticket."""

@@ -14,6 +14,7 @@ from storage.access_repositories import (
     WebhookNonceRepository,
 )
 from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
+from storage.figures import FiguresRepository
 from storage.repositories import (
     ConversationRepository,
     InboundRepository,
@@ -41,6 +42,7 @@ class AbstractUnitOfWork(abc.ABC):
     nonces: WebhookNonceRepository
     login_throttle: LoginThrottleRepository
     operator_sessions: OperatorSessionRepository
+    figures: FiguresRepository
 
     def __enter__(self) -> Self:
         return self
@@ -84,6 +86,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.nonces = WebhookNonceRepository(self.session)
         self.login_throttle = LoginThrottleRepository(self.session)
         self.operator_sessions = OperatorSessionRepository(self.session)
+        self.figures = FiguresRepository(self.session)
         return super().__enter__()
 
     def __exit__(

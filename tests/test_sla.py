@@ -148,9 +148,13 @@ def test_a_scheduler_that_was_down_tells_each_level_once(make_sheli: Any, clock:
         (1, "resolve", 1),
         (1, "resolve", 2),
     ]
-    assert len(steward.new_messages()) == 2  # accept and resolve, level 1
-    assert len(liaison.new_messages()) == 2
-    assert len(secretary.new_messages()) == 2  # accept and resolve, level 2
+    # One digest per person for the tick, each breach spelled out on its own line.
+    [told] = steward.new_messages()  # accept and resolve, level 1
+    assert "#1 派单已超过2小时仍未接单" in told and "#1 已超过办结时限24小时" in told
+    [chased] = liaison.new_messages()
+    assert chased.count("#1（物业管家张师傅）") == 2
+    [escalated] = secretary.new_messages()  # accept and resolve, level 2
+    assert escalated.count("督办升级") == 2 and "4小时" in escalated and "2天" in escalated
     assert run_due(sheli)["sla"] == []
 
 
