@@ -9,7 +9,6 @@ so the dashboard and the WeChat summary never disagree.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,7 +33,7 @@ from handlers.summary import (
     week_of,
 )
 from handlers.times import local_day_start, local_text, to_local
-from nlu.places import building_of, room_label
+from nlu.places import room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
 from storage.models import (
     Attachment,
@@ -50,7 +49,11 @@ from storage.uow import AbstractUnitOfWork
 
 # Inbound messages this long before a ticket was opened are shown as part of its conversation.
 CONVERSATION_LEAD = timedelta(minutes=30)
-TICKET_LIST_LIMIT = 500
+# Rows per page of the tickets lists (all tickets, a building's), of past events and of an
+# event's sign-ups: a page costs the same with a hundred tickets or a million.
+PAGE_SIZE = 50
+EVENTS_PAGE_SIZE = 50
+SIGN_UPS_PAGE_SIZE = 200
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -184,63 +187,63 @@ class TicketFilter:
     since: date | None = None  # local dates, inclusive
     until: date | None = None
     overdue: bool = False
+    page: int = 1
 
 
 def find_tickets(
     uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter
 ) -> tuple[list[Ticket], bool]:
-    """Tickets matching the filter, newest first; the flag says the list was cut short."""
+    """One page of the tickets matching the filter, newest first; the flag says another page
+    follows. `overdue`: active tickets with a breach told (the SLA check's levels)."""
     timezone = ctx.policy.timezone
     status: str | Sequence[str] | None = wanted.status
     if wanted.status == "active":
         status = ACTIVE_STATUSES
-    found = list(
-        uow.tickets.list(
-            status=status,
-            intent=wanted.intent,
-            role=wanted.role,
-            building=wanted.building,
-            since=local_day_start(wanted.since, timezone) if wanted.since else None,
-            until=(
-                local_day_start(wanted.until + timedelta(days=1), timezone)
-                if wanted.until
-                else None
-            ),
-            newest_first=True,
-            limit=TICKET_LIST_LIMIT + 1,
-        )
+    found, more = uow.tickets.page(
+        size=PAGE_SIZE,
+        page=wanted.page,
+        status=status,
+        intent=wanted.intent,
+        role=wanted.role,
+        building=wanted.building,
+        since=local_day_start(wanted.since, timezone) if wanted.since else None,
+        until=(
+            local_day_start(wanted.until + timedelta(days=1), timezone) if wanted.until else None
+        ),
+        overdue=wanted.overdue,
     )
-    if wanted.overdue:
-        found = [t for t in found if is_active(t) and _overdue(t)]
-    return found[:TICKET_LIST_LIMIT], len(found) > TICKET_LIST_LIMIT
-
-
-def _overdue(ticket: Ticket) -> bool:
-    return bool(ticket.accept_breach_level or ticket.resolve_breach_level)
+    return list(found), more
 
 
 @dataclass
 class TicketsPage:
     tickets: list[Ticket]
-    truncated: bool
+    has_next: bool
     buildings: list[str]  # every building that has had a ticket, for the filter's choices
-    limit: int = TICKET_LIST_LIMIT
+    page: int = 1
+    size: int = PAGE_SIZE
 
 
 def tickets_page(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> TicketsPage:
-    """The tickets list with its filter's choices."""
-    found, cut = find_tickets(uow, ctx, wanted)
-    buildings = sorted({t.building for t in uow.tickets.list() if t.building})
-    return TicketsPage(found, cut, buildings)
+    """One page of the tickets list with its filter's choices."""
+    found, more = find_tickets(uow, ctx, wanted)
+    return TicketsPage(found, more, list(uow.tickets.buildings()), wanted.page)
 
 
 def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
-    """The tickets list as JSON; a list never shows a full phone number, not even in the text."""
-    found, cut = find_tickets(uow, ctx, wanted)
+    """One page of the tickets list as JSON (`?page=`); a list never shows a full phone
+    number, not even in the text. `truncated` (as `has_next`): another page follows."""
+    found, more = find_tickets(uow, ctx, wanted)
     listed = [ticket_json(t, ctx.policy) for t in found]
     for item in listed:
         item["text"] = mask_phones_in(item["text"])
-    return {"tickets": listed, "truncated": cut}
+    return {
+        "tickets": listed,
+        "truncated": more,
+        "page": wanted.page,
+        "page_size": PAGE_SIZE,
+        "has_next": more,
+    }
 
 
 def ticket_rows(
@@ -252,10 +255,13 @@ def ticket_rows(
     role: str | None = None,
     overdue: bool = False,
     limit: int = 200,
+    page: int = 1,
 ) -> list[Ticket]:
-    """Tickets newest first, for `sheli tickets list`."""
-    rows = uow.tickets.list(status=status, intent=intent, role=role, newest_first=True, limit=limit)
-    return [t for t in rows if _overdue(t)] if overdue else list(rows)
+    """Tickets newest first, `limit` per page, for `sheli tickets list`."""
+    rows, _ = uow.tickets.page(
+        size=limit, page=page, status=status, intent=intent, role=role, overdue=overdue
+    )
+    return list(rows)
 
 
 def find_ticket_record(
@@ -408,9 +414,19 @@ def bound_staff(uow: AbstractUnitOfWork, ctx: Context) -> list[Staff]:
 # --- events ----------------------------------------------------------------------------------
 
 
-def event_json(uow: AbstractUnitOfWork, policy: Policy, event: Event, now: datetime) -> dict:
-    """An event with its sign-up figures (times in UTC, plus the local start for display)."""
-    statuses = Counter(s.status for s in event.sign_ups)
+def event_json(
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    event: Event,
+    now: datetime,
+    counts: dict[str, int] | None = None,
+) -> dict:
+    """An event with its sign-up figures (times in UTC, plus the local start for display).
+
+    `counts`: its sign-ups per status and "attended", from EventRepository.sign_up_counts
+    (read for this one event when not given)."""
+    if counts is None:
+        counts = uow.events.sign_up_counts([event.id])[event.id]
     return {
         "id": event.id,
         "label": f"活动{event.id}",
@@ -425,10 +441,10 @@ def event_json(uow: AbstractUnitOfWork, policy: Policy, event: Event, now: datet
         "details": event.details,
         "openings": list(event.openings or []),
         "capacity": event.capacity,
-        "confirmed": statuses[SignUpStatus.CONFIRMED],
-        "waiting": statuses[SignUpStatus.WAITING],
-        "cancelled_sign_ups": statuses[SignUpStatus.CANCELLED],
-        "attended": sum(1 for s in event.sign_ups if s.attended),
+        "confirmed": counts.get(SignUpStatus.CONFIRMED, 0),
+        "waiting": counts.get(SignUpStatus.WAITING, 0),
+        "cancelled_sign_ups": counts.get(SignUpStatus.CANCELLED, 0),
+        "attended": counts.get("attended", 0),
         "cancelled": event.cancelled,
         "past": event.starts_at <= now,
     }
@@ -441,13 +457,59 @@ def event_rows(
     kind: str | None = None,
     include_past: bool = True,
     include_cancelled: bool = True,
+    page: int = 1,
 ) -> list[dict]:
-    """The events page: upcoming events first (soonest first), then past ones (newest first)."""
+    """The events page: upcoming events first (soonest first), then one page of past ones
+    (newest first, EVENTS_PAGE_SIZE a page)."""
+    return events_page(
+        uow,
+        ctx,
+        kind=kind,
+        include_past=include_past,
+        include_cancelled=include_cancelled,
+        page=page,
+    )["events"]
+
+
+def events_page(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    *,
+    kind: str | None = None,
+    include_past: bool = True,
+    include_cancelled: bool = True,
+    page: int = 1,
+) -> dict[str, Any]:
+    """Upcoming events and one page of past ones, their sign-ups counted in one query;
+    `has_next`: more past events follow."""
     now = ctx.now
-    events = uow.events.list(kind=kind, include_cancelled=include_cancelled)
-    coming = [e for e in events if e.starts_at > now]
-    past = [e for e in reversed(events) if e.starts_at <= now] if include_past else []
-    return [event_json(uow, ctx.policy, e, now) for e in coming + past]
+    coming = [
+        e
+        for e in uow.events.list(kind=kind, since=now, include_cancelled=include_cancelled)
+        if e.starts_at > now
+    ]
+    past: list[Event] = []
+    more = False
+    if include_past:
+        past = list(
+            uow.events.list(
+                kind=kind,
+                until=now + timedelta(microseconds=1),
+                include_cancelled=include_cancelled,
+                newest_first=True,
+                offset=max(page - 1, 0) * EVENTS_PAGE_SIZE,
+                limit=EVENTS_PAGE_SIZE + 1,
+            )
+        )
+        more = len(past) > EVENTS_PAGE_SIZE
+        past = past[:EVENTS_PAGE_SIZE]
+    shown = coming + past
+    counts = uow.events.sign_up_counts([e.id for e in shown])
+    return {
+        "events": [event_json(uow, ctx.policy, e, now, counts[e.id]) for e in shown],
+        "page": page,
+        "has_next": more,
+    }
 
 
 def _event(uow: AbstractUnitOfWork, event_id: int) -> Event:
@@ -457,15 +519,18 @@ def _event(uow: AbstractUnitOfWork, event_id: int) -> Event:
     return event
 
 
-def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int) -> dict:
-    """One event with its sign-up list: residents by number, room and masked phone, never by
-    openid."""
+def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int, page: int = 1) -> dict:
+    """One event with one page of its sign-up list (SIGN_UPS_PAGE_SIZE): residents by number,
+    room and masked phone, never by openid."""
     event = _event(uow, event_id)
     data = event_json(uow, ctx.policy, event, ctx.now)
+    offset = max(page - 1, 0) * SIGN_UPS_PAGE_SIZE
+    found = uow.events.sign_ups_with_residents(event.id, offset, SIGN_UPS_PAGE_SIZE + 1)
     rows = []
-    waiting_position = 0
-    for signed in event.sign_ups:
-        resident = uow.residents.get(signed.resident_id) if signed.resident_id else None
+    waiting_position = (
+        uow.events.waiting_before(event.id, found[0][0].id) if found and offset else 0
+    )
+    for signed, resident in found[:SIGN_UPS_PAGE_SIZE]:
         if signed.status == SignUpStatus.WAITING:
             waiting_position += 1
         rows.append(
@@ -485,6 +550,9 @@ def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int) -> dict:
             }
         )
     data["sign_ups"] = rows
+    data["page"] = page
+    data["first_number"] = offset + 1
+    data["has_next"] = len(found) > SIGN_UPS_PAGE_SIZE
     return data
 
 
@@ -525,12 +593,12 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     """Per building: rooms, beds, residents known to live there, occupancy, requests.
 
     Buildings that only appear in tickets (not imported) are listed too, without capacity.
+    Residents and requests are counted in SQL (GROUP BY building).
     """
-    residents = uow.buildings.residents_with_room()
-    living = Counter(_building_of_room(r.room) for r in residents)
-    tickets = uow.tickets.list()
-    requests = Counter(t.building for t in tickets if t.building)
-    open_requests = Counter(t.building for t in tickets if t.building and is_active(t))
+    living = uow.buildings.residents_per_building()
+    tickets = uow.tickets.per_building()
+    requests = {name: n for name, (n, _) in tickets.items()}
+    open_requests = {name: active for name, (_, active) in tickets.items()}
     rows = []
     known = set()
     for building in uow.buildings.list():
@@ -567,12 +635,11 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     return rows
 
 
-def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
-    """One building: its rooms with capacity and residents, and its requests."""
+def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1) -> dict:
+    """One building: its rooms with capacity and residents, and one page of its requests
+    (newest first; `requests` counts them all, `has_next` says another page follows)."""
     building = uow.buildings.by_name(name)
-    residents = [
-        r for r in uow.buildings.residents_with_room() if _building_of_room(r.room) == name
-    ]
+    residents = uow.buildings.residents_in(name)
     by_room: dict[str, list[int]] = {}
     for resident in residents:
         by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
@@ -589,21 +656,24 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
         )
     for label, ids in sorted(by_room.items()):  # rooms residents named that were never imported
         rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
-    tickets = uow.tickets.list(building=name, newest_first=True, limit=200)
+    tickets, more = uow.tickets.page(size=PAGE_SIZE, page=page, building=name)
     return {
         "name": name,
         "imported": building is not None,
         "capacity": sum(r["capacity"] or 0 for r in rooms),
         "residents": len(residents),
         "rooms": rooms,
+        "requests": uow.tickets.count(building=name),
         "tickets": [ticket_json(t, ctx.policy) for t in tickets],
+        "page": page,
+        "has_next": more,
     }
 
 
-def building_page(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
+def building_page(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1) -> dict:
     """The same, for a building Sheli knows of (imported, lived in or with requests)."""
-    detail = building_detail(uow, ctx, name)
-    if not detail["imported"] and not detail["rooms"] and not detail["tickets"]:
+    detail = building_detail(uow, ctx, name, page)
+    if not detail["imported"] and not detail["rooms"] and not detail["requests"]:
         raise NotFound(msg.NO_SUCH_BUILDING.format(name=name))
     return detail
 
@@ -613,7 +683,7 @@ def resident_page(uow: AbstractUnitOfWork, ctx: Context, resident_id: int) -> di
     resident = uow.residents.get(resident_id)
     if resident is None:
         raise NotFound(msg.NO_SUCH_RESIDENT.format(n=resident_id))
-    tickets = uow.tickets.list(resident_id=resident.id, newest_first=True)
+    tickets = uow.tickets.list(resident_id=resident.id, newest_first=True, limit=PAGE_SIZE * 4)
     return {
         "id": resident.id,
         "room": resident.room,
@@ -708,8 +778,3 @@ def history(uow: AbstractUnitOfWork, ctx: Context, openid: str, limit: int = 100
         }
         for m in uow.inbound.for_openid(openid, limit=limit)
     ]
-
-
-def _building_of_room(room: str | None) -> str | None:
-    """The building a resident's registered room is in."""
-    return building_of(room_label(room) or room)

@@ -20,8 +20,15 @@ def register_room(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, tex
     room = ctx.parser.parse(text).first("location")
     if room is None:
         return msg.ROOM_UNCLEAR
-    resident.room = room_label(room) or room
+    set_room(resident, room_label(room) or room)
     return msg.ROOM_REGISTERED.format(room=resident.room)
+
+
+def set_room(resident: Resident, room: str | None) -> None:
+    """The resident's room, and its building (kept for the building pages' counts)."""
+    resident.room = room
+    building = building_of(room_label(room) or room) if room else None
+    resident.building = building[:32] if building else None
 
 
 def describe(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
@@ -67,7 +74,7 @@ def learn_room(resident: Resident, ticket: Ticket) -> str:
     label = room_label(ticket.location)
     if label is None:
         return ""
-    resident.room = label
+    set_room(resident, label)
     return msg.ROOM_LEARNED.format(room=label)
 
 
@@ -92,6 +99,6 @@ def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
     uow.residents.forget_traces(old_openid, anonymous)
     resident.openid = anonymous
     resident.phone = None
-    resident.room = None
+    set_room(resident, None)
     resident.erased_at = ctx.now
     return msg.ERASED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.community import (
@@ -52,6 +52,7 @@ class EventRepository:
         include_cancelled: bool = False,
         limit: int | None = None,
         newest_first: bool = False,
+        offset: int = 0,
     ) -> Sequence[Event]:
         """Events starting in [since, until), in time order."""
         query = select(Event)
@@ -69,9 +70,92 @@ class EventRepository:
             else (Event.starts_at, Event.id)
         )
         query = query.order_by(*order)
+        if offset:
+            query = query.offset(offset)
         if limit:
             query = query.limit(limit)
         return self.session.scalars(query).all()
+
+    def sign_up_counts(self, event_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Per event: sign-ups per status, and "attended" (confirmed sign-ups that came)."""
+        counts: dict[int, dict[str, int]] = {n: {} for n in event_ids}
+        if not event_ids:
+            return counts
+        rows = self.session.execute(
+            select(
+                SignUp.event_id,
+                SignUp.status,
+                func.count(),
+                func.sum(case((SignUp.attended.is_(True), 1), else_=0)),
+            )
+            .where(SignUp.event_id.in_(list(event_ids)))
+            .group_by(SignUp.event_id, SignUp.status)
+        )
+        for event_id, status, count, attended in rows:
+            counts[event_id][str(status)] = int(count)
+            counts[event_id]["attended"] = counts[event_id].get("attended", 0) + int(attended or 0)
+        return counts
+
+    def sign_ups_with_residents(
+        self, event_id: int, offset: int = 0, limit: int | None = None
+    ) -> Sequence[tuple[SignUp, Resident | None]]:
+        """An event's sign-ups, first come first, each with its resident (None once erased)."""
+        query = (
+            select(SignUp, Resident)
+            .outerjoin(Resident, Resident.id == SignUp.resident_id)
+            .where(SignUp.event_id == event_id)
+            .order_by(SignUp.id)
+            .offset(offset)
+        )
+        if limit:
+            query = query.limit(limit)
+        return [(signed, resident) for signed, resident in self.session.execute(query)]
+
+    def waiting_before(self, event_id: int, sign_up_id: int) -> int:
+        """How many sign-ups wait on the event's list before `sign_up_id`."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(SignUp)
+                .where(
+                    SignUp.event_id == event_id,
+                    SignUp.status == SignUpStatus.WAITING,
+                    SignUp.id < sign_up_id,
+                )
+            )
+            or 0
+        )
+
+    def figures_between(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Sign-ups made in [start, end) (not cancelled; of them waiting), events held then
+        (not cancelled) and, of their confirmed sign-ups, attended and attendance marked."""
+        made = self.session.execute(
+            select(
+                func.count(),
+                func.sum(case((SignUp.status == SignUpStatus.WAITING, 1), else_=0)),
+            ).where(
+                SignUp.created_at >= start,
+                SignUp.created_at < end,
+                SignUp.status != SignUpStatus.CANCELLED,
+            )
+        ).one()
+        held_events = select(Event.id).where(
+            Event.starts_at >= start, Event.starts_at < end, Event.cancelled.is_(False)
+        )
+        held = self.session.scalar(select(func.count()).select_from(held_events.subquery()))
+        attendance = self.session.execute(
+            select(
+                func.sum(case((SignUp.attended.is_(True), 1), else_=0)),
+                func.sum(case((SignUp.attended.is_not(None), 1), else_=0)),
+            ).where(SignUp.event_id.in_(held_events), SignUp.status == SignUpStatus.CONFIRMED)
+        ).one()
+        return {
+            "sign_ups": int(made[0] or 0),
+            "waiting": int(made[1] or 0),
+            "held": int(held or 0),
+            "attended": int(attendance[0] or 0),
+            "attendance_marked": int(attendance[1] or 0),
+        }
 
     def get_sign_up(self, sign_up_id: int) -> SignUp | None:
         """One sign-up by its id."""
@@ -187,6 +271,23 @@ class BuildingRepository:
     def rooms(self) -> Sequence[Room]:
         """Every room."""
         return self.session.scalars(select(Room).order_by(Room.label)).all()
+
+    def residents_in(self, building: str) -> Sequence[Resident]:
+        """Residents (not erased) living in `building` (residents.building, kept with the room)."""
+        return self.session.scalars(
+            select(Resident)
+            .where(Resident.building == building, Resident.erased_at.is_(None))
+            .order_by(Resident.id)
+        ).all()
+
+    def residents_per_building(self) -> dict[str, int]:
+        """{building: residents (not erased) known to live there}."""
+        rows = self.session.execute(
+            select(Resident.building, func.count())
+            .where(Resident.building.is_not(None), Resident.erased_at.is_(None))
+            .group_by(Resident.building)
+        )
+        return {str(building): int(n) for building, n in rows}
 
     def residents_with_room(self) -> Sequence[Resident]:
         """Residents (not erased) who registered or were learned to live in a room."""

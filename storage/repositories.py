@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -186,29 +187,104 @@ class TicketRepository:
         newest_first: bool = False,
     ) -> Sequence[Ticket]:
         """Tickets matching every given filter."""
-        query = select(Ticket)
-        if isinstance(status, str):
-            query = query.where(Ticket.status == status)
-        elif status is not None:
-            query = query.where(Ticket.status.in_(list(status)))
-        if intent:
-            query = query.where(Ticket.intent == intent)
-        if role:
-            query = query.where(Ticket.role == role)
-        if resident_id is not None:
-            query = query.where(Ticket.resident_id == resident_id)
-        if assignee_id is not None:
-            query = query.where(Ticket.assignee_id == assignee_id)
-        if building:
-            query = query.where(Ticket.building == building)
-        if since is not None:
-            query = query.where(Ticket.created_at >= since)
-        if until is not None:
-            query = query.where(Ticket.created_at < until)
+        query = _filtered(
+            select(Ticket),
+            status=status,
+            intent=intent,
+            role=role,
+            resident_id=resident_id,
+            assignee_id=assignee_id,
+            building=building,
+            since=since,
+            until=until,
+        )
         query = query.order_by(Ticket.id.desc() if newest_first else Ticket.id)
         if limit:
             query = query.limit(limit)
         return self.session.scalars(query).unique().all()
+
+    def page(
+        self,
+        *,
+        size: int,
+        page: int = 1,
+        status: str | Sequence[str] | None = None,
+        intent: str | None = None,
+        role: str | None = None,
+        building: str | None = None,
+        resident_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        overdue: bool = False,
+    ) -> tuple[Sequence[Ticket], bool]:
+        """One page of the tickets matching every filter, newest first, and whether another
+        page follows. The numbers are found first (the indexes answer that), then only the
+        page's tickets are loaded. `overdue`: active tickets with a breach told."""
+        numbers = _filtered(
+            select(Ticket.id),
+            status=status,
+            intent=intent,
+            role=role,
+            building=building,
+            resident_id=resident_id,
+            since=since,
+            until=until,
+        )
+        if overdue:
+            numbers = numbers.where(
+                Ticket.status.in_(ACTIVE_STATUSES),
+                (Ticket.accept_breach_level > 0) | (Ticket.resolve_breach_level > 0),
+            )
+        found = list(
+            self.session.scalars(
+                numbers.order_by(Ticket.id.desc()).offset(max(page - 1, 0) * size).limit(size + 1)
+            )
+        )
+        if not found:
+            return [], False
+        tickets = (
+            self.session.scalars(
+                select(Ticket).where(Ticket.id.in_(found[:size])).order_by(Ticket.id.desc())
+            )
+            .unique()
+            .all()
+        )
+        return tickets, len(found) > size
+
+    def buildings(self) -> Sequence[str]:
+        """Every building any ticket names, in order; a walk down the building index (one
+        lookup per building), not a scan of the tickets."""
+        rows = self.session.execute(
+            text(
+                "WITH RECURSIVE b(name) AS ("
+                " SELECT min(building) FROM tickets"
+                " UNION ALL"
+                " SELECT (SELECT min(building) FROM tickets WHERE building > b.name)"
+                " FROM b WHERE b.name IS NOT NULL)"
+                " SELECT name FROM b WHERE name IS NOT NULL"
+            )
+        )
+        return [str(name) for (name,) in rows]
+
+    def per_building(self) -> dict[str, tuple[int, int]]:
+        """{building: (tickets, active tickets)}."""
+        rows = self.session.execute(
+            select(
+                Ticket.building,
+                func.count(),
+                func.sum(case((Ticket.status.in_(ACTIVE_STATUSES), 1), else_=0)),
+            )
+            .where(Ticket.building.is_not(None))
+            .group_by(Ticket.building)
+        )
+        return {str(b): (int(n), int(active or 0)) for b, n, active in rows}
+
+    def count(self, *, resident_id: int | None = None, building: str | None = None) -> int:
+        """How many tickets a resident opened, or a building has (an index answers either)."""
+        query = _filtered(
+            select(func.count()).select_from(Ticket), resident_id=resident_id, building=building
+        )
+        return int(self.session.scalar(query) or 0)
 
     def newest_active_for(self, resident_id: int) -> Ticket | None:
         """The resident's most recent ticket that still needs work."""
@@ -388,6 +464,40 @@ class TicketRepository:
         return self.session.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)
         ).all()
+
+
+def _filtered(
+    query: Any,
+    *,
+    status: str | Sequence[str] | None = None,
+    intent: str | None = None,
+    role: str | None = None,
+    resident_id: int | None = None,
+    assignee_id: int | None = None,
+    building: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """`query` restricted to the tickets matching every given filter (each has an index)."""
+    if isinstance(status, str):
+        query = query.where(Ticket.status == status)
+    elif status is not None:
+        query = query.where(Ticket.status.in_(list(status)))
+    if intent:
+        query = query.where(Ticket.intent == intent)
+    if role:
+        query = query.where(Ticket.role == role)
+    if resident_id is not None:
+        query = query.where(Ticket.resident_id == resident_id)
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    if building:
+        query = query.where(Ticket.building == building)
+    if since is not None:
+        query = query.where(Ticket.created_at >= since)
+    if until is not None:
+        query = query.where(Ticket.created_at < until)
+    return query
 
 
 class InboundRepository:

@@ -22,7 +22,20 @@ def tickets() -> None:
 @click.option("--intent", default=None)
 @click.option("--role", default=None)
 @click.option("--overdue", is_flag=True, help="Only tickets past an SLA deadline.")
-@click.option("--limit", default=200, show_default=True, type=int)
+@click.option(
+    "--limit",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Tickets per page.",
+)
+@click.option(
+    "--page",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Which page (newest first).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def tickets_list(
@@ -32,9 +45,10 @@ def tickets_list(
     role: str | None,
     overdue: bool,
     limit: int,
+    page: int,
     fmt: str,
 ) -> None:
-    """List tickets, newest first."""
+    """List tickets, newest first, one page of --limit at a time."""
     if status and status not in {s.value for s in TicketStatus}:
         raise click.BadParameter(f"unknown status {status!r}", param_hint="--status")
     sheli = sheli_of(ctx)
@@ -45,6 +59,7 @@ def tickets_list(
         role=role,
         overdue=overdue,
         limit=limit,
+        page=page,
     )
     if fmt == "json":
         echo_json([ticket_json(t, sheli.policy) for t in rows])

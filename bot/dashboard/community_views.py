@@ -20,7 +20,7 @@ from werkzeug.utils import secure_filename
 from bot.dashboard import charts
 from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
-from bot.dashboard.views import operator
+from bot.dashboard.views import operator, page_arg
 from bot.web import current_sheli
 from handlers import messages as msg
 from handlers import read_models
@@ -103,12 +103,15 @@ def _imported(what: str, result: ImportResult) -> str:
 
 
 def _events_page(problems: list[str] | None = None) -> Any:
-    rows = current_sheli().read(read_models.event_rows)
+    found = current_sheli().read(read_models.events_page, page=page_arg())
+    rows = found["events"]
     return render_template(
         "dashboard/events.html",
         upcoming=[r for r in rows if not r["past"]],
         past=[r for r in rows if r["past"]],
         problems=problems or [],
+        page=found["page"],
+        has_next=found["has_next"],
     )
 
 
@@ -120,7 +123,8 @@ def events() -> Any:
 
 @bp.get("/api/events")
 def events_json() -> Any:
-    return jsonify(events=current_sheli().read(read_models.event_rows))
+    found = current_sheli().read(read_models.events_page, page=page_arg())
+    return jsonify(events=found["events"], page=found["page"], has_next=found["has_next"])
 
 
 @bp.post("/events/import")
@@ -174,13 +178,19 @@ def event_update(number: int) -> Any:
 @bp.get("/events/<int:number>")
 def event(number: int) -> Any:
     """One event with its sign-ups (masked), the waiting list and attendance."""
-    detail = current_sheli().read(read_models.event_detail, number)
-    return render_template("dashboard/event.html", event=detail, sign_ups=detail["sign_ups"])
+    detail = current_sheli().read(read_models.event_detail, number, page_arg())
+    return render_template(
+        "dashboard/event.html",
+        event=detail,
+        sign_ups=detail["sign_ups"],
+        page=detail["page"],
+        has_next=detail["has_next"],
+    )
 
 
 @bp.get("/api/events/<int:number>")
 def event_json(number: int) -> Any:
-    return jsonify(current_sheli().read(read_models.event_detail, number))
+    return jsonify(current_sheli().read(read_models.event_detail, number, page_arg()))
 
 
 @bp.post("/events/<int:number>/cancel")
@@ -292,8 +302,10 @@ def building() -> Any:
     name = request.args.get("name", "").strip()
     if not name:
         return redirect(url_for("dashboard.buildings"))
-    detail = current_sheli().read(read_models.building_page, name)
-    return render_template("dashboard/building.html", building=detail)
+    detail = current_sheli().read(read_models.building_page, name, page_arg())
+    return render_template(
+        "dashboard/building.html", building=detail, page=detail["page"], has_next=detail["has_next"]
+    )
 
 
 @bp.get("/api/building")
@@ -301,7 +313,7 @@ def building_json() -> Any:
     name = request.args.get("name", "").strip()
     if not name:
         return jsonify(error="name is required, e.g. ?name=3栋", status=400), 400
-    return jsonify(current_sheli().read(read_models.building_detail, name))
+    return jsonify(current_sheli().read(read_models.building_detail, name, page_arg()))
 
 
 @bp.get("/residents/<int:number>")

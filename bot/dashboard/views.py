@@ -144,6 +144,20 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
+def page_arg() -> int:
+    """`?page=n` (1 when missing or not a page number)."""
+    raw = request.args.get("page", "").strip()
+    return max(1, min(int(raw), 1_000_000)) if raw.isdigit() else 1
+
+
+@bp.app_template_global()
+def page_url(page: int) -> str:
+    """This page's URL with its query string, at page `page` (the pager's links)."""
+    args = request.args.to_dict()
+    args["page"] = str(page)
+    return url_for(request.endpoint or "dashboard.overview", **(request.view_args or {}), **args)
+
+
 def _ticket_filter() -> read_models.TicketFilter:
     args = request.args
     return read_models.TicketFilter(
@@ -154,6 +168,7 @@ def _ticket_filter() -> read_models.TicketFilter:
         since=_date_arg("since"),
         until=_date_arg("until"),
         overdue=args.get("overdue") == "1",
+        page=page_arg(),
     )
 
 
@@ -164,10 +179,10 @@ def tickets() -> Any:
     return render_template(
         "dashboard/tickets.html",
         tickets=page.tickets,
-        cut=page.truncated,
         wanted=wanted,
         buildings=page.buildings,
-        limit=page.limit,
+        page=page.page,
+        has_next=page.has_next,
     )
 
 
