@@ -43,15 +43,21 @@ class Sheli:
         """What a handler knows for one call: policy, parser, and the time now."""
         return Context(policy=self.policy, parser=self.parser, now=self.clock.now())
 
-    def handle(self, message: Any) -> Any:
+    def handle(
+        self, message: Any, *, first: Callable[[SqlAlchemyUnitOfWork], None] | None = None
+    ) -> Any:
         """Run one command (or an inbound message) in one transaction; commits on success.
 
         A DomainError (NotFound, NotAllowed, Invalid) rolls everything back and reaches the
         adapter, which maps it once to a reply, an exit message, a flash or an HTTP status.
+        `first(uow)` runs in the same transaction before the handler (the webhook records the
+        request's nonce there: one commit per message); whatever it raises rolls back.
         """
         from handlers.bus import handle
 
         with self.uow() as uow:
+            if first is not None:
+                first(uow)
             result = handle(message, uow, self.context())
             uow.commit()
         return result

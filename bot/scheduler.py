@@ -98,6 +98,7 @@ DUTIES: tuple[tuple[str, Any], ...] = (
     ("expired", cmd.ExpireVisits()),
     ("event_reminders", cmd.SendEventReminders()),
     ("sla", cmd.CheckSla()),
+    ("figures", cmd.KeepPastWeeks()),
 )
 
 
@@ -118,7 +119,7 @@ def run_due(sheli: Sheli) -> dict[str, Any]:
 
     Returns what each duty acted on: {"visits": [ticket numbers], "expired": [...],
     "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...],
-    "sla_digests": {openid: breaches told}}.
+    "sla_digests": {openid: breaches told}, "figures": [weeks kept]}.
     """
     batch = max(1, int(sheli.config.get("scheduler.batch", 500)))
     rounds = max(1, int(sheli.config.get("scheduler.batches_per_tick", 4)))

@@ -88,19 +88,32 @@ def _reject_dtd(body: bytes) -> None:
         raise Refused(400, "XML with a DTD or entities is not accepted")
 
 
-def _refuse_replay(sheli: Any, args: Any, window: float) -> None:
+def _use_nonce(uow: Any, args: Any, window: float) -> None:
     """Record this request's (timestamp, nonce) for every worker; a second use is refused.
 
     WeChat re-delivers an unanswered message with a new timestamp and nonce (and the same
     MsgId, deduplicated later); only a byte-identical query string comes back with the old pair.
     """
-    with sheli.uow() as uow:
-        fresh = uow.nonces.use(
-            int(args["timestamp"]), args["nonce"], oldest=int(time.time() - 2 * window)
-        )
-        uow.commit()
+    fresh = uow.nonces.use(
+        int(args["timestamp"]), args["nonce"], oldest=int(time.time() - 2 * window)
+    )
     if not fresh:
         raise Refused(403, "replayed timestamp and nonce")
+
+
+def _refuse_replay(sheli: Any, args: Any, window: float) -> None:
+    """The same in a transaction of its own (for requests that are not handled)."""
+    with sheli.uow() as uow:
+        _use_nonce(uow, args, window)
+        uow.commit()
+
+
+def _keep_nonce(sheli: Any, args: Any, window: float) -> None:
+    """After a failed handling (rolled back with its nonce): record the nonce on its own."""
+    try:
+        _refuse_replay(sheli, args, window)
+    except Exception as exc:  # the answer stands; the pair is still refused once seen again
+        log.warning("could not record a webhook nonce (%s)", describe_error(exc))
 
 
 def _cdata_safe(text: str) -> str:
@@ -155,40 +168,49 @@ def receive() -> Response:
             except Exception:
                 raise Refused(400, "cannot decrypt") from None
             _reject_dtd(body)
-        # Signed (and in safe mode decrypted): now a reused (timestamp, nonce) is a replay.
-        _refuse_replay(sheli, request.args, window)
+        # Signed (and in safe mode decrypted): now a reused (timestamp, nonce) is a replay. The
+        # pair is recorded in the message's own transaction (one commit per message); a request
+        # refused or ignored here records it in a transaction of its own.
         try:
             message = parse_message(body)
-        except Exception:
-            raise Refused(400, "malformed XML") from None
-        if message is None:
-            raise Refused(400, "empty body")
-        try:
+            if message is None:
+                raise Refused(400, "empty body")
             inbound = _to_inbound(message)
-        except (ValueError, TypeError, AttributeError, KeyError, OverflowError):
-            raise Refused(400, "malformed fields") from None
+        except Exception as exc:
+            _refuse_replay(sheli, request.args, window)  # a replayed request is refused as such
+            if isinstance(exc, Refused):
+                raise
+            if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError, OverflowError)):
+                raise Refused(400, "malformed fields") from None
+            raise Refused(400, "malformed XML") from None
+        if inbound is None:
+            _refuse_replay(sheli, request.args, window)
+            return _plain(200, "success")
     except Refused as refused:
         log.info("refused webhook request: %s", refused)
         return _plain(refused.status, str(refused) if refused.status != 403 else "forbidden")
     except (OperationalError, InterfaceError) as exc:
         log.error("database unavailable (%s); asking WeChat to retry", describe_error(exc))
         return _plain(503, "database unavailable")
-    if inbound is None:
-        return _plain(200, "success")
     try:
-        reply = sheli.handle(inbound)
+        reply = sheli.handle(inbound, first=lambda uow: _use_nonce(uow, request.args, window))
+    except Refused as refused:  # the nonce was used before: nothing was written
+        log.info("refused webhook request: %s", refused)
+        return _plain(refused.status, "forbidden")
     except DataError as exc:  # a value the database cannot store: retrying will not help
         log.warning(
             "message from %s refused by the database (%s)",
             pseudonym(inbound.openid),
             describe_error(exc),
         )
+        _keep_nonce(sheli, request.args, window)
         return _plain(400, "a field the database cannot store")
     except DBAPIError as exc:
         log.error("database unavailable (%s); asking WeChat to retry", describe_error(exc))
         return _plain(503, "database unavailable")
     except Exception as exc:
         log_error(log, "failed to handle a message from %s", pseudonym(inbound.openid), exc=exc)
+        _keep_nonce(sheli, request.args, window)
         reply = msg.SORRY
     if not reply:
         return _plain(200, "success")

@@ -51,6 +51,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.CheckSla: sla.check_sla,
     cmd.SendSlaDigests: sla.send_sla_digests,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
+    cmd.KeepPastWeeks: summary.keep_past_weeks,
 }
 
 

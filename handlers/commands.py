@@ -212,5 +212,12 @@ class SendSlaDigests:
 
 
 @dataclass(frozen=True)
+class KeepPastWeeks:
+    """Read and keep the figures of past weeks (figure_cache), at most `weeks` per call."""
+
+    weeks: int = 2
+
+
+@dataclass(frozen=True)
 class SendWeeklySummary:
     week: str | None = None  # an ISO week label; None: the last full week

@@ -67,12 +67,11 @@ def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> s
     )
     try:
         uow.inbound.claim(row)
-    except DuplicateMessage:
-        uow.rollback()
+    except DuplicateMessage:  # nothing was written: the first copy's reply is the answer
         earlier = uow.inbound.by_key(inbound.dedupe_key)
         return (earlier.reply or "") if earlier else ""
     resident = uow.residents.get_or_create(inbound.openid, ctx.now)
-    turn = Turn(inbound, uow, ctx, resident, uow.staff.by_openid(inbound.openid), row)
+    turn = Turn(inbound, uow, ctx, resident, row=row)
     try:
         reply = respond(turn)
     except DomainError as refusal:  # expected refusals are polite replies; they write nothing

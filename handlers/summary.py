@@ -38,6 +38,7 @@ ticket as `first_response_at` and `work_started_at` by handlers/lifecycle.py.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
 from handlers.ports import Context, Deadlines, Policy
 from handlers.times import human_duration
-from storage.figures import TOTAL, Rule
+from storage.figures import Rule, WeekData, median, merge
 from storage.uow import AbstractUnitOfWork
 
 UTC = ZoneInfo("UTC")
@@ -197,10 +198,63 @@ def deadline_rules(policy: Policy, value: Callable[[Deadlines], Any]) -> list[Ru
     return urgent + plain
 
 
+def accept_limits(policy: Policy) -> list[Rule]:
+    """The accept deadline of each intent in seconds, for 响应率."""
+    return deadline_rules(policy, lambda d: d.accept.total_seconds())
+
+
+# Past weeks the scheduler keeps (the dashboard's twelve and the last summary's, with room);
+# a kept week with tickets still open then is read again after a day, so fewer stay pending.
+KEPT_WEEKS = 14
+KEPT_RENEWAL = timedelta(days=1)
+
+
+def kept_key(week: Week, limits: Sequence[Rule]) -> str:
+    """The figure_cache key of a week: its bounds and the accept deadlines it is counted with."""
+    fingerprint = hashlib.sha256(repr(list(limits)).encode()).hexdigest()[:12]
+    return f"{week.start:%Y%m%d%H%M}-{week.end:%Y%m%d%H%M}-{fingerprint}"
+
+
+def _week_data(
+    uow: AbstractUnitOfWork, policy: Policy, weeks: Sequence[Week], now: datetime
+) -> list[WeekData]:
+    """What each week holds: kept weeks from figure_cache (their pending tickets read again as
+    they are now), the others in one pass per run of consecutive weeks."""
+    limits = accept_limits(policy)
+    keys = [kept_key(week, limits) for week in weeks]
+    kept = uow.figures.cached([k for week, k in zip(weeks, keys, strict=True) if week.end <= now])
+    data: list[WeekData | None] = [kept[k][1] if k in kept else None for k in keys]
+    first = 0
+    while first < len(weeks):
+        if data[first] is not None:
+            first += 1
+            continue
+        last = first
+        while last < len(weeks) and data[last] is None:
+            last += 1
+        run = weeks[first:last]
+        bounds = [week.start for week in run] + [run[-1].end]
+        data[first:last] = uow.figures.weeks(bounds, limits)
+        first = last
+    found = [d for d in data if d is not None]
+    # Kept weeks: their resolved tickets reopened since, and their active ones, as they are now.
+    owner = {int(n): i for i, d in enumerate(found) for n in d.done_ids}
+    changed: list[list[Any]] = [[] for _ in found]
+    for state in uow.figures.tickets_now(list(owner), limits, changed_only=True):
+        changed[owner[state[0]]].append(state)
+    owner = {int(n): i for i, d in enumerate(found) for n in d.pending}
+    pending: list[list[Any]] = [[] for _ in found]
+    for state in uow.figures.tickets_now(list(owner), limits):
+        pending[owner[state[0]]].append(state)
+    for held, now_changed, now_pending in zip(found, changed, pending, strict=True):
+        held.settle(now_changed, now_pending)
+    return found
+
+
 @dataclass
 class Figures:
-    """The figures of consecutive weeks, read in one pass: a Summary per week, one for the
-    whole span when asked, and the active tickets now."""
+    """The figures of consecutive weeks: a Summary per week, one for the whole span when
+    asked, and the active tickets now."""
 
     weekly: list[Summary]
     whole: Summary | None
@@ -218,26 +272,22 @@ def compute_figures(
 ) -> Figures:
     """Every figure of every week in `weeks` (consecutive), and of `whole` (their span).
 
-    Each kind of figure is one set-based query over the whole span, grouped by week
-    (storage/figures.py); the snapshot at the time of the report (overdue, load) is read once.
+    Each kind of figure is one set-based query over the span, grouped by week
+    (storage/figures.py), or a past week kept by the scheduler; the snapshot at the time of
+    the report (overdue, load) is read once.
     """
-    bounds = [week.start for week in weeks] + [weeks[-1].end]
     if any(a.end != b.start for a, b in itertools.pairwise(weeks)):
         raise ValueError("weeks must be consecutive")
-    figures = uow.figures
-    intake = figures.intake(bounds, deadline_rules(policy, lambda d: d.accept.total_seconds()))
-    first = figures.first_responses(bounds)
-    resolved = figures.resolutions(bounds)
-    visits = figures.visits(bounds)
-    breaches = figures.breaches(bounds)
-    places = figures.places(bounds)
-    snapshot = figures.snapshot(
+    data = _week_data(uow, policy, weeks, now)
+    snapshot = uow.figures.snapshot(
         accept_before=deadline_rules(policy, lambda d: now - d.accept),
         resolve_before=deadline_rules(policy, lambda d: now - d.resolve),
     )
-    total = TOTAL if len(weeks) > 1 else 0
 
-    def summary_of(key: int, week: Week) -> Summary:
+    overdue = [number for number, _, _ in snapshot.overdue]
+    overdue_detail = [Overdue(n, what, role) for n, what, role in snapshot.overdue]
+
+    def summary_of(week: Week, held: WeekData) -> Summary:
         summary = Summary(
             week=week.label,
             first_day=week.local_start.isoformat(),
@@ -246,49 +296,84 @@ def compute_figures(
             as_of=now.isoformat() + "Z",
         )
         # This week's tickets: intake, completion, response.
-        new = intake[key]
-        summary.new_tickets = new.new
-        summary.new_by_intent = dict(new.by_intent)
-        summary.cancelled = new.cancelled
-        summary.counted = new.new - new.cancelled
-        summary.completed = new.completed
+        summary.new_tickets = held.new
+        ranked = sorted(held.by_intent.items(), key=lambda item: (-item[1][0], item[1][1]))
+        summary.new_by_intent = {intent: count for intent, (count, _) in ranked}
+        summary.cancelled = held.cancelled
+        summary.counted = held.new - held.cancelled
+        summary.completed = held.completed
         summary.completion_rate = _rate(summary.completed, summary.counted)
-        summary.responded_in_time = new.responded_in_time
+        summary.responded_in_time = held.responded_in_time
         summary.response_rate = _rate(summary.responded_in_time, summary.counted)
-        summary.median_first_response_minutes = _minutes_of(first[key].median_seconds)
+        summary.median_first_response_minutes = _minutes_of(median(held.first_responses))
         # What happened during the week, whenever the ticket was created.
-        summary.resolved = resolved[key].count
-        summary.median_resolution_minutes = _minutes_of(resolved[key].median_seconds)
-        seen = visits[key]
-        summary.visits_answered = seen.answered
-        summary.visit_no_response = seen.expired
-        summary.visits_concluded = seen.answered + seen.expired
-        summary.visit_response_rate = _rate(seen.answered, summary.visits_concluded)
-        summary.solved = seen.solved
-        summary.solve_rate = _rate(seen.solved, seen.answered)
-        summary.ratings = seen.ratings
-        summary.satisfied = seen.satisfied
-        summary.satisfaction_rate = _rate(seen.satisfied, seen.ratings)
-        summary.mean_rating = _mean(seen.rating_sum, seen.ratings)
-        summary.sla_breaches = breaches[key].tickets
-        summary.escalated = breaches[key].escalated
-        # A snapshot at the time of the report.
-        summary.overdue = [number for number, _, _ in snapshot.overdue]
-        summary.overdue_detail = [Overdue(n, what, role) for n, what, role in snapshot.overdue]
+        summary.resolved = len(held.resolved_ids)
+        summary.median_resolution_minutes = _minutes_of(median(held.resolved_seconds))
+        seen = held.visits
+        summary.visits_answered = seen["answered"]
+        summary.visit_no_response = seen["expired"]
+        summary.visits_concluded = seen["answered"] + seen["expired"]
+        summary.visit_response_rate = _rate(seen["answered"], summary.visits_concluded)
+        summary.solved = seen["solved"]
+        summary.solve_rate = _rate(seen["solved"], seen["answered"])
+        summary.ratings = seen["ratings"]
+        summary.satisfied = seen["satisfied"]
+        summary.satisfaction_rate = _rate(seen["satisfied"], seen["ratings"])
+        summary.mean_rating = _mean(seen["rating_sum"], seen["ratings"])
+        summary.sla_breaches = len(held.breach_ids)
+        summary.escalated = len(held.escalated_ids)
+        # A snapshot at the time of the report (the same for every week of the report).
+        summary.overdue = overdue
+        summary.overdue_detail = overdue_detail
         summary.load_by_role = dict(snapshot.load_by_role)
-        counts = sorted(places[key].counts, key=lambda row: (-row[1], row[0]))
-        summary.top_buildings = [(b, n) for b, n, _ in counts if n >= 2][:3]
+        counts = sorted(held.places.items(), key=lambda item: (-item[1][0], item[0]))
+        summary.top_buildings = [(b, n) for b, (n, _) in counts if n >= 2][:3]
         add_community_figures(uow, summary, week)
         return summary
 
-    spread = sorted(places[total].counts, key=lambda row: (-row[1], row[2]))
+    total = merge(data)
+    spread = sorted(total.places.items(), key=lambda item: (-item[1][0], item[1][1]))
     return Figures(
-        weekly=[summary_of(key, week) for key, week in enumerate(weeks)],
-        whole=summary_of(total, whole) if whole is not None else None,
+        weekly=[summary_of(week, held) for week, held in zip(weeks, data, strict=True)],
+        whole=summary_of(whole, total) if whole is not None else None,
         open=snapshot.open,
         unassigned=snapshot.unassigned,
-        buildings=[(b, n) for b, n, _ in spread],
+        buildings=[(b, n) for b, (n, _) in spread],
     )
+
+
+def past_weeks(now: datetime, timezone: str, count: int = KEPT_WEEKS) -> list[Week]:
+    """The `count` full weeks before the current one, newest first."""
+    local_today = now.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    this_monday = local_today - timedelta(days=local_today.weekday())
+    weeks = []
+    for back in range(1, count + 1):
+        iso = (this_monday - timedelta(weeks=back)).isocalendar()
+        weeks.append(week_of(f"{iso.year}-W{iso.week:02d}", now, timezone))
+    return weeks
+
+
+def keep_past_weeks(command: cmd.KeepPastWeeks, uow: AbstractUnitOfWork, ctx: Context) -> list[str]:
+    """Read and keep the figures of past weeks not kept yet (or kept a day ago with tickets
+    still open then), newest first, at most `command.weeks` of them; forget weeks nobody
+    reads any more. Returns the week labels kept now."""
+    policy, now = ctx.policy, ctx.now
+    limits = accept_limits(policy)
+    weeks = past_weeks(now, policy.timezone)
+    keys = [kept_key(week, limits) for week in weeks]
+    known = uow.figures.cached_times(keys)
+    due = [
+        (week, key)
+        for week, key in zip(weeks, keys, strict=True)
+        if key not in known or (known[key][1] and known[key][0] <= now - KEPT_RENEWAL)
+    ]
+    done = []
+    for week, key in due[: command.weeks]:
+        [held] = uow.figures.weeks([week.start, week.end], limits, settled_only=True)
+        uow.figures.keep(key, held, now)
+        done.append(week.label)
+    uow.figures.forget_before(now - timedelta(weeks=KEPT_WEEKS + 2))
+    return done
 
 
 def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: datetime) -> Summary:

@@ -38,18 +38,32 @@ AWAITING_LOCATION = "awaiting_location"  # a repair without a place: the next me
 AWAITING_REQUEST = "awaiting_request"  # a menu button was pressed: the next message is the request
 
 
+_UNKNOWN: Any = object()
+
+
 @dataclass
 class Turn:
-    """What the handlers know while answering one message."""
+    """What the handlers know while answering one message.
+
+    `staff` (the sender's staff account, if any) is read on first use, like `parsed`: most
+    messages come from residents and never need it.
+    """
 
     inbound: Inbound
     uow: AbstractUnitOfWork
     ctx: Context
     resident: Resident
-    staff: Staff | None
-    row: InboundMessage
+    _staff: Staff | None = field(default=_UNKNOWN, repr=False)
+    row: InboundMessage = field(default_factory=lambda: InboundMessage())
     _parsed: ParseResult | None = field(default=None, repr=False)
     _parse_done: bool = field(default=False, repr=False)
+
+    @property
+    def staff(self) -> Staff | None:
+        """The active staff member bound to the sender's openid."""
+        if self._staff is _UNKNOWN:
+            self._staff = self.uow.staff.by_openid(self.inbound.openid)
+        return self._staff
 
     @property
     def now(self) -> datetime:

@@ -1,106 +1,190 @@
-"""Set-based figures for the weekly summary and the dashboard: GROUP BY queries over a period.
+"""Set-based figures for the weekly summary and the dashboard: what one or many weeks hold.
 
-A period is split into consecutive buckets by boundaries b0 < b1 < … < bn (naive UTC): a CASE
-expression puts each row in its bucket [b_i, b_i+1), so twelve weeks are one pass over [b0, bn),
-not twelve. Every method returns one entry per bucket (0 … n-1) and, for more than one bucket,
-TOTAL: the whole period (a ticket resolved in two of the weeks counts once in it).
+A span of consecutive weeks is read in one pass: boundaries b0 < b1 < … < bn (naive UTC) split
+it into buckets [b_i, b_i+1), a CASE expression puts each row in its bucket, and every query
+groups by bucket. What comes back per week is a WeekData: counts (GROUP BY), and the durations
+whose medians are wanted as arrays (numpy takes the median; a median cannot be added up).
 
-Medians: on PostgreSQL `percentile_cont(0.5)` in the database; SQLite has no such aggregate, so
-it returns the one column of durations for the period and Python takes the median (an SQLite
-database is one community's, not a district's).
+A week that is over never changes again in most of what it holds: its audit events (resolutions,
+visit answers, breaches) are written once, at the time they happen, and its closed or cancelled
+tickets cannot change any more. So the scheduler keeps each past week's WeekData in
+`figure_cache` (computed once, `settled_only`), and a report reads it back instead of the week's
+rows. The week's tickets that were still open then ("pending") are read again, live, every
+time, so a cached week reports exactly what a fresh pass would. The current week is read live.
 
-What counts and how is the business of handlers/summary.py (its docstring has the definitions);
+What counts and how is handlers/summary.py's business (its docstring has the definitions);
 this module only knows tickets, their audit events and the columns handlers/lifecycle.py keeps:
 `first_response_at`, `work_started_at`.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from collections.abc import Sequence
+import io
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Float,
     Integer,
     and_,
+    any_,
     case,
     cast,
+    delete,
     extract,
     func,
     literal,
     null,
     or_,
     select,
-    union_all,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Ticket, TicketEvent
+from storage.models import FigureCache, Ticket, TicketEvent
 from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
 
-TOTAL = -1  # the key of the whole period in every result
 # A rule for a value per ticket: (intent, True: urgent tickets only / False: any, value).
 Rule = tuple[str, bool, Any]
+# A ticket's state figures: (number, cancelled, completed, responded in time, first response
+# seconds or None).
+TicketState = tuple[int, int, int, int, float | None]
+# Tickets whose figures can no longer change.
+SETTLED_STATUSES = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+# When a kept week is read: its state figures counted now (closed or cancelled), counted as
+# they were unless reopened (resolved), or read again (active).
+_NO_IDS = np.zeros(0, dtype=np.int64)
+_NO_SECONDS = np.zeros(0, dtype=np.float64)
+_ID_ARRAY = ARRAY(BigInteger)
+_VISIT_FIELDS = ("answered", "expired", "solved", "ratings", "satisfied", "rating_sum")
 
 
 @dataclass
-class Intake:
-    """Tickets created in a bucket."""
+class WeekData:
+    """Everything a week's figures are made of (see handlers/summary.py for what counts)."""
 
     new: int = 0
-    by_intent: list[tuple[str, int]] = field(default_factory=list)  # most first, then oldest
+    by_intent: dict[str, list[int]] = field(default_factory=dict)  # intent: [count, first id]
+    places: dict[str, list[int]] = field(default_factory=dict)  # building: [count, first id]
+    # Of this week's tickets (without the pending ones, when cached):
     cancelled: int = 0
-    completed: int = 0  # resolved or closed now
-    responded_in_time: int = 0  # not cancelled, first response within the accept limit
-    _first: dict[str, int] = field(default_factory=dict, repr=False)
-    _counts: dict[str, int] = field(default_factory=dict, repr=False)
+    completed: int = 0  # resolved or closed
+    responded_in_time: int = 0
+    first_responses: np.ndarray = field(default_factory=lambda: _NO_SECONDS)  # seconds
+    # What happened in the week:
+    resolved_ids: np.ndarray = field(default_factory=lambda: _NO_IDS)  # each ticket once,
+    resolved_seconds: np.ndarray = field(default_factory=lambda: _NO_SECONDS)  # last resolution
+    visits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_VISIT_FIELDS, 0))
+    breach_ids: np.ndarray = field(default_factory=lambda: _NO_IDS)
+    escalated_ids: np.ndarray = field(default_factory=lambda: _NO_IDS)
+    # Kept weeks only (settled_only): the week's tickets that were resolved when it was read,
+    # with the state figures they had then (counted as completed once `settle` runs: only a
+    # reopening can change them, and such a ticket is read again); and those still active
+    # then, whose state figures are read again every time.
+    done_ids: np.ndarray = field(default_factory=lambda: _NO_IDS)
+    done_in_time: np.ndarray = field(default_factory=lambda: _NO_IDS)
+    done_seconds: np.ndarray = field(default_factory=lambda: _NO_SECONDS)  # NaN: none
+    pending: np.ndarray = field(default_factory=lambda: _NO_IDS)
 
-    def add(
-        self, intent: str, count: int, first: int, cancelled: int, completed: int, in_time: int
-    ):
-        self.new += count
-        self.cancelled += cancelled
-        self.completed += completed
-        self.responded_in_time += in_time
-        self._counts[intent] = self._counts.get(intent, 0) + count
-        self._first[intent] = min(self._first.get(intent, first), first)
-        self.by_intent = sorted(self._counts.items(), key=lambda i: (-i[1], self._first[i[0]]))
+    def settle(self, changed: Sequence[TicketState], pending: Sequence[TicketState]) -> None:
+        """A kept week as it is now: its resolved tickets as they were, except `changed` (no
+        longer resolved or closed), which count as they are now, like the `pending` ones."""
+        keep = ~np.isin(self.done_ids, [state[0] for state in changed])
+        self.completed += int(keep.sum())
+        self.responded_in_time += int(self.done_in_time[keep].sum())
+        seconds = self.done_seconds[keep]
+        self.first_responses = np.concatenate([self.first_responses, seconds[~np.isnan(seconds)]])
+        self.add_tickets([*changed, *pending])
+
+    def add_tickets(self, states: Sequence[TicketState]) -> None:
+        """Add the state figures of tickets read live (FiguresRepository.tickets_now)."""
+        extra = []
+        for _, cancelled, completed, in_time, seconds in states:
+            self.cancelled += cancelled
+            self.completed += completed
+            self.responded_in_time += in_time
+            if seconds is not None:
+                extra.append(seconds)
+        if extra:
+            self.first_responses = np.concatenate([self.first_responses, _seconds_of(extra)])
+
+    def to_bytes(self) -> bytes:
+        """For figure_cache: counts as JSON, arrays as numpy's .npy (no pickle)."""
+        arrays = {
+            "first_responses": self.first_responses,
+            "resolved_ids": self.resolved_ids,
+            "resolved_seconds": self.resolved_seconds,
+            "breach_ids": self.breach_ids,
+            "escalated_ids": self.escalated_ids,
+            "done_ids": self.done_ids,
+            "done_in_time": self.done_in_time,
+            "done_seconds": self.done_seconds,
+            "pending": self.pending,
+        }
+        counts = {
+            "new": self.new,
+            "by_intent": self.by_intent,
+            "places": self.places,
+            "cancelled": self.cancelled,
+            "completed": self.completed,
+            "responded_in_time": self.responded_in_time,
+            "visits": self.visits,
+        }
+        out = io.BytesIO()
+        arrays["counts"] = np.frombuffer(json.dumps(counts).encode(), dtype=np.uint8)
+        np.savez(out, allow_pickle=False, **arrays)
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> WeekData:
+        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+            counts = json.loads(saved["counts"].tobytes().decode())
+            arrays = {name: saved[name] for name in saved.files if name != "counts"}
+        return cls(**counts, **arrays)
 
 
-@dataclass
-class Durations:
-    """How many, and the median of their durations in seconds."""
+def merge(weeks: Iterable[WeekData]) -> WeekData:
+    """Several weeks as one period: a ticket resolved in two of them counts once, with its
+    last resolution; a ticket with breaches in two counts once."""
+    total = WeekData()
+    parts = list(weeks)
+    for week in parts:
+        total.new += week.new
+        for target, source in ((total.by_intent, week.by_intent), (total.places, week.places)):
+            for key, (count, first) in source.items():
+                known = target.setdefault(key, [0, first])
+                known[0] += count
+                known[1] = min(known[1], first)
+        total.cancelled += week.cancelled
+        total.completed += week.completed
+        total.responded_in_time += week.responded_in_time
+        for name in _VISIT_FIELDS:
+            total.visits[name] += week.visits[name]
+    if parts:
+        total.first_responses = np.concatenate([w.first_responses for w in parts])
+        ids = np.concatenate([w.resolved_ids for w in parts])
+        seconds = np.concatenate([w.resolved_seconds for w in parts])
+        if len(ids):  # each ticket once, with its largest duration (its last resolution)
+            order = np.argsort(ids, kind="stable")
+            ids, seconds = ids[order], seconds[order]
+            starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+            ids, seconds = ids[starts], np.maximum.reduceat(seconds, starts)
+        total.resolved_ids, total.resolved_seconds = ids, seconds
+        total.breach_ids = np.unique(np.concatenate([w.breach_ids for w in parts]))
+        total.escalated_ids = np.unique(np.concatenate([w.escalated_ids for w in parts]))
+    return total
 
-    count: int = 0
-    median_seconds: float | None = None
 
-
-@dataclass
-class Visits:
-    answered: int = 0
-    expired: int = 0
-    solved: int = 0
-    ratings: int = 0
-    satisfied: int = 0
-    rating_sum: int = 0
-
-
-@dataclass
-class Breaches:
-    tickets: int = 0
-    escalated: int = 0
-
-
-@dataclass
-class Places:
-    """Tickets per building: (building, count, first ticket) for every building."""
-
-    counts: list[tuple[str, int, int]] = field(default_factory=list)
+def median(values: np.ndarray) -> float | None:
+    """The median (the mean of the two middle values for an even count); None for none."""
+    return float(np.median(values)) if len(values) else None
 
 
 @dataclass
@@ -111,11 +195,6 @@ class Snapshot:
     unassigned: int = 0
     load_by_role: list[tuple[str, int]] = field(default_factory=list)  # most first, then oldest
     overdue: list[tuple[int, str, str]] = field(default_factory=list)  # (ticket, deadline, role)
-
-
-def _buckets(bounds: Sequence[datetime]) -> list[int]:
-    keys = list(range(len(bounds) - 1))
-    return [*keys, TOTAL] if len(keys) > 1 else keys
 
 
 def _bucket(column: Any, bounds: Sequence[datetime]) -> ColumnElement[Any]:
@@ -148,13 +227,31 @@ def _count_if(condition: Any) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
+def _ids(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=np.int64) if values else _NO_IDS
+
+
+def _seconds_of(values: list[float]) -> np.ndarray:
+    return np.array(values, dtype=np.float64) if values else _NO_SECONDS
+
+
 class FiguresRepository:
     def __init__(self, session: Session):
         self.session = session
+        self._tuned = False
 
     @property
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
+
+    def _tune(self) -> None:
+        """PostgreSQL, for this transaction: sorts and hashes of a period's rows in memory
+        (the default 4 MB spills to disk), and no JIT compilation (it costs more than it saves
+        on queries this short)."""
+        if self._postgres and not self._tuned:
+            self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+            self.session.execute(text("SET LOCAL jit = off"))
+            self._tuned = True
 
     def _seconds(self, start: Any, end: Any) -> ColumnElement[float]:
         """end − start in seconds (NULL if either is)."""
@@ -163,89 +260,142 @@ class FiguresRepository:
         # julianday is a double: rounded to the millisecond so exact deadlines compare exactly.
         return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
-    # --- tickets created in the period ---------------------------------------------------------
-
-    def intake(
-        self, bounds: Sequence[datetime], accept_limits: Sequence[Rule]
-    ) -> dict[int, Intake]:
-        """New tickets by intent, cancelled, completed, and first responses within
-        `accept_limits` (seconds from the request; no rule: any response counts)."""
+    def _responded_in_time(self, accept_limits: Sequence[Rule]) -> ColumnElement[bool]:
+        """Not cancelled, and a first response within the accept limit in seconds from the
+        request (no rule for the intent: any response counts)."""
         t = Ticket
         limit = rule_case(accept_limits, Float)
-        responded = and_(
+        return and_(
             t.status != TicketStatus.CANCELLED,
             t.first_response_at.is_not(None),
             or_(limit.is_(None), self._seconds(t.created_at, t.first_response_at) <= limit),
         )
-        rows = select(
-            _bucket(t.created_at, bounds).label("b"),
-            t.id,
-            t.intent,
-            t.status,
-            case((responded, 1), else_=0).label("in_time"),
-        ).where(_in(t.created_at, bounds))
-        sub = rows.subquery()
-        query = select(
-            sub.c.b,
-            sub.c.intent,
-            func.count(),
-            func.min(sub.c.id),
-            _count_if(sub.c.status == TicketStatus.CANCELLED),
-            _count_if(sub.c.status.in_(DONE_STATUSES)),
-            func.sum(sub.c.in_time),
-        ).group_by(sub.c.b, sub.c.intent)
-        result = {key: Intake() for key in _buckets(bounds)}
-        for b, intent, count, first, cancelled, completed, in_time in self.session.execute(query):
-            for key in (int(b), TOTAL):
-                if key in result:
-                    result[key].add(
-                        intent, int(count), int(first), int(cancelled), int(completed), int(in_time)
-                    )
-        return result
 
-    def first_responses(self, bounds: Sequence[datetime]) -> dict[int, Durations]:
-        """Tickets created in the period, not cancelled, that got a response: the median of
-        (first response − request)."""
+    # --- the weeks, read in one pass ------------------------------------------------------------
+
+    def weeks(
+        self, bounds: Sequence[datetime], accept_limits: Sequence[Rule], settled_only: bool = False
+    ) -> list[WeekData]:
+        """What each bucket [b_i, b_i+1) holds. `settled_only` (for the cache): the state
+        figures of tickets still open (not closed or cancelled) are left out, and their numbers
+        kept as `pending`."""
+        self._tune()
+        found = [WeekData() for _ in range(len(bounds) - 1)]
+        self._intake(bounds, accept_limits, settled_only, found)
+        self._first_responses(bounds, settled_only, found)
+        self._resolutions(bounds, found)
+        self._visits(bounds, found)
+        self._breaches(bounds, found)
+        return found
+
+    def _intake(
+        self,
+        bounds: Sequence[datetime],
+        accept_limits: Sequence[Rule],
+        settled_only: bool,
+        found: list[WeekData],
+    ) -> None:
+        """New tickets by intent and building; cancelled, completed, responded in time."""
         t = Ticket
-        rows = select(
-            _bucket(t.created_at, bounds).label("b"),
-            t.id.label("key"),
-            self._seconds(t.created_at, t.first_response_at).label("secs"),
+        counted = t.status.in_(SETTLED_STATUSES) if settled_only else literal(True)
+        sub = (
+            select(
+                _bucket(t.created_at, bounds).label("b"),
+                t.id,
+                t.intent,
+                t.building,
+                case((and_(counted, t.status == TicketStatus.CANCELLED), 1), else_=0).label(
+                    "cancelled"
+                ),
+                case((and_(counted, t.status.in_(DONE_STATUSES)), 1), else_=0).label("done"),
+                case((and_(counted, self._responded_in_time(accept_limits)), 1), else_=0).label(
+                    "in_time"
+                ),
+                case((counted, 0), else_=1).label("pending"),
+            )
+            .where(_in(t.created_at, bounds))
+            .subquery()
+        )
+        # One pass: per (week, intent, building); intents and buildings are added up here.
+        rows = self.session.execute(
+            select(
+                sub.c.b,
+                sub.c.intent,
+                sub.c.building,
+                func.count(),
+                func.min(sub.c.id),
+                func.sum(sub.c.cancelled),
+                func.sum(sub.c.done),
+                func.sum(sub.c.in_time),
+            ).group_by(sub.c.b, sub.c.intent, sub.c.building)
+        )
+        for b, intent, building, count, first, cancelled, done, in_time in rows:
+            week = found[int(b)]
+            count, first = int(count), int(first)
+            week.new += count
+            week.cancelled += int(cancelled)
+            week.completed += int(done)
+            week.responded_in_time += int(in_time)
+            for table, key in ((week.by_intent, intent), (week.places, building)):
+                if key is not None:
+                    known = table.setdefault(key, [0, first])
+                    known[0] += count
+                    known[1] = min(known[1], first)
+        if settled_only:
+            self._unsettled(bounds, accept_limits, found)
+
+    def _unsettled(
+        self, bounds: Sequence[datetime], accept_limits: Sequence[Rule], found: list[WeekData]
+    ) -> None:
+        """For a kept week: its resolved tickets with their state figures, its active ones."""
+        t = Ticket
+        rows = self.session.execute(
+            select(
+                _bucket(t.created_at, bounds),
+                t.id,
+                t.status,
+                case((self._responded_in_time(accept_limits), 1), else_=0),
+                self._seconds(t.created_at, t.first_response_at),
+            )
+            .where(_in(t.created_at, bounds), t.status.not_in(SETTLED_STATUSES))
+            .order_by(t.id)
+        )
+        done: list[list[tuple[int, int, float]]] = [[] for _ in found]
+        active: list[list[int]] = [[] for _ in found]
+        for b, number, status, in_time, seconds in rows:
+            if status == TicketStatus.RESOLVED:
+                value = float("nan") if seconds is None else float(seconds)
+                done[int(b)].append((int(number), int(in_time), value))
+            else:
+                active[int(b)].append(int(number))
+        for week, resolved, numbers in zip(found, done, active, strict=True):
+            week.done_ids = _ids([n for n, _, _ in resolved])
+            week.done_in_time = _ids([i for _, i, _ in resolved])
+            week.done_seconds = _seconds_of([v for _, _, v in resolved])
+            week.pending = _ids(numbers)
+
+    def _first_responses(
+        self, bounds: Sequence[datetime], settled_only: bool, found: list[WeekData]
+    ) -> None:
+        """(first response − request) of the tickets not cancelled that got one."""
+        t = Ticket
+        query = select(
+            _bucket(t.created_at, bounds), self._seconds(t.created_at, t.first_response_at)
         ).where(
             _in(t.created_at, bounds),
             t.status != TicketStatus.CANCELLED,
             t.first_response_at.is_not(None),
         )
-        return self._medians(rows, bounds)
+        if settled_only:
+            query = query.where(t.status.in_(SETTLED_STATUSES))
+        values: list[list[float]] = [[] for _ in found]
+        for b, seconds in self.session.execute(query):
+            values[int(b)].append(float(seconds))
+        for week, seconds in zip(found, values, strict=True):
+            week.first_responses = _seconds_of(seconds)
 
-    def places(self, bounds: Sequence[datetime]) -> dict[int, Places]:
-        """Tickets created in the period per building."""
-        t = Ticket
-        sub = (
-            select(_bucket(t.created_at, bounds).label("b"), t.building, t.id)
-            .where(_in(t.created_at, bounds), t.building.is_not(None))
-            .subquery()
-        )
-        query = select(sub.c.b, sub.c.building, func.count(), func.min(sub.c.id)).group_by(
-            sub.c.b, sub.c.building
-        )
-        per: dict[int, dict[str, list[int]]] = {key: {} for key in _buckets(bounds)}
-        for b, building, count, first in self.session.execute(query):
-            for key in (int(b), TOTAL):
-                if key in per:
-                    known = per[key].setdefault(building, [0, int(first)])
-                    known[0] += int(count)
-                    known[1] = min(known[1], int(first))
-        return {
-            key: Places([(name, n, first) for name, (n, first) in counts.items()])
-            for key, counts in per.items()
-        }
-
-    # --- what happened in the period (audit events) ---------------------------------------------
-
-    def resolutions(self, bounds: Sequence[datetime]) -> dict[int, Durations]:
-        """Tickets resolved in the period: how many, and the median of (their last resolution in
-        the period − request)."""
+    def _resolutions(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+        """Tickets resolved in the week, each with (its last resolution in the week − request)."""
         e, t = TicketEvent, Ticket
         events = (
             select(_bucket(e.at, bounds).label("b"), e.ticket_id, e.at)
@@ -257,15 +407,21 @@ class FiguresRepository:
             .group_by(events.c.b, events.c.ticket_id)
             .subquery()
         )
-        rows = select(
-            last.c.b,
-            last.c.ticket_id.label("key"),
-            self._seconds(t.created_at, last.c.last).label("secs"),
-        ).join(t, t.id == last.c.ticket_id)
-        return self._medians(rows, bounds)
+        rows = self.session.execute(
+            select(last.c.b, last.c.ticket_id, self._seconds(t.created_at, last.c.last)).join(
+                t, t.id == last.c.ticket_id
+            )
+        )
+        ids: list[list[int]] = [[] for _ in found]
+        seconds: list[list[float]] = [[] for _ in found]
+        for b, number, value in rows:
+            ids[int(b)].append(int(number))
+            seconds[int(b)].append(float(value))
+        for week, numbers, values in zip(found, ids, seconds, strict=True):
+            week.resolved_ids, week.resolved_seconds = _ids(numbers), _seconds_of(values)
 
-    def visits(self, bounds: Sequence[datetime]) -> dict[int, Visits]:
-        """Visits answered (with their scores and whether solved) and expired in the period."""
+    def _visits(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+        """Visits answered (with their scores and whether solved) and expired in the week."""
         e = TicketEvent
         rating = e.data["rating"].as_integer()
         said_solved = e.data["solved"].as_boolean()
@@ -298,42 +454,112 @@ class FiguresRepository:
             _count_if(and_(answered, sub.c.rating >= 4)),
             func.coalesce(func.sum(case((answered, sub.c.rating), else_=None)), 0),
         ).group_by(sub.c.b)
-        result = {key: Visits() for key in _buckets(bounds)}
         for b, *values in self.session.execute(query):
-            for key in (int(b), TOTAL):
-                if key in result:
-                    for name, value in zip(
-                        ("answered", "expired", "solved", "ratings", "satisfied", "rating_sum"),
-                        values,
-                        strict=True,
-                    ):
-                        setattr(result[key], name, getattr(result[key], name) + int(value or 0))
-        return result
+            found[int(b)].visits = {
+                name: int(value or 0) for name, value in zip(_VISIT_FIELDS, values, strict=True)
+            }
 
-    def breaches(self, bounds: Sequence[datetime]) -> dict[int, Breaches]:
-        """Tickets with an SLA breach event in the period; of them, those that reached level 2."""
+    def _breaches(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+        """Tickets with an SLA breach event in the week; of them, those that reached level 2."""
         e = TicketEvent
         level = e.data["level"].as_integer()
         sub = (
             select(_bucket(e.at, bounds).label("b"), e.ticket_id, level.label("level"))
             .where(e.kind == "sla_breach", _in(e.at, bounds))
-            .cte("breach_events")
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(sub.c.b, sub.c.ticket_id, func.max(sub.c.level)).group_by(
+                sub.c.b, sub.c.ticket_id
+            )
+        )
+        ids: list[list[int]] = [[] for _ in found]
+        escalated: list[list[int]] = [[] for _ in found]
+        for b, number, top in rows:
+            ids[int(b)].append(int(number))
+            if top == 2:
+                escalated[int(b)].append(int(number))
+        for week, numbers, high in zip(found, ids, escalated, strict=True):
+            week.breach_ids, week.escalated_ids = np.unique(_ids(numbers)), np.unique(_ids(high))
+
+    def tickets_now(
+        self, numbers: Sequence[int], accept_limits: Sequence[Rule], changed_only: bool = False
+    ) -> list[TicketState]:
+        """The state figures of these tickets now; `changed_only`: of those no longer resolved
+        or closed (reopened since)."""
+        self._tune()
+        t = Ticket
+        columns = (
+            t.id,
+            case((t.status == TicketStatus.CANCELLED, 1), else_=0),
+            case((t.status.in_(DONE_STATUSES), 1), else_=0),
+            case((self._responded_in_time(accept_limits), 1), else_=0),
+            case(
+                (
+                    and_(t.status != TicketStatus.CANCELLED, t.first_response_at.is_not(None)),
+                    self._seconds(t.created_at, t.first_response_at),
+                ),
+                else_=None,
+            ),
+        )
+        still = t.status.not_in(DONE_STATUSES) if changed_only else literal(True)
+        if not len(numbers):
+            return []
+        if self._postgres:  # the numbers as one array parameter: "id = ANY(…)"
+            ids = [int(n) for n in numbers]
+            parts = [select(*columns).where(t.id == any_(literal(ids, _ID_ARRAY)), still)]
+        else:
+            parts = [
+                select(*columns).where(t.id.in_([int(n) for n in numbers[i : i + 5000]]), still)
+                for i in range(0, len(numbers), 5000)
+            ]
+        found: list[TicketState] = []
+        for query in parts:
+            found.extend(
+                (int(n), int(c), int(d), int(i), None if s is None else float(s))
+                for n, c, d, i, s in self.session.execute(query)
+            )
+        return found
+
+    # --- kept weeks -----------------------------------------------------------------------------
+
+    def cached(self, keys: Sequence[str]) -> dict[str, tuple[datetime, WeekData]]:
+        """The kept weeks among `keys`: {key: (when computed, what it held)}."""
+        if not keys:
+            return {}
+        rows = self.session.execute(
+            select(FigureCache.key, FigureCache.computed_at, FigureCache.data).where(
+                FigureCache.key.in_(list(keys))
+            )
+        )
+        return {key: (at, WeekData.from_bytes(bytes(data))) for key, at, data in rows}
+
+    def cached_times(self, keys: Sequence[str]) -> dict[str, tuple[datetime, int]]:
+        """{key: (when computed, how many tickets were pending)} for the kept weeks."""
+        if not keys:
+            return {}
+        rows = self.session.execute(
+            select(FigureCache.key, FigureCache.computed_at, FigureCache.pending).where(
+                FigureCache.key.in_(list(keys))
+            )
+        )
+        return {key: (at, int(pending)) for key, at, pending in rows}
+
+    def keep(self, key: str, week: WeekData, now: datetime) -> None:
+        """Keep a past week's data (replacing an older copy)."""
+        self.session.execute(delete(FigureCache).where(FigureCache.key == key))
+        self.session.add(
+            FigureCache(
+                key=key,
+                computed_at=now,
+                pending=len(week.pending) + len(week.done_ids),
+                data=week.to_bytes(),
+            )
         )
 
-        def figures(*group: Any) -> Any:
-            return select(
-                *group,
-                func.count(sub.c.ticket_id.distinct()),
-                func.count(case((sub.c.level == 2, sub.c.ticket_id), else_=None).distinct()),
-            )
-
-        query: Any = figures(sub.c.b).group_by(sub.c.b)
-        if len(bounds) > 2:
-            query = union_all(query, figures(literal(TOTAL, Integer)))
-        result = {key: Breaches() for key in _buckets(bounds)}
-        for b, tickets, escalated in self.session.execute(query):
-            result[int(b)] = Breaches(int(tickets), int(escalated))
-        return result
+    def forget_before(self, moment: datetime) -> None:
+        """Drop kept weeks computed before `moment` (nobody reads them any more)."""
+        self.session.execute(delete(FigureCache).where(FigureCache.computed_at < moment))
 
     # --- now ------------------------------------------------------------------------------------
 
@@ -344,6 +570,7 @@ class FiguresRepository:
         (assigned, else created) started before its rule's time in `accept_before`; past its
         resolve deadline when its current round of work started before its `resolve_before`.
         """
+        self._tune()
         t = Ticket
         active = t.status.in_(ACTIVE_STATUSES)
         load = self.session.execute(
@@ -375,42 +602,3 @@ class FiguresRepository:
             (int(n), "accept" if accept else "resolve", role) for n, role, accept in rows
         ]
         return snapshot
-
-    # --- medians --------------------------------------------------------------------------------
-
-    def _medians(self, rows: Any, bounds: Sequence[datetime]) -> dict[int, Durations]:
-        """Per bucket: how many rows, and the median of `secs`. For TOTAL a key (ticket) in
-        several buckets counts once, with its largest `secs`.
-
-        `rows` selects (b, key, secs).
-        """
-        result = {key: Durations() for key in _buckets(bounds)}
-        if self._postgres:
-            sub = rows.cte("durations")
-
-            def median(column: Any) -> Any:
-                return func.percentile_cont(0.5).within_group(column)
-
-            query: Any = select(sub.c.b, func.count(), median(sub.c.secs)).group_by(sub.c.b)
-            if len(bounds) > 2:
-                per_key = (
-                    select(sub.c.key, func.max(sub.c.secs).label("secs"))
-                    .group_by(sub.c.key)
-                    .subquery()
-                )
-                query = union_all(
-                    query,
-                    select(literal(TOTAL, Integer), func.count(), median(per_key.c.secs)),
-                )
-            for b, count, value in self.session.execute(query):
-                result[int(b)] = Durations(int(count), float(value) if count else None)
-            return result
-        values: dict[int, list[float]] = defaultdict(list)
-        largest: dict[Any, float] = {}
-        for b, key, secs in self.session.execute(rows):
-            values[int(b)].append(float(secs))
-            largest[key] = max(largest.get(key, float(secs)), float(secs))
-        for key in result:
-            found = list(largest.values()) if key == TOTAL else values.get(key, [])
-            result[key] = Durations(len(found), statistics.median(found) if found else None)
-        return result

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
@@ -211,6 +220,19 @@ class SlaNotice(Base):
     # The assignee when the breach happened (level 1 tells them and the branch liaison).
     staff_id: Mapped[int | None]
     created_at: Mapped[datetime]
+
+
+class FigureCache(Base):
+    """A past week's figures as storage/figures.py read them (WeekData.to_bytes): kept by the
+    scheduler so reports read one row instead of the week's tickets and events."""
+
+    __tablename__ = "figure_cache"
+
+    # The week's bounds and the accept deadlines it was counted with.
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(index=True)
+    pending: Mapped[int]  # tickets still open then, read again live by every report
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class KeyValue(Base):

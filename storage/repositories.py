@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from storage.dialects import dialect_insert
 from storage.errors import DuplicateMessage
@@ -45,23 +45,19 @@ class ResidentRepository:
         return self.session.scalar(select(Resident).where(Resident.openid == openid))
 
     def get_or_create(self, openid: str, now: datetime) -> Resident:
-        """The resident with this openid, created on first contact.
+        """The resident with this openid, created on first contact, seen `now`.
 
-        Race-free: when a new resident's first messages arrive together, each inserts with "on
-        conflict do nothing" (waiting for a concurrent insert to commit) and then reads the row.
+        One statement, race-free: "insert … on conflict (openid) do update last_seen_at …
+        returning" gives the row whether it was new or not; when a new resident's first messages
+        arrive together, the second waits for the first's commit and then updates its row.
         """
-        resident = self.by_openid(openid)
-        if resident is None:
-            self.session.execute(
-                dialect_insert(self.session, Resident)
-                .values(openid=openid, created_at=now, last_seen_at=now)
-                .on_conflict_do_nothing(index_elements=[Resident.openid])
-            )
-            resident = self.by_openid(openid)
-            if resident is None:  # pragma: no cover - the row was inserted or committed above
-                raise LookupError("resident vanished right after its insert")
-        resident.last_seen_at = now
-        return resident
+        upsert = (
+            dialect_insert(self.session, Resident)
+            .values(openid=openid, created_at=now, last_seen_at=now)
+            .on_conflict_do_update(index_elements=[Resident.openid], set_={"last_seen_at": now})
+            .returning(Resident)
+        )
+        return self.session.scalars(upsert, execution_options={"populate_existing": True}).one()
 
     def get(self, resident_id: int) -> Resident | None:
         """The resident with this id."""
@@ -511,14 +507,30 @@ class InboundRepository:
     def claim(self, message: InboundMessage) -> InboundMessage:
         """Insert the message now; a second copy raises DuplicateMessage.
 
-        On PostgreSQL a copy arriving while the first is still being handled waits here until
-        the first commits, then fails; so two workers never both handle one message.
+        One statement: "insert … on conflict (dedupe_key) do nothing returning id". On
+        PostgreSQL a copy arriving while the first is still being handled waits here until the
+        first commits, then finds the key taken; so two workers never both handle one message.
+        The row joins the session as if loaded, so setting its reply later is one UPDATE.
         """
-        try:
-            with self.session.begin_nested():
-                self.session.add(message)
-        except IntegrityError:
-            raise DuplicateMessage(message.dedupe_key) from None
+        number = self.session.execute(
+            dialect_insert(self.session, InboundMessage)
+            .values(
+                dedupe_key=message.dedupe_key,
+                openid=message.openid,
+                msg_type=message.msg_type,
+                content=message.content,
+                received_at=message.received_at,
+                reply=message.reply,
+                ticket_id=message.ticket_id,
+            )
+            .on_conflict_do_nothing(index_elements=[InboundMessage.dedupe_key])
+            .returning(InboundMessage.id)
+        ).scalar()
+        if number is None:
+            raise DuplicateMessage(message.dedupe_key)
+        message.id = number
+        make_transient_to_detached(message)
+        self.session.add(message)
         return message
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
@@ -540,20 +552,23 @@ class OutboxRepository:
         """Queue a message; delivered after the surrounding transaction commits.
 
         A message with a `dedupe_key` that is already queued (by this or a concurrent
-        transaction) is dropped, so one cause never sends two messages.
+        transaction) is dropped, so one cause never sends two messages: one "insert … on
+        conflict (dedupe_key) do nothing".
         """
         if not message.dedupe_key:
             self.session.add(message)
             return
-        if self.session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == message.dedupe_key)
-        ):
-            return
-        try:
-            with self.session.begin_nested():
-                self.session.add(message)
-        except IntegrityError:
-            return
+        self.session.flush()  # messages queued before this one keep their order
+        values = {
+            column.key: getattr(message, column.key)
+            for column in OutboxMessage.__table__.columns
+            if column.key != "id" and getattr(message, column.key) is not None
+        }
+        self.session.execute(
+            dialect_insert(self.session, OutboxMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+        )
 
     def pending(self, limit: int) -> Sequence[OutboxMessage]:
         """Every pending message, due or waiting for a retry, oldest first."""

@@ -48,6 +48,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sla_notices") as batch:
         batch.create_index("ix_sla_notices_ticket_id", ["ticket_id"])
+    op.create_table(
+        "figure_cache",
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("computed_at", sa.DateTime(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_figure_cache")),
+    )
+    with op.batch_alter_table("figure_cache") as batch:
+        batch.create_index("ix_figure_cache_computed_at", ["computed_at"])
 
     # Existing tickets: the columns from their audit trail.
     op.execute(
@@ -101,6 +111,9 @@ def downgrade() -> None:
             " ON CONFLICT (name) DO UPDATE SET value = excluded.value"
         )
         op.execute("DROP SEQUENCE IF EXISTS ticket_numbers")
+    with op.batch_alter_table("figure_cache") as batch:
+        batch.drop_index("ix_figure_cache_computed_at")
+    op.drop_table("figure_cache")
     with op.batch_alter_table("sla_notices") as batch:
         batch.drop_index("ix_sla_notices_ticket_id")
     op.drop_table("sla_notices")
