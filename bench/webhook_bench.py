@@ -1,7 +1,11 @@
 """Webhook throughput and latency: `sheli serve` (gunicorn) on a fresh SQLite or PostgreSQL database,
 signed WeChat XML from a thread pool on loopback. Bounded: a fixed number of requests, then it stops.
 
-    .venv/bin/python bench/webhook_bench.py [--requests 600] [--concurrency 8] [--workers 2] [--db sqlite|postgres]
+In the same run, the same requests go to a bare Flask + wechatpy echo bot (bench/echo_bot.py)
+under the same gunicorn settings: the baseline, and the ratio of Sheli's throughput to it.
+
+    .venv/bin/python bench/webhook_bench.py [--requests 2000] [--concurrency 10] [--workers 2]
+        [--db sqlite|postgres] [--port 18501] [--no-echo]
 """
 
 from __future__ import annotations
@@ -83,14 +87,84 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def wait_until_up(port: int) -> None:
+    for _ in range(150):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def hammer(url: str, total: int, concurrency: int, first: int = 0) -> tuple[float, list[float]]:
+    """`total` signed messages from `concurrency` senders: (seconds, latencies sorted)."""
+    session = requests.Session()
+    for n in range(20):  # warm-up: load the model, open connections
+        signed_post(session, url, 10**6 + first + n)
+    sessions = [requests.Session() for _ in range(concurrency)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(
+            pool.map(lambda n: signed_post(sessions[n % concurrency], url, first + n), range(total))
+        )
+    return time.perf_counter() - start, sorted(latencies)
+
+
+def echo_baseline(args: argparse.Namespace) -> tuple[float, list[float], float]:
+    """The echo bot under the same gunicorn settings: (seconds, latencies, RSS MB)."""
+    port = args.port + 1
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+            "--chdir",
+            str(ROOT),
+            "bench.echo_bot:app",
+        ],
+        env={**os.environ, "ECHO_TOKEN": TOKEN},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(port)
+        wall, latencies = hammer(f"http://127.0.0.1:{port}/wechat", args.requests, args.concurrency)
+        return wall, latencies, tree_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def row(
+    name: str, args: argparse.Namespace, wall: float, latencies: list[float], rss: float
+) -> str:
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
+    return (
+        f"| {name} | {args.workers} | {args.concurrency} | {args.requests} | "
+        f"{args.requests / wall:.0f} | {statistics.median(latencies) * 1000:.1f} | {p99:.1f} | "
+        f"{rss:.0f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--port", type=int, default=18501)
+    parser.add_argument("--no-echo", action="store_true", help="skip the echo bot baseline")
     args = parser.parse_args()
+    echo = None if args.no_echo else echo_baseline(args)
 
     tmp = tempfile.mkdtemp(prefix="sheli-bench-")
     env = {**os.environ, "SHELI_WECHAT__TOKEN": TOKEN}
@@ -121,40 +195,20 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{args.port}/wechat"
     try:
-        for _ in range(100):
-            try:
-                requests.get(f"http://127.0.0.1:{args.port}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        session = requests.Session()
-        for n in range(20):  # warm-up: load the model, open connections
-            signed_post(session, url, 10**6 + n)
-        sessions = [requests.Session() for _ in range(args.concurrency)]
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            latencies = list(
-                pool.map(
-                    lambda n: signed_post(sessions[n % args.concurrency], url, n),
-                    range(args.requests),
-                )
-            )
-        wall = time.perf_counter() - start
+        wait_until_up(args.port)
+        wall, latencies = hammer(url, args.requests, args.concurrency)
         rss_mb = tree_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
         if schema:
             psql(f"DROP SCHEMA {schema} CASCADE", check=False)
-    latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    print("| db | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB |")
+    print("| server | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
-    print(
-        f"| {args.db} | {args.workers} | {args.concurrency} | {args.requests} | "
-        f"{args.requests / wall:.0f} | {statistics.median(latencies) * 1000:.1f} | {p(0.99):.1f} | "
-        f"{rss_mb:.0f} |"
-    )
+    print(row(f"sheli ({args.db})", args, wall, latencies, rss_mb))
+    if echo is not None:
+        print(row("echo bot (Flask + wechatpy)", args, *echo))
+        print(f"\nratio sheli/echo: {echo[0] / wall:.2f}")
     sys.stdout.flush()
 
 

@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="cumulative", help="cProfile order (cumulative, tottime)")
     args = parser.parse_args()
 
     schema = None
@@ -148,7 +149,7 @@ def main() -> None:
         )
         if profiler:
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(45)
             print(out.getvalue())
         sheli.engine.dispose()
     finally:

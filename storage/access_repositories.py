@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, null, or_, select, tuple_, update
+from sqlalchemy import and_, case, delete, null, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.dialects import dialect_insert
@@ -25,6 +25,20 @@ class WebhookNonceRepository:
         Pairs with a timestamp before `oldest` can no longer pass the replay window, so up to
         `purge_limit` of them are deleted on the way (rows another worker is deleting are skipped).
         """
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One round trip: the purge rides along with the insert as a data-modifying CTE.
+            inserted = self.session.execute(
+                text(
+                    "WITH stale AS (SELECT timestamp, nonce FROM webhook_nonces"
+                    " WHERE timestamp < :oldest LIMIT :purge FOR UPDATE SKIP LOCKED),"
+                    " gone AS (DELETE FROM webhook_nonces w USING stale"
+                    " WHERE w.timestamp = stale.timestamp AND w.nonce = stale.nonce)"
+                    " INSERT INTO webhook_nonces (timestamp, nonce) VALUES (:timestamp, :nonce)"
+                    " ON CONFLICT DO NOTHING RETURNING nonce"
+                ),
+                {"oldest": oldest, "purge": purge_limit, "timestamp": timestamp, "nonce": nonce},
+            ).first()
+            return inserted is not None
         stale = self.session.execute(
             select(WebhookNonce.timestamp, WebhookNonce.nonce)
             .where(WebhookNonce.timestamp < oldest)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,62 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_held = threading.local()
+
+
+class QueuedWriters(sqlite3.Connection):
+    """A pysqlite connection whose transactions wait in line for a file lock first.
+
+    SQLite lets one writer in at a time, and a writer that finds the database locked sleeps and
+    retries (1, 2, 5 … up to 100 ms between tries): under load a writer can wait for seconds while
+    newcomers overtake it. Here every transaction first takes an exclusive flock() on
+    `<database>-writers.lock`, held until its commit or rollback: a waiting writer (thread or
+    process) is woken the moment the lock is free, so waits are as long as the queue, no longer.
+    A thread that already holds the lock on another connection does not queue again (SQLite's
+    busy timeout still applies then), so nested units of work cannot hang.
+    """
+
+    def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        name = str(database)
+        in_memory = name in ("", ":memory:") or "mode=memory" in name
+        self._lock_path = None if in_memory else f"{name}-writers.lock"
+        self._lock_file: Any = None
+        self._locked = False
+
+    def queue(self) -> None:
+        """Wait for this database's writer lock (called before BEGIN)."""
+        if self._lock_path is None or self._locked or getattr(_held, "locked", False):
+            return
+        if self._lock_file is None:
+            self._lock_file = open(self._lock_path, "a+b")  # noqa: SIM115 - kept open with the connection
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+        self._locked = _held.locked = True
+
+    def _leave(self) -> None:
+        if self._locked:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._locked = _held.locked = False
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        try:
+            self._leave()
+            if self._lock_file is not None:
+                self._lock_file.close()
+        finally:
+            super().close()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -25,7 +84,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if quiet.level == logging.NOTSET:
         quiet.setLevel(logging.WARNING)
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
+        kwargs.setdefault(
+            "connect_args", {"check_same_thread": False, "timeout": 15, "factory": QueuedWriters}
+        )
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -42,7 +103,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so two workers never deadlock upgrading
-            # a read lock; SQLite serialises writers anyway.
+            # a read lock; SQLite serialises writers anyway: they queue first (QueuedWriters).
+            dbapi_connection = conn.connection.dbapi_connection
+            if isinstance(dbapi_connection, QueuedWriters):
+                dbapi_connection.queue()
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

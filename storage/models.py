@@ -56,6 +56,8 @@ class Ticket(Base):
         # What the scheduler asks for: visits due, visits asked long ago (a state, then a time).
         Index("ix_tickets_followup_due", "followup_state", "followup_due_at"),
         Index("ix_tickets_followup_asked", "followup_state", "followup_asked_at"),
+        # A staff member's open tickets (their load, their 任务 list).
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
     )
 
     # The ticket number residents and staff see as #<id>: on PostgreSQL from the sequence
@@ -65,7 +67,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     role: Mapped[str] = mapped_column(String(32), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(64))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased, make_transient_to_detached
 
 from storage.dialects import dialect_insert
 from storage.errors import DuplicateMessage
@@ -35,6 +35,11 @@ from storage.states import (
     TicketStatus,
 )
 
+# session.info keys: what ResidentRepository.get_or_create learnt is not there (openids without
+# a conversation state, resident ids without a visit waiting for an answer).
+NO_STATE = "sheli:no_state"
+NO_VISIT = "sheli:no_visit"
+
 
 class ResidentRepository:
     def __init__(self, session: Session):
@@ -50,14 +55,38 @@ class ResidentRepository:
         One statement, race-free: "insert … on conflict (openid) do update last_seen_at …
         returning" gives the row whether it was new or not; when a new resident's first messages
         arrive together, the second waits for the first's commit and then updates its row.
+        The same statement says whether a conversation state or a visit waits for them: when
+        neither does, ConversationRepository.get and TicketRepository.visit_pending_for answer
+        from that for the rest of the unit of work, without asking the database again.
         """
+        has_state = (
+            select(ConversationState.openid).where(ConversationState.openid == openid).exists()
+        )
+        known = aliased(Resident)
+        has_visit = (
+            select(Ticket.id)
+            .where(
+                Ticket.resident_id
+                == select(known.id).where(known.openid == openid).scalar_subquery(),
+                Ticket.status == TicketStatus.RESOLVED,
+                Ticket.followup_state.in_(ASKED_STATES),
+            )
+            .exists()
+        )
         upsert = (
             dialect_insert(self.session, Resident)
             .values(openid=openid, created_at=now, last_seen_at=now)
             .on_conflict_do_update(index_elements=[Resident.openid], set_={"last_seen_at": now})
-            .returning(Resident)
+            .returning(Resident, has_state, has_visit)
         )
-        return self.session.scalars(upsert, execution_options={"populate_existing": True}).one()
+        resident, state, visit = self.session.execute(
+            upsert, execution_options={"populate_existing": True}
+        ).one()
+        if not state:
+            self.session.info.setdefault(NO_STATE, set()).add(openid)
+        if not visit:
+            self.session.info.setdefault(NO_VISIT, set()).add(resident.id)
+        return resident
 
     def get(self, resident_id: int) -> Resident | None:
         """The resident with this id."""
@@ -127,12 +156,20 @@ class StaffRepository:
         return {int(staff_id): int(count) for staff_id, count in rows if staff_id is not None}
 
     def least_loaded(self, role: str) -> Staff | None:
-        """The active, bound staff member of `role` with the fewest active tickets."""
-        candidates = [s for s in self.list(role=role, active_only=True) if s.openid]
-        if not candidates:
-            return None
-        load = self.open_load()
-        return min(candidates, key=lambda s: (load.get(s.id, 0), s.id))
+        """The active, bound staff member of `role` with the fewest active tickets (one query:
+        each candidate's load counted on the (assignee, status) index)."""
+        load = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.assignee_id == Staff.id, Ticket.status.in_(ACTIVE_STATUSES))
+            .scalar_subquery()
+        )
+        return self.session.scalars(
+            select(Staff)
+            .where(Staff.role == role, Staff.active.is_(True), Staff.openid.is_not(None))
+            .order_by(load, Staff.id)
+            .limit(1)
+        ).first()
 
 
 class TicketRepository:
@@ -334,6 +371,8 @@ class TicketRepository:
 
     def visit_pending_for(self, resident_id: int) -> Ticket | None:
         """The resident's newest ticket whose visit was asked and not yet answered."""
+        if resident_id in self.session.info.get(NO_VISIT, ()):
+            return None
         return (
             self.session.scalars(
                 select(Ticket)
@@ -657,11 +696,15 @@ class ConversationRepository:
 
     def get(self, openid: str, now: datetime) -> ConversationState | None:
         """The live state for this person; expired state is returned too (caller decides)."""
+        if openid in self.session.info.get(NO_STATE, ()):
+            return None
         return self.session.get(ConversationState, openid)
 
     def set(self, openid: str, state: str, data: dict, now: datetime, expires_at: datetime) -> None:
         """Remember where this person's conversation stands."""
-        row = self.session.get(ConversationState, openid)
+        absent = self.session.info.get(NO_STATE, set())
+        row = None if openid in absent else self.session.get(ConversationState, openid)
+        absent.discard(openid)
         if row is None:
             row = ConversationState(openid=openid)
             self.session.add(row)
@@ -669,6 +712,8 @@ class ConversationRepository:
 
     def clear(self, openid: str) -> None:
         """Forget this person's conversation state."""
+        if openid in self.session.info.get(NO_STATE, ()):
+            return
         row = self.session.get(ConversationState, openid)
         if row is not None:
             self.session.delete(row)

@@ -27,6 +27,8 @@ def upgrade() -> None:
         batch.create_index("ix_tickets_followup_due", ["followup_state", "followup_due_at"])
         batch.create_index("ix_tickets_followup_asked", ["followup_state", "followup_asked_at"])
         batch.create_index("ix_tickets_next_sla_check_at", ["next_sla_check_at"])
+        batch.drop_index("ix_tickets_assignee_id")
+        batch.create_index("ix_tickets_assignee_status", ["assignee_id", "status"])
     with op.batch_alter_table("ticket_events") as batch:
         batch.create_index("ix_ticket_events_kind_at", ["kind", "at"])
     with op.batch_alter_table("residents") as batch:
@@ -123,6 +125,8 @@ def downgrade() -> None:
     with op.batch_alter_table("ticket_events") as batch:
         batch.drop_index("ix_ticket_events_kind_at")
     with op.batch_alter_table("tickets") as batch:
+        batch.drop_index("ix_tickets_assignee_status")
+        batch.create_index("ix_tickets_assignee_id", ["assignee_id"])
         batch.drop_index("ix_tickets_next_sla_check_at")
         batch.drop_index("ix_tickets_followup_asked")
         batch.drop_index("ix_tickets_followup_due")
