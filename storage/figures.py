@@ -264,12 +264,12 @@ class FiguresRepository:
         """Not cancelled, and a first response within the accept limit in seconds from the
         request (no rule for the intent: any response counts)."""
         t = Ticket
+        responded = and_(t.status != TicketStatus.CANCELLED, t.first_response_at.is_not(None))
+        if not accept_limits:
+            return responded
         limit = rule_case(accept_limits, Float)
-        return and_(
-            t.status != TicketStatus.CANCELLED,
-            t.first_response_at.is_not(None),
-            or_(limit.is_(None), self._seconds(t.created_at, t.first_response_at) <= limit),
-        )
+        within = self._seconds(t.created_at, t.first_response_at) <= limit
+        return and_(responded, or_(limit.is_(None), within))
 
     # --- the weeks, read in one pass ------------------------------------------------------------
 
