@@ -45,7 +45,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.webhook_bench import tree_rss_mb  # noqa: E402
+from bench.webhook_bench import tree_pss_mb, tree_rss_mb  # noqa: E402
 from bot.bootstrap import NoParser, bootstrap  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from handlers import commands as cmd  # noqa: E402
@@ -53,6 +53,7 @@ from handlers import read_models  # noqa: E402
 from handlers.sla import DEADLINES_KEY, _deadlines_fingerprint  # noqa: E402
 from handlers.summary import compute_summary, render_summary, week_of  # noqa: E402
 from storage.db import upgrade  # noqa: E402
+from storage.models import FigureCache  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 ROLES = {
@@ -635,7 +636,9 @@ def main() -> None:
                 uow.commit()
         sizes = conn.execute(
             "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM ticket_events),"
-            " pg_size_pretty(pg_database_size('test'))"
+            " pg_size_pretty((SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r')::bigint)"
         ).fetchone()
         report["rows"] = sizes
         log(f"tickets, events, database size: {sizes}")
@@ -649,6 +652,24 @@ def main() -> None:
                 figures = compute_summary(uow, policy, week, sheli.clock.now())
                 return figures, render_summary(figures, policy)
 
+        with sheli.uow() as uow:  # cold: nothing kept yet (as right after the migration)
+            uow.session.query(FigureCache).delete()
+            uow.commit()
+        runs, (figures, _) = timed(summary, repeat=1)
+        report["summary_cold"] = (runs, figures.new_tickets, figures.resolved)
+        log(f"weekly summary {week.label}, nothing kept: {fmt(runs)} s")
+        runs, _ = timed(lambda: sheli.read(read_models.overview), repeat=1)
+        report["overview_cold"] = runs
+        log(f"overview in-process, nothing kept: {fmt(runs)} s")
+        kept = []
+        while True:  # what the scheduler does over its first ticks, a week at a time here
+            start = time.perf_counter()
+            done = sheli.handle(cmd.KeepPastWeeks(weeks=1))
+            if not done:
+                break
+            kept.append(time.perf_counter() - start)
+        report["kept"] = kept
+        log(f"{len(kept)} past weeks kept, {statistics.median(kept):.2f} s each (median)")
         runs, (figures, _) = timed(summary)
         report["summary"] = (runs, figures.new_tickets, figures.resolved)
         log(f"weekly summary {week.label}: {fmt(runs)} s ({figures.new_tickets} new)")
@@ -688,7 +709,10 @@ def main() -> None:
                 report["pages"][label] = runs
                 log(f"{label}: {fmt(runs)} s ({size} bytes)")
             report["rss_mb"] = tree_rss_mb(server.pid)
-            log(f"sheli serve, 2 workers: {report['rss_mb']:.0f} MB")
+            report["pss_mb"] = tree_pss_mb(server.pid)
+            log(
+                f"sheli serve, 2 workers: {report['rss_mb']:.0f} MB RSS, {report['pss_mb']:.0f} MB PSS"
+            )
         finally:
             server.terminate()
             server.wait(15)
@@ -749,10 +773,18 @@ def print_report(report: dict[str, Any]) -> None:
     else:
         print()
     print("\n| what | seconds (median of 3; first run) |\n|---|---|")
-    runs, new, resolved = report["summary"]
+    runs, new, resolved = report["summary_cold"]
     print(
-        f"| weekly summary (`compute_summary` + text; {new} new, {resolved} resolved) | {fmt(runs)} |"
+        f"| weekly summary, no past week kept yet ({new} new, {resolved} resolved) | {fmt(runs)} |"
     )
+    print(
+        f"| dashboard overview in-process, no past week kept yet | {fmt(report['overview_cold'])} |"
+    )
+    kept = report["kept"]
+    print(
+        f"| keeping one past week (scheduler; {len(kept)} weeks, median) | {statistics.median(kept):.3f} |"
+    )
+    print(f"| weekly summary (`compute_summary` + text) | {fmt(report['summary'][0])} |")
     print(f"| dashboard overview, in-process (12 weeks) | {fmt(report['overview_inprocess'])} |")
     for label, runs in report["pages"].items():
         print(f"| HTTP {label} | {fmt(runs)} |")

@@ -66,9 +66,7 @@ def psql(sql: str, check: bool = True) -> None:
     )
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the gunicorn master and workers), in MB."""
-    total = 0
+def _tree(pid: int) -> list[int]:
     pids = [pid]
     for child in Path("/proc").iterdir():
         if child.name.isdigit():
@@ -77,14 +75,31 @@ def tree_rss_mb(pid: int) -> float:
                     pids.append(int(child.name))
             except (OSError, ValueError, IndexError):
                 continue
+    return pids
+
+
+def _memory_kb(pids: list[int], field: str, source: str) -> int:
+    total = 0
     for each in pids:
         try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{each}/{source}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1])
         except OSError:
             continue
-    return total / 1024
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the gunicorn master and workers), in MB.
+
+    RSS counts the pages the forked workers share with the master once per process."""
+    return _memory_kb(_tree(pid), "VmRSS:", "status") / 1024
+
+
+def tree_pss_mb(pid: int) -> float:
+    """The same as proportional set size: shared pages divided among the processes sharing them."""
+    return _memory_kb(_tree(pid), "Pss:", "smaps_rollup") / 1024
 
 
 def wait_until_up(port: int) -> None:
@@ -111,8 +126,8 @@ def hammer(url: str, total: int, concurrency: int, first: int = 0) -> tuple[floa
     return time.perf_counter() - start, sorted(latencies)
 
 
-def echo_baseline(args: argparse.Namespace) -> tuple[float, list[float], float]:
-    """The echo bot under the same gunicorn settings: (seconds, latencies, RSS MB)."""
+def echo_baseline(args: argparse.Namespace) -> tuple[float, list[float], float, float]:
+    """The echo bot under the same gunicorn settings: (seconds, latencies, RSS MB, PSS MB)."""
     port = args.port + 1
     server = subprocess.Popen(
         [
@@ -138,20 +153,20 @@ def echo_baseline(args: argparse.Namespace) -> tuple[float, list[float], float]:
     try:
         wait_until_up(port)
         wall, latencies = hammer(f"http://127.0.0.1:{port}/wechat", args.requests, args.concurrency)
-        return wall, latencies, tree_rss_mb(server.pid)
+        return wall, latencies, tree_rss_mb(server.pid), tree_pss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
 
 
 def row(
-    name: str, args: argparse.Namespace, wall: float, latencies: list[float], rss: float
+    name: str, args: argparse.Namespace, wall: float, latencies: list[float], rss: float, pss: float
 ) -> str:
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1000
     return (
         f"| {name} | {args.workers} | {args.concurrency} | {args.requests} | "
         f"{args.requests / wall:.0f} | {statistics.median(latencies) * 1000:.1f} | {p99:.1f} | "
-        f"{rss:.0f} |"
+        f"{rss:.0f} | {pss:.0f} |"
     )
 
 
@@ -197,15 +212,17 @@ def main() -> None:
     try:
         wait_until_up(args.port)
         wall, latencies = hammer(url, args.requests, args.concurrency)
-        rss_mb = tree_rss_mb(server.pid)
+        rss_mb, pss_mb = tree_rss_mb(server.pid), tree_pss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
         if schema:
             psql(f"DROP SCHEMA {schema} CASCADE", check=False)
-    print("| server | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(row(f"sheli ({args.db})", args, wall, latencies, rss_mb))
+    print(
+        "| server | workers | concurrency | requests | req/s | median ms | p99 ms | RSS MB | PSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(row(f"sheli ({args.db})", args, wall, latencies, rss_mb, pss_mb))
     if echo is not None:
         print(row("echo bot (Flask + wechatpy)", args, *echo))
         print(f"\nratio sheli/echo: {echo[0] / wall:.2f}")

@@ -10,7 +10,7 @@ so the dashboard and the WeChat summary never disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -146,9 +146,19 @@ class Overview:
             "unassigned": self.unassigned,
             "this_week": self.this_week.to_json(),
             "recent": self.recent.to_json(),
-            "weekly": [s.to_json() for s in self.weekly],
+            # The series leaves out the lists that are a snapshot of now (the same for every
+            # week, and as long as there are late tickets): this_week and recent have them.
+            "weekly": [_snapshot_free(s) for s in self.weekly],
             "buildings": [{"building": b, "tickets": n} for b, n in self.buildings],
         }
+
+
+def _snapshot_free(summary: Summary) -> dict[str, Any]:
+    """A week of the series as JSON, without the lists that are a snapshot of now."""
+    lean = replace(summary, overdue=[], overdue_detail=[])
+    data = lean.to_json()
+    del data["overdue"], data["overdue_detail"]
+    return data
 
 
 def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview:

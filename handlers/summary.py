@@ -33,7 +33,10 @@ trail, so anyone can check it with `sheli tickets show N`:
 How they are read: each kind of figure is one set-based query (storage/figures.py) over the
 week, or over many consecutive weeks at once grouped by week (the dashboard's twelve), never a
 query per ticket. The audit trail's "first acceptance" and "last reopened" are kept on the
-ticket as `first_response_at` and `work_started_at` by handlers/lifecycle.py.
+ticket as `first_response_at` and `work_started_at` by handlers/lifecycle.py. Past weeks are
+read once and kept by the scheduler (`keep_past_weeks`); a report reads them back, with the
+tickets that were still open then read again as they are now, so it gives what a fresh pass
+would.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
@@ -164,7 +167,8 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; rates are fractions 0–1 (null when there is nothing to divide)."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy of long lists
+        data["overdue_detail"] = [asdict(o) for o in self.overdue_detail]
         data["top_buildings"] = [{"building": b, "tickets": n} for b, n in self.top_buildings]
         return data
 
