@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -110,12 +111,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping") and engine.dialect.driver == "psycopg":
+        event.listen(engine, "checkout", _ping)
+    return engine
+
+
+def _ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Check a pooled PostgreSQL connection before use (a restarted server leaves dead ones).
+
+    SQLAlchemy's pool_pre_ping runs "SELECT 1", which psycopg wraps in BEGIN … ROLLBACK: three
+    round trips. An empty query is one, and starts no transaction. A dead connection is
+    replaced by a fresh one, and the caller never sees it.
+    """
+    try:
+        dbapi_connection.pgconn.exec_(b"")
+        alive = dbapi_connection.pgconn.status == 0  # CONNECTION_OK
+    except Exception:
+        alive = False
+    if not alive:
+        raise DisconnectionError("the database closed this connection")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

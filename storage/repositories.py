@@ -164,12 +164,13 @@ class StaffRepository:
             .where(Ticket.assignee_id == Staff.id, Ticket.status.in_(ACTIVE_STATUSES))
             .scalar_subquery()
         )
-        return self.session.scalars(
-            select(Staff)
-            .where(Staff.role == role, Staff.active.is_(True), Staff.openid.is_not(None))
-            .order_by(load, Staff.id)
-            .limit(1)
-        ).first()
+        with self.session.no_autoflush:  # a ticket being opened is written once it is assigned
+            return self.session.scalars(
+                select(Staff)
+                .where(Staff.role == role, Staff.active.is_(True), Staff.openid.is_not(None))
+                .order_by(load, Staff.id)
+                .limit(1)
+            ).first()
 
 
 class TicketRepository:
@@ -196,9 +197,9 @@ class TicketRepository:
         return int(value)
 
     def add(self, ticket: Ticket) -> Ticket:
-        """Add a ticket (its id already allocated by next_number)."""
+        """Add a ticket (its id already allocated by next_number). It is written with the next
+        flush: by then it is usually assigned too, so one INSERT, not an INSERT and an UPDATE."""
         self.session.add(ticket)
-        self.session.flush()
         return ticket
 
     def get(self, number: int) -> Ticket | None:
