@@ -76,7 +76,7 @@ def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> s
         reply = respond(turn)
     except DomainError as refusal:  # expected refusals are polite replies; they write nothing
         reply = str(refusal)
-    row.reply = reply
+    uow.inbound.answer(row, reply)
     return reply
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased
 
 from storage.dialects import dialect_insert
 from storage.errors import DuplicateMessage
@@ -41,6 +41,66 @@ NO_STATE = "sheli:no_state"
 NO_VISIT = "sheli:no_visit"
 
 
+# Statements the webhook runs for every message, built once per dialect (building one costs
+# more than running it): their values are bind parameters.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str, build: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    found = _STATEMENTS.get((dialect, name))
+    if found is None:
+        found = _STATEMENTS[(dialect, name)] = build(dialect_insert(session, build.table))
+    return found
+
+
+def _resident_upsert(insert: Any) -> Any:
+    """Insert or touch a resident (:openid, :now), and say whether a state or a visit waits."""
+    openid: Any = bindparam("openid")
+    has_state = select(ConversationState.openid).where(ConversationState.openid == openid)
+    known = aliased(Resident)
+    has_visit = select(Ticket.id).where(
+        Ticket.resident_id == select(known.id).where(known.openid == openid).scalar_subquery(),
+        Ticket.status == TicketStatus.RESOLVED,
+        Ticket.followup_state.in_(ASKED_STATES),
+    )
+    return (
+        insert.values(openid=openid, created_at=bindparam("now"), last_seen_at=bindparam("now"))
+        .on_conflict_do_update(
+            index_elements=[Resident.openid], set_={"last_seen_at": insert.excluded.last_seen_at}
+        )
+        .returning(Resident, has_state.exists(), has_visit.exists())
+    )
+
+
+_resident_upsert.table = Resident  # type: ignore[attr-defined]
+
+
+def _inbound_claim(insert: Any) -> Any:
+    """Insert an inbound message unless its dedupe key is there; its id when inserted."""
+    columns = ("dedupe_key", "openid", "msg_type", "content", "received_at", "reply", "ticket_id")
+    return (
+        insert.values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=[InboundMessage.dedupe_key])
+        .returning(InboundMessage.id)
+    )
+
+
+_inbound_claim.table = InboundMessage  # type: ignore[attr-defined]
+
+
+def _inbound_answer(_: Any) -> Any:
+    table: Any = InboundMessage.__table__  # Core: no ORM bookkeeping for this one UPDATE
+    return (
+        update(table)
+        .where(table.c.id == bindparam("message_id"))
+        .values(reply=bindparam("new_reply"), ticket_id=bindparam("about"))
+    )
+
+
+_inbound_answer.table = InboundMessage  # type: ignore[attr-defined]
+
+
 class ResidentRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -59,28 +119,10 @@ class ResidentRepository:
         neither does, ConversationRepository.get and TicketRepository.visit_pending_for answer
         from that for the rest of the unit of work, without asking the database again.
         """
-        has_state = (
-            select(ConversationState.openid).where(ConversationState.openid == openid).exists()
-        )
-        known = aliased(Resident)
-        has_visit = (
-            select(Ticket.id)
-            .where(
-                Ticket.resident_id
-                == select(known.id).where(known.openid == openid).scalar_subquery(),
-                Ticket.status == TicketStatus.RESOLVED,
-                Ticket.followup_state.in_(ASKED_STATES),
-            )
-            .exists()
-        )
-        upsert = (
-            dialect_insert(self.session, Resident)
-            .values(openid=openid, created_at=now, last_seen_at=now)
-            .on_conflict_do_update(index_elements=[Resident.openid], set_={"last_seen_at": now})
-            .returning(Resident, has_state, has_visit)
-        )
         resident, state, visit = self.session.execute(
-            upsert, execution_options={"populate_existing": True}
+            _statement(self.session, "resident upsert", _resident_upsert),
+            {"openid": openid, "now": now},
+            execution_options={"populate_existing": True},
         ).one()
         if not state:
             self.session.info.setdefault(NO_STATE, set()).add(openid)
@@ -550,28 +592,32 @@ class InboundRepository:
         One statement: "insert … on conflict (dedupe_key) do nothing returning id". On
         PostgreSQL a copy arriving while the first is still being handled waits here until the
         first commits, then finds the key taken; so two workers never both handle one message.
-        The row joins the session as if loaded, so setting its reply later is one UPDATE.
+        `message` stays out of the session: `answer` writes its reply (and ticket) at the end.
         """
         number = self.session.execute(
-            dialect_insert(self.session, InboundMessage)
-            .values(
-                dedupe_key=message.dedupe_key,
-                openid=message.openid,
-                msg_type=message.msg_type,
-                content=message.content,
-                received_at=message.received_at,
-                reply=message.reply,
-                ticket_id=message.ticket_id,
-            )
-            .on_conflict_do_nothing(index_elements=[InboundMessage.dedupe_key])
-            .returning(InboundMessage.id)
+            _statement(self.session, "inbound claim", _inbound_claim),
+            {
+                "dedupe_key": message.dedupe_key,
+                "openid": message.openid,
+                "msg_type": message.msg_type,
+                "content": message.content,
+                "received_at": message.received_at,
+                "reply": message.reply,
+                "ticket_id": message.ticket_id,
+            },
         ).scalar()
         if number is None:
             raise DuplicateMessage(message.dedupe_key)
         message.id = number
-        make_transient_to_detached(message)
-        self.session.add(message)
         return message
+
+    def answer(self, message: InboundMessage, reply: str) -> None:
+        """Store the passive reply of a claimed message (and the ticket it is about)."""
+        message.reply = reply
+        self.session.execute(
+            _statement(self.session, "inbound answer", _inbound_answer),
+            {"message_id": message.id, "new_reply": reply, "about": message.ticket_id},
+        )
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
         """The newest messages one person sent, oldest first."""
