@@ -71,7 +71,9 @@ import-graph: $(STAMP)
 	$(BIN)/python docs/import_graph.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/webhook_bench.py
+	$(BIN)/python bench/webhook_bench.py --db sqlite
+	$(BIN)/python bench/webhook_bench.py --db postgres
+	$(BIN)/python bench/scale_bench.py
 	$(BIN)/python bench/nlu_bench.py
 
 clean:

@@ -799,8 +799,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"| visit pass: {asked} visits sent, {expired} expired ({batches} batches) | {seconds:.3f} |"
     )
     print(
-        f"\n`sheli serve` with 2 workers (master + workers) after the page timings: {report['rss_mb']:.0f} MB RSS"
+        f"\n`sheli serve` with 2 workers (master + workers) after the page timings: "
+        f"{report['rss_mb']:.0f} MB RSS, {report['pss_mb']:.0f} MB PSS"
     )
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
