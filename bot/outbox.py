@@ -26,6 +26,7 @@ from urllib3.exceptions import ProtocolError
 from wechatpy.exceptions import WeChatClientException
 
 from bot.logsafe import describe_error, log_error
+from handlers import messages as msg
 from handlers.masking import pseudonym
 from handlers.ports import Clock
 from storage.models import OutboxMessage
@@ -125,10 +126,12 @@ class WeChatSender:
                 code=code,
             )
         data = {
-            "first": {"value": "智慧舍里通知"},
-            "keyword1": {"value": f"#{message.ticket_id}" if message.ticket_id else "通知"},
+            "first": {"value": msg.TEMPLATE_FIRST},
+            "keyword1": {
+                "value": f"#{message.ticket_id}" if message.ticket_id else msg.TEMPLATE_NO_TICKET
+            },
             "keyword2": {"value": message.body[:180]},
-            "remark": {"value": "回复公众号可继续办理"},
+            "remark": {"value": msg.TEMPLATE_REMARK},
         }
         try:
             self.client.message.send_template(message.recipient, self.template_id, data)

@@ -114,6 +114,10 @@ REPLY_NO_RESIDENT = "#{n} 的住户已注销，无法联系。"
 PHONE_IS = "#{n} 住户电话：{phone}（此次查看已记录）"
 PHONE_NONE = "#{n} 住户没有留电话，可以用「回复 {n} 内容」联系住户。"
 PHONE_NOT_ALLOWED = "#{n} 不在你的任务里，只有负责人或支部联络员可以查看电话。"
+# The template message sent when WeChat refuses a customer-service message (45015/45047).
+TEMPLATE_FIRST = "社区服务通知"
+TEMPLATE_NO_TICKET = "通知"
+TEMPLATE_REMARK = "回复公众号可继续办理"
 # A long message is sent as numbered parts, never cut: "（1/3）…".
 PART_PREFIX = "（{i}/{total}）"
 
