@@ -437,6 +437,8 @@ def _on_staff_command(turn: Turn, command: Command) -> str:
         return bind(turn.uow, turn.ctx, turn.inbound.openid, command.rest)
     if turn.staff is None:
         return msg.STAFF_ONLY
+    if command.number is not None:
+        turn.row.ticket_id = command.number  # the staff member's message is about this ticket
     return staff_commands.run(turn, command)
 
 

@@ -8,10 +8,12 @@ import secrets
 from handlers import messages as msg
 from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
-from handlers.lifecycle import record
+from handlers.lifecycle import is_active, record
+from handlers.masking import remove_personal
 from handlers.ports import Context
+from handlers.tickets import resident_actor
 from nlu.places import building_of, room_label
-from storage.models import Resident, Ticket
+from storage.models import Resident, Ticket, TicketEvent
 from storage.uow import AbstractUnitOfWork
 
 
@@ -80,18 +82,54 @@ def after_ticket(resident: Resident, ticket: Ticket) -> str:
 
 
 def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
-    """`注销`: erase personal data; tickets stay for statistics, without anything personal."""
-    old_openid = resident.openid
-    anonymous = f"erased:{secrets.token_hex(8)}"
+    """`注销`: erase the resident's personal data everywhere Sheli wrote it."""
+    forget_resident(uow, ctx, resident)
+    return msg.ERASED
+
+
+# Trail data that could point back to a person (kept out after erasure); ratings and the like stay.
+_PERSONAL_EVENT_DATA = ("media_id", "phone", "openid", "text")
+
+
+def _scrub_event(event: TicketEvent) -> None:
+    event.detail = remove_personal(event.detail)
+    if event.data and any(key in event.data for key in _PERSONAL_EVENT_DATA):
+        event.data = {k: v for k, v in event.data.items() if k not in _PERSONAL_EVENT_DATA}
+
+
+def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> None:
+    """Remove the personal parts of everything Sheli keeps about `resident`: what stays is
+    anonymous (each ticket's intent, building, times, status and rating, so the figures do not
+    change). An open ticket keeps its problem without phone, ID number, name or room, so staff
+    can still fix it; a finished one keeps no text at all."""
+    actor = resident_actor(resident)
+    phones = {resident.phone} if resident.phone else set()
     for ticket in uow.tickets.list(resident_id=resident.id):
-        ticket.text = msg.ERASED_TICKET_TEXT
+        if ticket.phone:
+            phones.add(ticket.phone)
+        ticket.text = remove_personal(ticket.text) if is_active(ticket) else msg.ERASED_TICKET_TEXT
+        ticket.resolution = remove_personal(ticket.resolution)
         ticket.phone = None
         ticket.location = ticket.building or building_of(ticket.location)
+        for event in uow.tickets.events(ticket.id):
+            _scrub_event(event)
+        for message in uow.outbox.about_ticket(ticket.id):  # staff notices quoted the request
+            message.body = remove_personal(message.body)
+        for said in uow.inbound.about_ticket(ticket.id):  # staff keywords quoting the resident
+            said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
         record(uow, ticket, "anonymised", "resident", ctx.now)
+    for event in uow.tickets.events_by_actor(actor):  # what they added to others' tickets
+        _scrub_event(event)
+    uow.tickets.forget_follower(resident.id)
+    for phone in phones:  # notices without a ticket that quoted them (e.g. a handoff)
+        for message in uow.outbox.mentioning(phone):
+            message.body = remove_personal(message.body)
+        for said in uow.inbound.mentioning(phone):
+            said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
-    uow.residents.forget_traces(old_openid, anonymous)
+    anonymous = f"erased:{secrets.token_hex(8)}"
+    uow.residents.forget_traces(resident.openid, anonymous)
     resident.openid = anonymous
     resident.phone = None
     resident.room = None
     resident.erased_at = ctx.now
-    return msg.ERASED

@@ -34,6 +34,11 @@ from storage.states import (
 )
 
 
+def _like_escaped(fragment: str) -> str:
+    """`fragment` for a LIKE pattern with escape character backslash."""
+    return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class ResidentRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -327,6 +332,18 @@ class TicketRepository:
             .order_by(TicketEvent.id)
         ).all()
 
+    def events_by_actor(self, actor: str) -> Sequence[TicketEvent]:
+        """Every trail event one actor wrote ("resident:12"), on any ticket."""
+        return self.session.scalars(
+            select(TicketEvent).where(TicketEvent.actor == actor).order_by(TicketEvent.id)
+        ).all()
+
+    def forget_follower(self, resident_id: int) -> None:
+        """The resident follows no ticket any more (erasure)."""
+        self.session.execute(
+            delete(TicketFollower).where(TicketFollower.resident_id == resident_id)
+        )
+
     def events(self, number: int) -> Sequence[TicketEvent]:
         """A ticket's audit trail, oldest first."""
         return self.session.scalars(
@@ -354,6 +371,22 @@ class InboundRepository:
         except IntegrityError:
             raise DuplicateMessage(message.dedupe_key) from None
         return message
+
+    def about_ticket(self, number: int) -> Sequence[InboundMessage]:
+        """Messages (from anyone) recorded as being about ticket #number."""
+        return self.session.scalars(
+            select(InboundMessage).where(InboundMessage.ticket_id == number)
+        ).all()
+
+    def mentioning(self, fragment: str) -> Sequence[InboundMessage]:
+        """Messages whose text or reply contains `fragment` (for erasure; rare, a scan is fine)."""
+        pattern = f"%{_like_escaped(fragment)}%"
+        return self.session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.content.like(pattern, escape="\\")
+                | InboundMessage.reply.like(pattern, escape="\\")
+            )
+        ).all()
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
         """The newest messages one person sent, oldest first."""
@@ -460,6 +493,23 @@ class OutboxRepository:
             .where(OutboxMessage.recipient == openid, OutboxMessage.id > after_id)
             .order_by(OutboxMessage.id)
             .limit(limit)
+        ).all()
+
+    def about_ticket(self, number: int) -> Sequence[OutboxMessage]:
+        """Every message about ticket #number, to anyone."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.ticket_id == number)
+            .order_by(OutboxMessage.id)
+        ).all()
+
+    def mentioning(self, fragment: str) -> Sequence[OutboxMessage]:
+        """Messages whose text contains `fragment` (erasure looks for a phone this way; rare,
+        so a scan is acceptable)."""
+        return self.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.body.like(f"%{_like_escaped(fragment)}%", escape="\\")
+            )
         ).all()
 
     def count_by_status(self) -> dict[str, int]:
