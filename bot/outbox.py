@@ -27,6 +27,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.logsafe import describe_error, log_error
 from handlers import messages as msg
+from handlers.lifecycle import set_outbox_status
 from handlers.masking import pseudonym
 from handlers.ports import Clock
 from storage.models import OutboxMessage
@@ -365,7 +366,8 @@ def _record(
         if row is None or row.status != OutboxStatus.SENDING or row.attempts != result.attempt:
             return None
         if error is None:
-            row.status, row.sent_at = OutboxStatus.SENT, now
+            set_outbox_status(row, OutboxStatus.SENT)
+            row.sent_at = now
             row.channel = result.channel
             row.last_error = result.note
             outcome = "sent"
@@ -374,11 +376,12 @@ def _record(
             row.last_error = f"attempt {row.attempts}: outcome unknown ({error})"[:500]
             outcome = "unknown"
         elif not error.retryable or (not error.outage and row.attempts >= settings.max_attempts):
-            row.status, row.last_error = OutboxStatus.DEAD, str(error)[:500]
+            set_outbox_status(row, OutboxStatus.DEAD)
+            row.last_error = str(error)[:500]
             log.warning("outbox #%s to %s given up: %s", row.id, pseudonym(row.recipient), error)
             outcome = "dead"
         else:
-            row.status = OutboxStatus.PENDING
+            set_outbox_status(row, OutboxStatus.PENDING)
             row.last_error = str(error)[:500]
             row.next_attempt_at = now + retry_delay(settings, row.attempts)
             outcome = "outage" if error.outage else "retry"
@@ -423,12 +426,13 @@ def _reconcile(
             )
             if row.unknown_outcomes < settings.max_unknown:
                 row.unknown_outcomes += 1
-                row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+                set_outbox_status(row, OutboxStatus.PENDING)
+                row.next_attempt_at = now
                 row.last_error = (
                     f"{lost}; sent again ({row.unknown_outcomes} of {settings.max_unknown})"
                 )[:500]
             else:
-                row.status = OutboxStatus.DEAD
+                set_outbox_status(row, OutboxStatus.DEAD)
                 row.last_error = (
                     f"{lost}; not sent again (outbox.max_unknown={settings.max_unknown}): "
                     "it may have arrived, check before `sheli outbox retry`"
@@ -480,6 +484,7 @@ def retry_message(uow: AbstractUnitOfWork, message_id: int, now: datetime) -> Ou
         raise ValueError(f"no outbox message {message_id}")
     if message.status != OutboxStatus.DEAD:
         raise ValueError(f"outbox message {message_id} is {message.status}, not dead")
-    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, now
+    set_outbox_status(message, OutboxStatus.PENDING)
+    message.attempts, message.next_attempt_at = 0, now
     message.unknown_outcomes = 0
     return message

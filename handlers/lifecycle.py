@@ -18,8 +18,8 @@ from datetime import datetime
 
 from handlers.errors import IllegalTransition
 from handlers.messages import STATUS_NAMES, WRONG_STATE
-from storage.models import Ticket, TicketEvent
-from storage.states import ACTIVE_STATUSES, FollowUpState, TicketStatus
+from storage.models import OutboxMessage, Ticket, TicketEvent
+from storage.states import ACTIVE_STATUSES, FollowUpState, OutboxStatus, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 S = TicketStatus
@@ -205,3 +205,24 @@ def set_followup(ticket: Ticket, to: FollowUpState, due_at: datetime | None = No
         ticket.followup_due_at = due_at
     elif to == F.NONE:
         ticket.followup_due_at = None
+
+
+# --- outbox messages ---------------------------------------------------------------------------
+
+# pending → sending (one dispatcher claims it; a conditional UPDATE in the repository) → sent, or
+# back to pending (a retry), or dead (given up); a send with an unknown outcome stays "sending"
+# until it is reconciled (sent again, or dead); an operator may queue a dead message again.
+OUTBOX_TRANSITIONS: Mapping[OutboxStatus, frozenset[OutboxStatus]] = {
+    OutboxStatus.PENDING: frozenset({OutboxStatus.SENDING}),
+    OutboxStatus.SENDING: frozenset({OutboxStatus.SENT, OutboxStatus.PENDING, OutboxStatus.DEAD}),
+    OutboxStatus.SENT: frozenset(),
+    OutboxStatus.DEAD: frozenset({OutboxStatus.PENDING}),
+}
+
+
+def set_outbox_status(message: OutboxMessage, to: OutboxStatus) -> None:
+    """Move an outbox message to `to` (checked against OUTBOX_TRANSITIONS)."""
+    source = OutboxStatus(message.status)
+    if to not in OUTBOX_TRANSITIONS[source]:
+        raise IllegalTransition(f"outbox #{message.id} cannot go from {source} to {to}")
+    message.status = to
