@@ -9,6 +9,7 @@ from handlers import messages as msg
 from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
 from handlers.lifecycle import record
+from handlers.media import forget_media
 from handlers.ports import Context
 from nlu.places import building_of, room_label
 from storage.models import Resident, Ticket
@@ -89,6 +90,7 @@ def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
         ticket.location = ticket.building or building_of(ticket.location)
         record(uow, ticket, "anonymised", "resident", ctx.now)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
+    forget_media(uow, resident.id)  # photos and voice notes: files, media ids, forwards
     uow.residents.forget_traces(old_openid, anonymous)
     resident.openid = anonymous
     resident.phone = None
