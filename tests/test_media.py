@@ -18,7 +18,7 @@ from bot.bootstrap import Sheli
 from bot.chat import parse_line
 from bot.cli import cli
 from bot.outbox import deliver_due
-from bot.scheduler import fetch_media
+from bot.scheduler import fetch_media, register, run_job, unregister
 from handlers import messages as msg
 from handlers.media import MEDIA_TYPES, forget_media, identify
 from storage.models import Attachment, OutboxMessage, TicketEvent
@@ -144,6 +144,8 @@ def test_a_photo_reaches_the_assignee_and_the_dashboard_without_slowing_the_repl
     assert "no-store" in shown.headers["Cache-Control"]
     assert client.get("/dashboard/media/2").status_code == 404
     assert client.get("/dashboard/media/..%2Fsheli.db").status_code == 404
+    [listed] = client.get("/dashboard/api/tickets/1").get_json()["attachments"]
+    assert listed["fetch_status"] == "fetched" and listed["size"] == len(PHOTO)
 
 
 def test_a_voice_note_joins_the_ticket_it_opened_and_is_forwarded_as_voice(
@@ -588,3 +590,27 @@ def test_the_inbox_of_a_person_with_no_media_is_unchanged(sheli: Sheli, person: 
     client = create_app(sheli=sheli).test_client()
     [task] = client.get(f"/local/inbox/{STEWARD}").get_json()["messages"]
     assert task["attachment"] is None and task["kind"] != "image"
+
+
+def test_a_claimed_fetch_is_nobody_elses_and_due_again_if_its_fetcher_died(
+    wechat_mode: Callable[..., Sheli], fake_wechat: FakeWeChatAPI, clock: Any
+) -> None:
+    sheli = wechat_mode()
+    fake_wechat.add_media("MEDIA-PHOTO-1", PHOTO, "image/png")
+    talk_to(sheli)(
+        [("resident", "3栋502热水器坏了", "#1"), ("resident", Image("MEDIA-PHOTO-1"), "#1")]
+    )
+    now = clock.now()
+    with sheli.uow() as uow:  # another scheduler took it, then died before recording anything
+        assert uow.attachments.claim(1, 0, now, now + sheli.media_settings.claim_for)
+        assert not uow.attachments.claim(1, 0, now, now + sheli.media_settings.claim_for)
+        uow.commit()
+    assert fetch_media(sheli) == {"fetched": 0, "retry": 0, "failed": 0}
+    assert fake_wechat.media_gets == []
+    clock.advance(minutes=2)
+    key = register(sheli)  # as `sheli serve` runs it: the scheduler's media job
+    try:
+        assert run_job("media", key) == {"fetched": 1, "retry": 0, "failed": 0}
+    finally:
+        unregister(key)
+    assert attachment(sheli, 1).attempts == 2
