@@ -12,10 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import PROJECT_ROOT, Config, load_config
+from bot.media import LocalMediaSource, MediaLibrary, MediaSettings, MediaSource, WeChatMediaSource
 from bot.outbox import LocalInboxSender, OutboxSettings, Sender, WeChatSender
 from handlers.ports import Clock, Context, Deadlines, Policy, SystemClock
 from nlu.base import Parser
 from storage.db import make_engine, make_session_factory, upgrade
+from storage.media_files import MediaFiles
 from storage.uow import SqlAlchemyUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,14 @@ class Sheli:
     clock: Clock
     sender: Sender
     outbox_settings: OutboxSettings = field(default_factory=OutboxSettings)
+    # Photos and voice notes: the folder (media.dir), where they are fetched from, retries.
+    media_files: MediaFiles = field(default_factory=lambda: MediaFiles(None))
+    media_source: MediaSource | None = None
+    media_settings: MediaSettings = field(default_factory=MediaSettings)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         """A fresh unit of work (the only way to one)."""
-        return SqlAlchemyUnitOfWork(self.session_factory)
+        return SqlAlchemyUnitOfWork(self.session_factory, self.media_files)
 
     def context(self) -> Context:
         """What a handler knows for one call: policy, parser, and the time now."""
@@ -101,16 +107,37 @@ def build_parser_from_config(config: Config) -> Parser:
     )
 
 
-def build_sender(config: Config, session_factory: sessionmaker[Session], clock: Clock) -> Sender:
+def build_sender(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    media_files: MediaFiles | None = None,
+) -> Sender:
     """Local inbox without an app id; wechatpy's client (token shared through the DB) with one."""
     if config.local_mode:
         return LocalInboxSender()
     from bot.wechat_client import SheliWeChatClient
 
+    library = MediaLibrary(
+        lambda: SqlAlchemyUnitOfWork(session_factory, media_files), media_files or MediaFiles(None)
+    )
     return WeChatSender(
         lambda: SheliWeChatClient.from_config(config, session_factory, clock),
         template_id=str(config.get("wechat.template_id") or ""),
+        stored_media=library.stored,
+        clock=clock,
     )
+
+
+def build_media_source(
+    config: Config, session_factory: sessionmaker[Session], clock: Clock, media_files: MediaFiles
+) -> MediaSource:
+    """WeChat's media API with an app id; the pictures uploaded under media.dir in local mode."""
+    if config.local_mode:
+        return LocalMediaSource(media_files)
+    from bot.wechat_client import SheliWeChatClient
+
+    return WeChatMediaSource(lambda: SheliWeChatClient.from_config(config, session_factory, clock))
 
 
 def bootstrap(
@@ -119,6 +146,7 @@ def bootstrap(
     clock: Clock | None = None,
     parser: Parser | None = None,
     sender: Sender | None = None,
+    media_source: MediaSource | None = None,
     upgrade_db: bool = False,
 ) -> Sheli:
     """Wire Sheli from config; any port may be replaced (tests pass fakes)."""
@@ -128,6 +156,7 @@ def bootstrap(
         upgrade(engine)
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
+    media_files = MediaFiles(config.media_dir)
     return Sheli(
         config=config,
         engine=engine,
@@ -135,11 +164,18 @@ def bootstrap(
         policy=policy_from_config(config),
         parser=parser or build_parser_from_config(config),
         clock=clock,
-        sender=sender or build_sender(config, session_factory, clock),
+        sender=sender or build_sender(config, session_factory, clock, media_files),
         outbox_settings=OutboxSettings(
             max_attempts=int(config.get("outbox.max_attempts", 10)),
             backoff=config.duration("outbox.backoff"),
             max_unknown=int(config.get("outbox.max_unknown", 1)),
+        ),
+        media_files=media_files,
+        media_source=media_source
+        or build_media_source(config, session_factory, clock, media_files),
+        media_settings=MediaSettings(
+            max_attempts=max(int(config.get("media.max_attempts", 8)), 1),
+            backoff=config.duration("media.backoff"),
         ),
     )
 

@@ -31,12 +31,13 @@ DURATION_KEYS = (
     "followup.expire",
     "outbox.backoff",
     "outbox.poll_interval",
+    "media.backoff",
     "scheduler.tick",
     "scheduler.lease",
 )
 
 # Keys whose values must be whole numbers ≥ 0.
-COUNT_KEYS = ("server.trusted_proxies", "outbox.max_unknown")
+COUNT_KEYS = ("server.trusted_proxies", "outbox.max_unknown", "media.max_attempts")
 
 
 class ConfigError(ValueError):
@@ -160,6 +161,12 @@ class Config:
     def local_mode(self) -> bool:
         """True when no WeChat app id is set: outbound messages go to the built-in inbox."""
         return not self.get("wechat.app_id")
+
+    @property
+    def media_dir(self) -> Path:
+        """Where photos and voice notes are kept; a relative path is taken from the project folder."""
+        path = Path(str(self.get("media.dir") or "var/media/"))
+        return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
     def database_url(self) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import events, followup, residents, staff_commands
+from handlers import events, followup, media, residents, staff_commands
 from handlers import messages as msg
 from handlers.errors import DomainError
 from handlers.inbound import Inbound
@@ -26,7 +26,7 @@ from handlers.keywords import (
     normalise,
     parse_command,
 )
-from handlers.lifecycle import is_active, record
+from handlers.lifecycle import is_active
 from handlers.masking import mask_personal
 from handlers.notices import notify
 from handlers.ports import Context
@@ -37,12 +37,11 @@ from handlers.tickets import (
     find_duplicate,
     link_duplicate,
     open_ticket,
-    resident_actor,
 )
 from handlers.turn import AWAITING_LOCATION, AWAITING_REQUEST, PendingRequest, Turn, text_of
 from nlu.base import TICKET_INTENTS
 from storage.errors import DuplicateMessage
-from storage.models import Attachment, InboundMessage
+from storage.models import InboundMessage
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,7 @@ def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> s
     turn = Turn(inbound, uow, ctx, resident, uow.staff.by_openid(inbound.openid), row)
     try:
         reply = respond(turn)
+        media.keep_voice(turn)  # the recording joins the ticket the message opened or joined
     except DomainError as refusal:  # expected refusals are polite replies; they write nothing
         reply = str(refusal)
     row.reply = reply
@@ -88,7 +88,7 @@ def respond(turn: Turn) -> str:
     if kind_handler is not None:
         return kind_handler(turn)
     if inbound.kind == "voice" and not inbound.text:
-        return msg.VOICE_NOT_RECOGNISED
+        return media.on_unrecognised_voice(turn)
     if inbound.kind not in ("text", "voice"):
         return msg.UNSUPPORTED
     text = turn.text
@@ -491,28 +491,7 @@ def _on_event(turn: Turn) -> str:
 
 
 def _on_image(turn: Turn) -> str:
-    ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
-    if ticket is None:
-        return msg.IMAGE_NO_TICKET
-    turn.uow.tickets.add_attachment(
-        Attachment(
-            ticket_id=ticket.id,
-            kind="image",
-            media_id=turn.inbound.media_id,
-            url=turn.inbound.picture_url,
-            created_at=turn.now,
-        )
-    )
-    record(
-        turn.uow,
-        ticket,
-        "image",
-        resident_actor(turn.resident),
-        turn.now,
-        media_id=turn.inbound.media_id,
-    )
-    turn.row.ticket_id = ticket.id
-    return msg.IMAGE_ATTACHED.format(n=ticket.id)
+    return media.on_image(turn)  # the resident's newest active ticket gets it
 
 
 def _on_location_message(turn: Turn) -> str:

@@ -62,6 +62,7 @@ RATING_WITHOUT_VISIT = "谢谢你的反馈！有新的问题随时告诉我。"
 VOICE_NOT_RECOGNISED = "这条语音没听清，麻烦打字告诉我，好吗？"
 IMAGE_ATTACHED = "图片已附到工单 #{n}，工作人员会看到。"
 IMAGE_NO_TICKET = "收到图片。目前你没有办理中的工单，请用文字说一下是什么问题。"
+VOICE_ATTACHED = "语音已附到工单 #{n}，工作人员会听到。这条没听清，新的问题请打字告诉我。"
 LOCATION_RECEIVED = "位置已收到：{label}。"
 UNSUPPORTED = "暂时只能处理文字、语音、图片和位置消息，请用文字告诉我遇到的问题。"
 SORRY = "系统有点忙，请稍后再发一次，给你添麻烦了。"
@@ -329,6 +330,7 @@ AUDIT_EVENT_NAMES = {
     "sla_breach": "超时督办",
     "duplicate_report": "重复报告",
     "image": "图片",
+    "voice": "语音",
     "viewed": "查看",
     "anonymised": "已匿名",
     "helper_assigned": "志愿协助",
@@ -406,3 +408,28 @@ MENU_LABELS = {
     "MY_INFO": "我的信息",
 }
 SIMULATOR_DEFAULT_PLACE = "3栋502"
+
+# Photos and voice notes (handlers/media.py, bot/media.py): forwards to the assignee, why a fetch
+# failed (kept on the attachment, shown on the dashboard's ticket page), local uploads.
+FORWARD_IMAGE = "[图片] #{n} 住户发来一张照片（工作台的工单页也能看）"
+FORWARD_VOICE = "[语音] #{n} 住户发来一段语音（工作台的工单页可下载）"
+MEDIA_NO_ID = "消息里没有媒体编号（MediaId）"
+MEDIA_WECHAT_ERROR = "微信返回错误 {code}：{text}"
+MEDIA_WECHAT_UNAVAILABLE = "微信接口暂时不可用（{detail}）"
+MEDIA_NETWORK = "连接微信失败（{detail}）"
+MEDIA_JSON_NOT_FILE = "微信返回的是 JSON 而不是文件"
+MEDIA_UNKNOWN_TYPE = "不是能识别的{what}文件"
+MEDIA_KIND_WORDS = {"image": "图片", "voice": "语音"}
+MEDIA_TOO_LARGE = "文件超过 {mb} MB"
+MEDIA_EMPTY = "文件是空的"
+MEDIA_EXPIRED = "微信只保留三天，已过期"
+MEDIA_NOT_LOCAL = "本地模式没有微信接口，这个媒体编号取不到"
+MEDIA_LOCAL_MISSING = "本地上传的文件不见了"
+MEDIA_GAVE_UP = "（试了 {n} 次）"
+MEDIA_UNEXPECTED = "意外错误（{kind}）"
+MEDIA_STATUS_PENDING = "{what}获取中…"
+MEDIA_STATUS_FAILED = "{what}获取失败：{reason}"
+MEDIA_STATUS_ERASED = "{what}已随住户注销删除"
+MEDIA_VOICE_DOWNLOAD = "下载语音（{type}，浏览器一般不能直接播放）"
+MEDIA_UPLOAD_BAD = "上传的不是图片：请选 PNG、JPEG、GIF、WEBP 或 BMP 文件"
+MEDIA_UPLOAD_TOO_LARGE = "图片太大：不能超过 {mb} MB"

@@ -57,7 +57,16 @@ def ticket_detail(
         for e in uow.tickets.events(ticket.id)
     ]
     data["attachments"] = [
-        {"kind": a.kind, "media_id": a.media_id, "url": a.url}
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "media_id": a.media_id,
+            "url": a.url,
+            "fetch_status": a.fetch_status,  # pending | fetched | failed | erased
+            "content_type": a.content_type,
+            "size": a.size,
+            "last_error": a.last_error,
+        }
         for a in uow.tickets.attachments(ticket.id)
     ]
     data["followers"] = [r.id for r in uow.tickets.followers(ticket.id)]

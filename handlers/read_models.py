@@ -683,6 +683,7 @@ def inbox(uow: AbstractUnitOfWork, ctx: Context, openid: str, after: int = 0) ->
             "ticket": m.ticket_id,
             "status": m.status,
             "at": _iso(m.created_at),
+            "attachment": m.attachment_id,  # a forwarded photo or voice note
         }
         for m in uow.outbox.for_recipient(openid, after_id=after)
     ]

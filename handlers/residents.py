@@ -10,6 +10,7 @@ from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
 from handlers.lifecycle import is_active, record
 from handlers.masking import remove_personal
+from handlers.media import forget_media
 from handlers.ports import Context
 from handlers.tickets import resident_actor
 from nlu.places import building_of, room_label
@@ -127,6 +128,7 @@ def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -
         for said in uow.inbound.mentioning(phone):
             said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
+    forget_media(uow, resident.id)  # photos and voice notes: files, media ids, forwards
     anonymous = f"erased:{secrets.token_hex(8)}"
     uow.residents.forget_traces(resident.openid, anonymous)
     resident.openid = anonymous

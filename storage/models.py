@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
-from storage.states import FollowUpState, OutboxStatus
+from storage.states import FollowUpState, MediaStatus, OutboxStatus
 
 
 class Resident(Base):
@@ -108,7 +108,11 @@ class TicketFollower(Base):
 
 
 class Attachment(Base):
+    """A photo or voice note a resident sent about a ticket; fetched from WeChat in the
+    background (handlers/media.py, bot/media.py) and kept under media.dir."""
+
     __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_fetch_due", "fetch_status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -116,6 +120,21 @@ class Attachment(Base):
     media_id: Mapped[str | None] = mapped_column(String(128))
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Who sent it (a voice note can join another resident's ticket); erasure goes by this.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    # pending → fetched | pending (retry) | failed; erased after 注销. See storage.states.MediaStatus.
+    fetch_status: Mapped[str] = mapped_column(
+        String(16), default=MediaStatus.PENDING, server_default=MediaStatus.PENDING.value
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The stored copy: a content-addressed file name under media.dir (sha256 + extension).
+    path: Mapped[str | None] = mapped_column(String(80))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    fetched_at: Mapped[datetime | None]
 
 
 class InboundMessage(Base):
@@ -158,6 +177,11 @@ class OutboxMessage(Base):
     # Sends whose outcome was unknown (a timeout after WeChat got the request, a crash) and that
     # were sent again; capped by outbox.max_unknown, so one message reaches WeChat at most 1 + N times.
     unknown_outcomes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A forwarded photo or voice note (kind "image" / "voice"): the attachment, and the WeChat
+    # media id to send while it is valid (WeChat keeps temporary media three days).
+    attachment_id: Mapped[int | None] = mapped_column(index=True)
+    media_id: Mapped[str | None] = mapped_column(String(128))
+    media_expires_at: Mapped[datetime | None]
 
 
 class ConversationState(Base):

@@ -53,3 +53,12 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"  # given up; kept with last_error for the operator
+
+
+class MediaStatus(enum.StrEnum):
+    """A photo or voice note attached to a ticket, and its copy under media.dir."""
+
+    PENDING = "pending"  # waiting to be fetched from WeChat (or for a retry)
+    FETCHED = "fetched"  # stored under media.dir: path, sha256, content type and size are set
+    FAILED = "failed"  # given up; last_error says why (shown on the dashboard)
+    ERASED = "erased"  # the resident erased their data (注销): file and media id are gone

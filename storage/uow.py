@@ -14,6 +14,8 @@ from storage.access_repositories import (
     WebhookNonceRepository,
 )
 from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
+from storage.media_files import MediaFiles
+from storage.media_repository import AttachmentRepository
 from storage.repositories import (
     ConversationRepository,
     InboundRepository,
@@ -41,6 +43,22 @@ class AbstractUnitOfWork(abc.ABC):
     nonces: WebhookNonceRepository
     login_throttle: LoginThrottleRepository
     operator_sessions: OperatorSessionRepository
+    attachments: AttachmentRepository
+    # The media folder; files are removed only once the transaction that let go of them commits.
+    media_files: MediaFiles
+
+    _discarded_files: list[str]
+
+    def discard_media_file(self, name: str) -> None:
+        """Delete the stored file `name` when (and only if) this unit of work commits."""
+        if self.media_files.root is None:  # refuse now, before anything is written
+            raise RuntimeError("no media.dir configured for this unit of work")
+        self._discarded_files.append(name)
+
+    def _delete_discarded_files(self) -> None:
+        names, self._discarded_files = self._discarded_files, []
+        for name in names:
+            self.media_files.delete(name)
 
     def __enter__(self) -> Self:
         return self
@@ -65,8 +83,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(
+        self, session_factory: sessionmaker[Session], media_files: MediaFiles | None = None
+    ):
         self.session_factory = session_factory
+        self.media_files = media_files or MediaFiles(None)
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
@@ -84,6 +105,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.nonces = WebhookNonceRepository(self.session)
         self.login_throttle = LoginThrottleRepository(self.session)
         self.operator_sessions = OperatorSessionRepository(self.session)
+        self.attachments = AttachmentRepository(self.session)
+        self._discarded_files: list[str] = []
         return super().__enter__()
 
     def __exit__(
@@ -98,6 +121,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         self.session.commit()
+        self._delete_discarded_files()
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._discarded_files = []

@@ -103,7 +103,7 @@ def dashboard_rules(app: Any) -> list[tuple[str, str]]:
             "dashboard.static",
         ):
             continue
-        url = rule.build({"number": 1, "staff_id": 1}, append_unknown=False)[1]
+        url = rule.build({"number": 1, "staff_id": 1, "attachment_id": 1}, append_unknown=False)[1]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             rules.append((method, url))
     return rules

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # The modules register their routes (and the one handler of refusals) on `bp`; importing them
 # is what wires the blueprint.
-from bot.dashboard import auth, community_views, errors, views
+from bot.dashboard import auth, community_views, errors, media_views, views
 from bot.dashboard.blueprint import bp
 
-__all__ = ["auth", "bp", "community_views", "errors", "views"]
+__all__ = ["auth", "bp", "community_views", "errors", "media_views", "views"]
