@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import PROJECT_ROOT, Config, load_config
+from bot.nlu_refresh import ModelRefresher, refresher_for
 from bot.outbox import LocalInboxSender, OutboxSettings, Sender, WeChatSender
 from handlers.ports import Clock, Context, Deadlines, Policy, SystemClock
 from nlu.base import Parser
@@ -34,6 +35,8 @@ class Sheli:
     clock: Clock
     sender: Sender
     outbox_settings: OutboxSettings = field(default_factory=OutboxSettings)
+    # Retrains `parser` on the review queue's labels when they change (None: nothing to retrain).
+    nlu_refresher: ModelRefresher | None = None
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         """A fresh unit of work (the only way to one)."""
@@ -51,13 +54,22 @@ class Sheli:
         """
         from handlers.bus import handle
 
+        self.refresh_nlu()
         with self.uow() as uow:
             result = handle(message, uow, self.context())
             uow.commit()
         return result
 
+    def refresh_nlu(self, *, force: bool = False) -> bool:
+        """Pick up newly labelled examples: at most once per `scheduler.tick` (or now, with
+        `force`), before any transaction of this call is open. True if the model changed."""
+        if self.nlu_refresher is None:
+            return False
+        return self.nlu_refresher.refresh(self, force=force)
+
     def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a read model `query(uow, ctx, *args, **kwargs)` in a unit of work of its own."""
+        self.refresh_nlu()
         with self.uow() as uow:
             return query(uow, self.context(), *args, **kwargs)
 
@@ -85,7 +97,18 @@ def policy_from_config(config: Config) -> Policy:
         summary_recipients=tuple(config.get("summary.recipients") or ()),
         public_url=str(config.get("site.public_url") or ""),
         timezone=str(config.get("site.timezone") or "Asia/Shanghai"),
+        review_margin=float(config.get("nlu.review_margin", 0.15)),
+        inform=_inform(config.get("inform") or {}),
     )
+
+
+def _inform(section: Any) -> dict[str, tuple[str, ...]]:
+    """`inform:` as intent → roles; a single role may be written without a list."""
+    informed = {}
+    for intent, roles in section.items():
+        listed = [roles] if isinstance(roles, str) else list(roles or ())
+        informed[str(intent)] = tuple(str(role) for role in listed)
+    return informed
 
 
 def build_parser_from_config(config: Config) -> Parser:
@@ -97,7 +120,7 @@ def build_parser_from_config(config: Config) -> Parser:
         rasa_url=str(config.get("nlu.rasa_url") or ""),
         threshold=float(config.get("nlu.threshold", 0.45)),
         rasa_timeout=config.seconds("nlu.rasa_timeout"),
-        cache_dir=PROJECT_ROOT / "var" / "nlu-cache",
+        cache_dir=config.nlu_cache_dir,
     )
 
 
@@ -128,12 +151,13 @@ def bootstrap(
         upgrade(engine)
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
+    parser = parser or build_parser_from_config(config)
     return Sheli(
         config=config,
         engine=engine,
         session_factory=session_factory,
         policy=policy_from_config(config),
-        parser=parser or build_parser_from_config(config),
+        parser=parser,
         clock=clock,
         sender=sender or build_sender(config, session_factory, clock),
         outbox_settings=OutboxSettings(
@@ -141,6 +165,7 @@ def bootstrap(
             backoff=config.duration("outbox.backoff"),
             max_unknown=int(config.get("outbox.max_unknown", 1)),
         ),
+        nlu_refresher=refresher_for(parser, config.duration("scheduler.tick")),
     )
 
 

@@ -10,8 +10,10 @@ from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
 from handlers.lifecycle import record
 from handlers.ports import Context
+from handlers.review import forget_resident as forget_review_messages
 from nlu.places import building_of, room_label
 from storage.models import Resident, Ticket
+from storage.states import SENSITIVE_INTENTS
 from storage.uow import AbstractUnitOfWork
 
 
@@ -87,8 +89,11 @@ def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
         ticket.text = msg.ERASED_TICKET_TEXT
         ticket.phone = None
         ticket.location = ticket.building or building_of(ticket.location)
+        if ticket.intent in SENSITIVE_INTENTS:
+            ticket.location = None  # not even the building: it is about a person
         record(uow, ticket, "anonymised", "resident", ctx.now)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
+    forget_review_messages(uow, resident, ctx.now)  # kept for review: deleted, labels too
     uow.residents.forget_traces(old_openid, anonymous)
     resident.openid = anonymous
     resident.phone = None

@@ -24,6 +24,7 @@ from storage.repositories import (
     StaffRepository,
     TicketRepository,
 )
+from storage.review_repositories import ReviewRepository
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -41,6 +42,7 @@ class AbstractUnitOfWork(abc.ABC):
     nonces: WebhookNonceRepository
     login_throttle: LoginThrottleRepository
     operator_sessions: OperatorSessionRepository
+    review: ReviewRepository
 
     def __enter__(self) -> Self:
         return self
@@ -84,6 +86,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.nonces = WebhookNonceRepository(self.session)
         self.login_throttle = LoginThrottleRepository(self.session)
         self.operator_sessions = OperatorSessionRepository(self.session)
+        self.review = ReviewRepository(self.session)
         return super().__enter__()
 
     def __exit__(
