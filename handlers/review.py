@@ -37,6 +37,12 @@ PAGE_SIZE = 20
 TEXT_MAX = 2000
 
 
+def _ranking(parsed: ParseResult) -> list[tuple[str, float]]:
+    """The intents ranked, without Rasa's `nlu_fallback` entry (it is a verdict, not a guess)."""
+    ranked = [(intent, score) for intent, score in parsed.ranking if intent != FALLBACK_INTENT]
+    return ranked or [(parsed.intent, parsed.confidence)]
+
+
 def review_reason(parsed: ParseResult | None, policy: Policy) -> str | None:
     """Why this reading of a message should be reviewed, or None when it is clear enough."""
     if parsed is None or not parsed.text.strip():
@@ -45,7 +51,7 @@ def review_reason(parsed: ParseResult | None, policy: Policy) -> str | None:
         return "below_threshold"
     if parsed.intent == "out_of_scope":
         return "out_of_scope"
-    ranking = parsed.ranking
+    ranking = _ranking(parsed)
     if len(ranking) >= 2 and ranking[0][1] - ranking[1][1] < policy.review_margin:
         return "close"
     return None
@@ -58,7 +64,7 @@ def keep_if_unsure(
     reason = review_reason(parsed, ctx.policy)
     if reason is None or parsed is None:
         return None
-    ranking = parsed.ranking or [(parsed.intent, parsed.confidence)]
+    ranking = _ranking(parsed)
     top, confidence = ranking[0]
     runner_up = ranking[1] if len(ranking) > 1 else None
     return uow.review.add(

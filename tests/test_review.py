@@ -81,6 +81,27 @@ def test_review_reason_follows_threshold_scope_and_margin(sheli: Any) -> None:
     clear = ParseResult("x", "repair", 0.8, ranking=[("repair", 0.8), ("hazard", 0.1)])
     assert review_reason(clear, policy) is None
     assert review_reason(None, policy) is None
+    # Rasa ranks its fallback first; the guesses behind it are what a person reviews
+    rasa = ParseResult(
+        "x", "nlu_fallback", 0.45, ranking=[("nlu_fallback", 0.45), ("repair", 0.4), ("greet", 0.1)]
+    )
+    assert review_reason(rasa, policy) == "below_threshold"
+
+
+def test_what_is_kept_of_a_rasa_fallback(sheli: Any) -> None:
+    from handlers.review import keep_if_unsure
+
+    rasa = ParseResult(
+        "暖气片哐哐响",
+        "nlu_fallback",
+        0.45,
+        ranking=[("nlu_fallback", 0.45), ("repair", 0.4), ("hazard", 0.3)],
+    )
+    with sheli.uow() as uow:
+        resident = uow.residents.get_or_create("o_res", sheli.clock.now())
+        row = keep_if_unsure(uow, sheli.context(), resident, rasa)
+        assert row is not None
+        assert (row.intent, row.confidence, row.runner_up) == ("repair", 0.4, "hazard")
 
 
 def test_a_redelivered_message_is_kept_once(sheli: Any, wechat: Any, person: Any) -> None:
