@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import PROJECT_ROOT, Config, load_config
 from bot.media import LocalMediaSource, MediaLibrary, MediaSettings, MediaSource, WeChatMediaSource
+from bot.nlu_refresh import ModelRefresher, refresher_for
 from bot.outbox import LocalInboxSender, OutboxSettings, Sender, WeChatSender
 from handlers.ports import Clock, Context, Deadlines, Policy, SystemClock
 from nlu.base import Parser
@@ -40,6 +41,8 @@ class Sheli:
     media_files: MediaFiles = field(default_factory=lambda: MediaFiles(None))
     media_source: MediaSource | None = None
     media_settings: MediaSettings = field(default_factory=MediaSettings)
+    # Retrains `parser` on the review queue's labels when they change (None: nothing to retrain).
+    nlu_refresher: ModelRefresher | None = None
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         """A fresh unit of work (the only way to one)."""
@@ -57,13 +60,22 @@ class Sheli:
         """
         from handlers.bus import handle
 
+        self.refresh_nlu()
         with self.uow() as uow:
             result = handle(message, uow, self.context())
             uow.commit()
         return result
 
+    def refresh_nlu(self, *, force: bool = False) -> bool:
+        """Pick up newly labelled examples: at most once per `scheduler.tick` (or now, with
+        `force`), before any transaction of this call is open. True if the model changed."""
+        if self.nlu_refresher is None:
+            return False
+        return self.nlu_refresher.refresh(self, force=force)
+
     def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a read model `query(uow, ctx, *args, **kwargs)` in a unit of work of its own."""
+        self.refresh_nlu()
         with self.uow() as uow:
             return query(uow, self.context(), *args, **kwargs)
 
@@ -91,7 +103,18 @@ def policy_from_config(config: Config) -> Policy:
         summary_recipients=tuple(config.get("summary.recipients") or ()),
         public_url=str(config.get("site.public_url") or ""),
         timezone=str(config.get("site.timezone") or "Asia/Shanghai"),
+        review_margin=float(config.get("nlu.review_margin", 0.15)),
+        inform=_inform(config.get("inform") or {}),
     )
+
+
+def _inform(section: Any) -> dict[str, tuple[str, ...]]:
+    """`inform:` as intent → roles; a single role may be written without a list."""
+    informed = {}
+    for intent, roles in section.items():
+        listed = [roles] if isinstance(roles, str) else list(roles or ())
+        informed[str(intent)] = tuple(str(role) for role in listed)
+    return informed
 
 
 def build_parser_from_config(config: Config) -> Parser:
@@ -103,7 +126,7 @@ def build_parser_from_config(config: Config) -> Parser:
         rasa_url=str(config.get("nlu.rasa_url") or ""),
         threshold=float(config.get("nlu.threshold", 0.45)),
         rasa_timeout=config.seconds("nlu.rasa_timeout"),
-        cache_dir=PROJECT_ROOT / "var" / "nlu-cache",
+        cache_dir=config.nlu_cache_dir,
     )
 
 
@@ -157,12 +180,13 @@ def bootstrap(
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
     media_files = MediaFiles(config.media_dir)
+    parser = parser or build_parser_from_config(config)
     return Sheli(
         config=config,
         engine=engine,
         session_factory=session_factory,
         policy=policy_from_config(config),
-        parser=parser or build_parser_from_config(config),
+        parser=parser,
         clock=clock,
         sender=sender or build_sender(config, session_factory, clock, media_files),
         outbox_settings=OutboxSettings(
@@ -177,6 +201,7 @@ def bootstrap(
             max_attempts=max(int(config.get("media.max_attempts", 8)), 1),
             backoff=config.duration("media.backoff"),
         ),
+        nlu_refresher=refresher_for(parser, config.duration("scheduler.tick")),
     )
 
 

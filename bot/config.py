@@ -132,6 +132,15 @@ class Config:
                 raise ConfigError(
                     f"routing.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
                 )
+        inform = self.get("inform") or {}
+        if not isinstance(inform, dict):
+            raise ConfigError("inform: expected intent: [role, ...]")
+        for intent, told in inform.items():
+            for role in [told] if isinstance(told, str) else list(told or ()):
+                if role not in roles:
+                    raise ConfigError(
+                        f"inform.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
+                    )
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path such as `wechat.token`, or `default`."""
@@ -166,6 +175,13 @@ class Config:
     def media_dir(self) -> Path:
         """Where photos and voice notes are kept; a relative path is taken from the project folder."""
         path = Path(str(self.get("media.dir") or "var/media/"))
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def nlu_cache_dir(self) -> Path:
+        """Where the service and `sheli nlu train` keep trained embedded models (`nlu.cache_dir`;
+        a relative path is taken from the project folder)."""
+        path = Path(str(self.get("nlu.cache_dir") or "var/nlu-cache"))
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property

@@ -15,6 +15,7 @@ from handlers import (
     followup,
     importing,
     resources,
+    review,
     sla,
     staff,
     summary,
@@ -50,6 +51,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.SendEventReminders: events.send_event_reminders,
     cmd.CheckSla: sla.check_sla,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
+    cmd.LabelMessage: review.label_message,
 }
 
 

@@ -195,3 +195,15 @@ class CheckSla:
 @dataclass(frozen=True)
 class SendWeeklySummary:
     week: str | None = None  # an ISO week label; None: the last full week
+
+
+# --- the NLU review queue -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelMessage:
+    """A kept message (`sheli nlu review`) labelled with the intent it should have had."""
+
+    review_id: int
+    intent: str  # an intent key ("repair") or its Chinese name ("物业报修")
+    actor: Actor

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers import events, followup, media, residents, staff_commands
+from handlers import events, followup, media, residents, resources, review, staff_commands
 from handlers import messages as msg
 from handlers.errors import DomainError
 from handlers.inbound import Inbound
@@ -47,7 +47,11 @@ from storage.uow import AbstractUnitOfWork
 log = logging.getLogger(__name__)
 
 # Intents that cannot be dispatched without knowing where.
-NEEDS_LOCATION = ("repair",)
+NEEDS_LOCATION = ("repair", "hazard")
+# Intents that are always urgent (SPEC: a hazard is urgent), besides violent mediation.
+ALWAYS_URGENT = ("hazard",)
+# Intents whose reports at the same spot of the same problem join one ticket.
+DEDUPE_INTENTS = ("repair", "hazard")
 # Intents a resident may switch to while Sheli waits for what a menu button asked.
 _NOT_A_MENU_ANSWER = ("cancel", "status_query", "ask_human", "greet")
 
@@ -193,6 +197,7 @@ def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> 
 def _on_intent(turn: Turn) -> str:
     parsed = turn.parsed
     intent = parsed.intent if parsed else "nlu_fallback"
+    review.keep_if_unsure(turn.uow, turn.ctx, turn.resident, parsed)  # unsure: kept for review
     handler = INTENT_HANDLERS.get(intent, _help)
     return handler(turn, intent)
 
@@ -207,7 +212,7 @@ def _request(turn: Turn, intent: str) -> str:
             return answer
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
-    urgent = intent == "mediation" and involves_violence(text)
+    urgent = (intent == "mediation" and involves_violence(text)) or intent in ALWAYS_URGENT
     confidence = parsed.confidence if parsed else None
     from_room = location is None and intent in NEEDS_LOCATION and bool(turn.resident.room)
     if from_room:
@@ -221,7 +226,19 @@ def _request(turn: Turn, intent: str) -> str:
     reply = _open(turn, intent, text, location, phone, urgent, confidence)
     if from_room:
         reply += msg.LOCATION_FROM_ROOM.format(room=location)
+    extra = REPLY_EXTRAS.get(intent)
+    if extra is not None:
+        reply += extra(turn, text)
     return reply + events.event_hint(turn.uow, turn.ctx, intent)
+
+
+# Lines added to a new ticket's reply, by intent: an answer from community data, a reassurance.
+REPLY_EXTRAS: dict[str, Callable[[Turn, str], str]] = {
+    "social_security": lambda turn, text: resources.social_security_hint(turn.uow, text),
+    "hardship": lambda turn, text: msg.HARDSHIP_PRIVATE,
+}
+# A reply of its own for a new ticket of these intents (else TICKET_CREATED[_URGENT]).
+CREATED_REPLIES = {"hazard": msg.TICKET_CREATED_HAZARD}
 
 
 def _open(
@@ -234,7 +251,7 @@ def _open(
     confidence: float | None,
 ) -> str:
     uow, policy = turn.uow, turn.policy
-    if location and intent == "repair":
+    if location and intent in DEDUPE_INTENTS:
         original = find_duplicate(uow, intent, location, text)
         if original is not None:
             link_duplicate(uow, turn.ctx, original, turn.resident, text)
@@ -258,7 +275,9 @@ def _open(
     intent_name = msg.INTENT_NAMES.get(intent, intent)
     if ticket.assignee is None:
         return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id) + extra
-    template = msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
+    template = CREATED_REPLIES.get(intent) or (
+        msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
+    )
     return (
         template.format(
             intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
@@ -281,6 +300,15 @@ def _help(turn: Turn, intent: str) -> str:
 
 def _rating_without_visit(turn: Turn, intent: str) -> str:
     return msg.RATING_WITHOUT_VISIT
+
+
+def _event_query(turn: Turn, intent: str) -> str:
+    """Community activities of every kind from the events table; joining as a volunteer is
+    answered with the volunteer teams."""
+    text = turn.inbound.text or ""
+    if resources.asks_to_volunteer(text):
+        return resources.volunteer_answer(turn.uow, turn.ctx)
+    return events.answer_event_question(turn.uow, turn.ctx, text)
 
 
 _TICKET_IN_TEXT = re.compile(r"#\s*(\d{1,9})|(?<!\d)(\d{1,9})\s*号?单")
@@ -363,6 +391,10 @@ INTENT_HANDLERS: dict[str, IntentHandler] = {
     "ask_human": _human,
     "out_of_scope": _help,
     "nlu_fallback": _help,
+    "hazard": _request,
+    "hardship": _request,
+    "social_security": _request,
+    "event_query": _event_query,
 }
 
 
@@ -459,6 +491,9 @@ MENU: dict[str, MenuItem] = {
     "MEDIATION": MenuItem("mediation", msg.MENU_PROMPTS["MEDIATION"]),
     "LEGAL": MenuItem("legal_consult", msg.MENU_PROMPTS["LEGAL"]),
     "JOBS": MenuItem("job_fair", msg.MENU_PROMPTS["JOBS"]),
+    "HAZARD": MenuItem("hazard", msg.MENU_PROMPTS["HAZARD"]),
+    "HARDSHIP": MenuItem("hardship", msg.MENU_PROMPTS["HARDSHIP"]),
+    "SOCIAL_SECURITY": MenuItem("social_security", msg.MENU_PROMPTS["SOCIAL_SECURITY"]),
     "PROGRESS": MenuItem(action=_status),
     "HUMAN": MenuItem(action=_human),
     "MY_INFO": MenuItem(action=lambda turn: _cmd_my_info(turn, Command("我的信息"))),

@@ -113,6 +113,52 @@ def answer_job_question(uow: AbstractUnitOfWork, ctx: Context, text: str) -> str
     return "\n".join(lines)
 
 
+def kind_asked_about(text: str) -> str | None:
+    """The kind of event a question names ("周末有讲座吗" → lecture), or None."""
+    clean = normalise(text).replace(" ", "")
+    for kind, words in msg.EVENT_QUERY_KIND_WORDS.items():
+        if any(word in clean for word in words):
+            return kind
+    return None
+
+
+def _a_mix_of_kinds(events: Sequence[Event], limit: int = 5) -> list[Event]:
+    """The soonest event of each kind, then the soonest others, up to `limit`, in time order:
+    thirteen job fairs in a row must not hide the market and the legal clinic."""
+    chosen: dict[int, Event] = {}
+    for event in events:
+        if len(chosen) < limit and all(e.kind != event.kind for e in chosen.values()):
+            chosen[event.id] = event
+    for event in events:
+        if len(chosen) >= limit:
+            break
+        chosen.setdefault(event.id, event)
+    return sorted(chosen.values(), key=lambda e: (e.starts_at, e.id))
+
+
+def answer_event_question(uow: AbstractUnitOfWork, ctx: Context, text: str) -> str:
+    """`event_query`: the next community events of every kind ("社区最近有什么活动"), or of the
+    kind the question names ("周末有没有讲座"), from the events table; a polite answer when
+    nothing is planned. Job fairs are listed like the rest (openings are for job questions)."""
+    kind = kind_asked_about(text)
+    header = msg.EVENTS_HEADER
+    found: Sequence[Event] = []
+    if kind is not None:
+        found = upcoming(uow, ctx.now, kind)
+        kind_name = msg.EVENT_KIND_NAMES.get(kind, kind)
+        header = msg.EVENTS_OF_KIND_HEADER.format(kind=kind_name)
+        if not found:
+            header = msg.EVENTS_NONE_OF_KIND.format(kind=kind_name)
+    if not found:
+        found = _a_mix_of_kinds(upcoming(uow, ctx.now, limit=50))
+    if not found:
+        return msg.EVENTS_NONE
+    lines = [header]
+    lines += [event_line(uow, ctx.policy, event, openings=False) for event in found]
+    lines.append(msg.EVENTS_FOOTER.format(n=found[0].id))
+    return "\n".join(lines)
+
+
 # Which event a ticket's reply mentions: the next legal clinic, or the next job fair.
 HINTS: dict[str, tuple[str, str]] = {
     "legal_consult": (msg.NEXT_LEGAL_CLINIC, EventKind.LEGAL_CLINIC),

@@ -17,6 +17,9 @@ INTENT_NAMES = {
     "mediation": "矛盾调解",
     "legal_consult": "法律咨询",
     "job_fair": "就业服务",
+    "hazard": "安全隐患",
+    "hardship": "困难帮扶",
+    "social_security": "社保医保",
 }
 
 # What a menu button asks; the next message becomes a request of that kind.
@@ -25,6 +28,9 @@ MENU_PROMPTS = {
     "MEDIATION": "请说说遇到了什么矛盾，在哪栋哪间，我们安排网格员来调解。",
     "LEGAL": "请说说想咨询的法律问题，例如欠薪、合同、工伤，法律顾问会联系你。",
     "JOBS": "想了解招聘会还是找工作？说说你的情况，就业服务专员会帮你。",
+    "HAZARD": "请说一下是什么隐患、在哪栋哪层，例如「8号楼四楼楼梯间电线裸露」。着火或燃气泄漏请先离开，拨打119。",
+    "HARDSHIP": "请说说遇到了什么困难，支部联络员会联系你。你说的情况只有负责的工作人员能看到。",
+    "SOCIAL_SECURITY": "请说说想办的社保、医保事项，例如查缴费记录、补办社保卡、医保报销。",
 }
 
 MENU = "回复「进度」查看办理情况，「人工」找工作人员。"
@@ -205,6 +211,8 @@ EVENT_KIND_NAMES = {
     "legal_clinic": "法律服务",
     "market": "市集",
     "other": "活动",
+    "lecture": "讲座",
+    "volunteer": "志愿活动",
 }
 WEEKDAYS = "一二三四五六日"
 EVENT_WHEN = "{month}月{day}日（周{weekday}）{time}"
@@ -406,6 +414,9 @@ MENU_LABELS = {
     "PROGRESS": "办理进度",
     "HUMAN": "人工服务",
     "MY_INFO": "我的信息",
+    "HAZARD": "安全隐患",
+    "HARDSHIP": "困难帮扶",
+    "SOCIAL_SECURITY": "社保医保",
 }
 SIMULATOR_DEFAULT_PLACE = "3栋502"
 
@@ -433,3 +444,87 @@ MEDIA_STATUS_ERASED = "{what}已随住户注销删除"
 MEDIA_VOICE_DOWNLOAD = "下载语音（{type}，浏览器一般不能直接播放）"
 MEDIA_UPLOAD_BAD = "上传的不是图片：请选 PNG、JPEG、GIF、WEBP 或 BMP 文件"
 MEDIA_UPLOAD_TOO_LARGE = "图片太大：不能超过 {mb} MB"
+# The pilot's other needs (issue 16): hazards, hardship, social security.
+# A hazard is always urgent: the assignee is told at once and the grid worker for information.
+TICKET_CREATED_HAZARD = (
+    "收到，已登记安全隐患 #{n} 并通知{assignee}，网格员也会知悉。"
+    "请先远离危险的地方；着火或燃气泄漏请立即拨打119。"
+)
+HARDSHIP_PRIVATE = "\n你说的情况只有负责的工作人员能看到，不会公开。"
+NOTIFY_INFORMED = (
+    "【知悉 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n已派{assignee}处理，请留意现场。"
+)
+# Social security (社保/医保): an answer from these notes beside the ticket, by topic.
+SOCIAL_SECURITY_FAQ = (
+    (
+        ("补办", "挂失", "丢了", "丢失", "掉了"),
+        "社保卡丢了：先拨打12333或在「电子社保卡」里挂失，再带身份证到社保经办网点或发卡银行补办。",
+    ),
+    (
+        ("报销", "住院", "门诊", "看病", "药费"),
+        "医保报销：住院一般在医院直接结算；门诊、异地看病要带发票、病历和社保卡到医保窗口报销，比例以当地政策为准。",
+    ),
+    (
+        ("转移", "转到", "换城市", "回老家", "异地"),
+        "换城市工作，社保可以转移接续：在新参保地申请，或在「国家社会保险公共服务平台」网上办理。",
+    ),
+    (
+        ("断缴", "补缴", "断了"),
+        "社保断缴后能否补缴、怎么补，各地规定不同，可拨打12333问清楚，就业服务专员也会帮你查。",
+    ),
+    (
+        ("查", "几个月", "缴费记录", "交了多少", "缴了多少", "交没交"),
+        "查社保缴费记录：用「电子社保卡」或「国家社会保险公共服务平台」小程序就能查，也可以拨打12333。",
+    ),
+)
+SOCIAL_SECURITY_GENERAL = "社保、医保的政策问题也可以拨打12333咨询。"
+SOCIAL_SECURITY_UNIT = "\n{name}可以帮忙办理（{services}）{phone}。"
+SOCIAL_SECURITY_UNIT_PHONE = "，电话{phone}"
+# Alliance units whose services mention one of these help with social security.
+SOCIAL_SECURITY_SERVICE_WORDS = ("社保", "医保", "社会保险")
+
+# Community activities (event_query): every kind of event, not just job fairs.
+EVENTS_HEADER = "最近的社区活动："
+EVENTS_OF_KIND_HEADER = "最近的{kind}："
+EVENTS_NONE_OF_KIND = "最近没有{kind}安排，其他社区活动："
+EVENTS_FOOTER = "回复「报名 活动编号」报名，例如「报名 {n}」。"
+EVENTS_NONE = "最近还没有安排社区活动，有新活动会第一时间通知大家。想参加志愿服务，可以问「怎么报名当志愿者」。"
+# Words that say which kind of event a question is about.
+EVENT_QUERY_KIND_WORDS = {
+    "lecture": ("讲座", "讲堂", "培训", "课程", "上课"),
+    "market": ("市集", "集市", "赶集", "摆摊", "义卖", "夜市"),
+    "legal_clinic": ("法律", "律师", "普法", "法援"),
+    "job_fair": ("招聘", "招工", "岗位"),
+    "volunteer": ("志愿活动", "志愿服务活动", "义工活动"),
+}
+# A question about joining as a volunteer is answered with the volunteer teams.
+VOLUNTEER_WORDS = ("志愿者", "志愿队", "志愿服务", "做志愿", "当志愿", "义工")
+VOLUNTEER_TEAMS_HEADER = "社区的志愿服务队："
+VOLUNTEER_TEAM_LINE = "· {team}（{n}人）{skills}"
+VOLUNTEER_TEAM_SKILLS = "：{skills}"
+VOLUNTEER_JOIN = "想加入的话回复「人工」，支部联络员会帮你报名。"
+VOLUNTEER_EVENTS = "最近的志愿活动："
+VOLUNTEER_NO_TEAMS = "社区正在组建志愿服务队。想参加的话回复「人工」留下意向，支部联络员会联系你。"
+
+# The review queue (handlers/review.py): what Sheli did not understand, labelled by people.
+# Every intent a message can be labelled with, as the dashboard's select shows it.
+REVIEW_INTENT_NAMES = {
+    **INTENT_NAMES,
+    "greet": "问候",
+    "thanks": "感谢",
+    "status_query": "查进度",
+    "cancel": "取消",
+    "rating": "评价",
+    "ask_human": "找人工",
+    "event_query": "社区活动",
+    "out_of_scope": "无关/闲聊",
+}
+REVIEW_REASON_NAMES = {
+    "below_threshold": "没听懂",
+    "out_of_scope": "不在服务范围",
+    "close": "拿不准",
+}
+REVIEW_NOT_FOUND = "没有编号为 {id} 的待标注消息。"
+REVIEW_UNKNOWN_INTENT = "没有「{intent}」这个意图。可选：{intents}。"
+REVIEW_LABELLED = "消息 {id} 已标注为「{name}」，模型会在下一次检查时更新。"
+REVIEW_NOTHING = "没有待标注的消息。"

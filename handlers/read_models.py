@@ -37,7 +37,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
-from storage.states import ACTIVE_STATUSES
+from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS
 from storage.uow import AbstractUnitOfWork
 
 # Inbound messages this long before a ticket was opened are shown as part of its conversation.
@@ -149,7 +149,9 @@ def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview
     recent = compute_summary(uow, policy, whole, now)
     active = list(uow.tickets.list(status=ACTIVE_STATUSES))
     created = uow.tickets.list(since=whole.start, until=whole.end)
-    buildings = Counter(t.building for t in created if t.building).most_common(10)
+    buildings = Counter(
+        t.building for t in created if t.building and t.intent not in SENSITIVE_INTENTS
+    ).most_common(10)
     intents = sorted({i for s in weekly for i in s.new_by_intent})
     return Overview(
         open=len(active),
@@ -519,7 +521,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     """
     residents = uow.buildings.residents_with_room()
     living = Counter(_building_of_room(r.room) for r in residents)
-    tickets = uow.tickets.list()
+    tickets = [t for t in uow.tickets.list() if t.intent not in SENSITIVE_INTENTS]
     requests = Counter(t.building for t in tickets if t.building)
     open_requests = Counter(t.building for t in tickets if t.building and is_active(t))
     rows = []
@@ -581,6 +583,7 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
     for label, ids in sorted(by_room.items()):  # rooms residents named that were never imported
         rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
     tickets = uow.tickets.list(building=name, newest_first=True, limit=200)
+    tickets = [t for t in tickets if t.intent not in SENSITIVE_INTENTS]
     return {
         "name": name,
         "imported": building is not None,

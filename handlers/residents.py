@@ -12,9 +12,11 @@ from handlers.lifecycle import is_active, record
 from handlers.masking import remove_personal
 from handlers.media import forget_media
 from handlers.ports import Context
+from handlers.review import forget_resident as forget_review_messages
 from handlers.tickets import resident_actor
 from nlu.places import building_of, room_label
 from storage.models import Resident, Ticket, TicketEvent
+from storage.states import SENSITIVE_INTENTS
 from storage.uow import AbstractUnitOfWork
 
 
@@ -112,6 +114,8 @@ def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -
         ticket.resolution = remove_personal(ticket.resolution)
         ticket.phone = None
         ticket.location = ticket.building or building_of(ticket.location)
+        if ticket.intent in SENSITIVE_INTENTS:
+            ticket.location = None  # not even the building: it is about a person
         for event in uow.tickets.events(ticket.id):
             _scrub_event(event)
         for message in uow.outbox.about_ticket(ticket.id):  # staff notices quoted the request
@@ -129,6 +133,7 @@ def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -
             said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
     forget_media(uow, resident.id)  # photos and voice notes: files, media ids, forwards
+    forget_review_messages(uow, resident, ctx.now)  # kept for review: deleted, labels too
     anonymous = f"erased:{secrets.token_hex(8)}"
     uow.residents.forget_traces(resident.openid, anonymous)
     resident.openid = anonymous

@@ -29,6 +29,7 @@ trail, so anyone can check it with `sheli tickets show N`:
   the report (overdue_detail says which deadline and role).
 - load_by_role: open tickets per role at the time of the report.
 - top_buildings: the buildings with two or more of this week's tickets, most first (at most 3).
+  Sensitive cases (storage.states.SENSITIVE_INTENTS: hardship) are never counted by building.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from handlers.ports import Context, Policy
 from handlers.sla import breach_levels
 from handlers.times import human_duration
 from storage.models import Ticket, TicketEvent
-from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
+from storage.states import ACTIVE_STATUSES, DONE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 UTC = ZoneInfo("UTC")
@@ -260,7 +261,9 @@ def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: da
                 Overdue(ticket.id, "accept" if accept else "resolve", ticket.role)
             )
     summary.load_by_role = dict(Counter(t.role for t in active).most_common())
-    buildings = Counter(t.building for t in created if t.building)
+    buildings = Counter(
+        t.building for t in created if t.building and t.intent not in SENSITIVE_INTENTS
+    )
     summary.top_buildings = [(b, n) for b, n in _most_common(buildings) if n >= 2][:3]
     add_community_figures(uow, summary, week)
     return summary

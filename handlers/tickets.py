@@ -17,9 +17,9 @@ from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
 from handlers.notices import notify, tell_residents
 from handlers.ports import Context, Policy
-from nlu.places import building_of
+from nlu.places import building_of, same_place
 from storage.models import Resident, Staff, Ticket, TicketFollower
-from storage.states import FollowUpState, TicketStatus
+from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, FollowUpState, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 # Opening the same ticket's page again within this time does not add another "viewed" line.
@@ -131,7 +131,8 @@ def open_ticket(
         resident=resident,
         text=text[:2000],
         location=location,
-        building=building_of(location),
+        # A sensitive case is about a person: it is never grouped by building.
+        building=None if intent in SENSITIVE_INTENTS else building_of(location),
         phone=phone or resident.phone,
         confidence=confidence,
         created_at=ctx.now,
@@ -151,7 +152,30 @@ def open_ticket(
     )
     uow.tickets.add(ticket)
     assign_ticket(uow, ctx, ticket, ticket.role)
+    inform_roles(uow, ctx, ticket)
     return ticket
+
+
+def inform_roles(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> None:
+    """Tell the roles `inform:` names for this intent (a hazard: the grid worker) about a new
+    ticket, for their information; they do not take it. Once per ticket and role."""
+    for role in ctx.policy.informed_roles(ticket.intent):
+        staff = uow.staff.least_loaded(role)
+        if staff is None or staff.id == ticket.assignee_id:
+            continue
+        notify(
+            uow,
+            staff.openid,
+            task_text(
+                msg.NOTIFY_INFORMED,
+                ctx.policy,
+                ticket,
+                assignee=assignee_label(ctx.policy, ticket),
+            ),
+            ctx.now,
+            ticket=ticket,
+            dedupe_key=f"inform:{ticket.id}:{role}",
+        )
 
 
 # --- duplicates ------------------------------------------------------------------------------
@@ -170,18 +194,36 @@ def _problem_bigrams(text: str, location: str | None) -> set[str]:
     }
 
 
-def same_problem(first: str, second: str, location: str | None) -> bool:
-    """Do two descriptions at one place name the same thing? ("电梯坏了" ~ "电梯卡在三楼了")."""
-    a, b = _problem_bigrams(first, location), _problem_bigrams(second, location)
+def same_problem(
+    first: str, second: str, location: str | None, second_location: str | None = None
+) -> bool:
+    """Do two descriptions at one place name the same thing? ("电梯坏了" ~ "电梯卡在三楼了").
+
+    `second_location` is where the second was reported, when written differently.
+    """
+    a = _problem_bigrams(first, location)
+    b = _problem_bigrams(second, location if second_location is None else second_location)
     if not a or not b:
         return False
     return len(a & b) / min(len(a), len(b)) >= 0.5
 
 
 def find_duplicate(uow: AbstractUnitOfWork, intent: str, location: str, text: str) -> Ticket | None:
-    """The open ticket that already covers this report: same intent, place and problem."""
-    for ticket in uow.tickets.active_at(intent, location):
-        if same_problem(ticket.text, text, location):
+    """The open ticket that already covers this report: same intent, same spot, same problem.
+
+    The spot is nlu.places.same_place: when both reports name a room, the same room ("1栋40号房"
+    and "1栋12号房" are two tickets); otherwise the same building and a public facility both
+    name ("3栋楼道灯坏了", "三栋走廊的灯不亮"). A place with no building (a WeChat location
+    pin's label) matches only the same place, written the same way.
+    """
+    building = building_of(location)
+    if building is None:
+        candidates = uow.tickets.active_at(intent, location)
+        return next((t for t in candidates if same_problem(t.text, text, location)), None)
+    for ticket in uow.tickets.list(status=ACTIVE_STATUSES, intent=intent, building=building):
+        if same_place(ticket.location, location, ticket.text, text) and same_problem(
+            ticket.text, text, ticket.location, location
+        ):
             return ticket
     return None
 

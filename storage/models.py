@@ -258,3 +258,28 @@ class OperatorSession(Base):
     password_fingerprint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReviewMessage(Base):
+    """A message the NLU did not understand or was unsure of, kept for review (issue 16).
+
+    The text is masked (phones, ID numbers); the resident's id lets `注销` delete their rows.
+    An operator's label turns the row into a training example for the embedded model.
+    """
+
+    __tablename__ = "nlu_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # The intent the NLU ranked first (even below the threshold), its confidence, the runner-up.
+    intent: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float]
+    runner_up: Mapped[str | None] = mapped_column(String(32))
+    runner_up_confidence: Mapped[float | None]
+    # Why it was kept: below_threshold | out_of_scope | close (see handlers/review.py).
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    labelled_intent: Mapped[str | None] = mapped_column(String(32))
+    labelled_by: Mapped[str | None] = mapped_column(String(80))
+    labelled_at: Mapped[datetime | None] = mapped_column(index=True)

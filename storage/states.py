@@ -28,6 +28,12 @@ ACTIVE_STATUSES = (
 )
 DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
+# Tickets of these intents are about a person, not a place: they never appear grouped by
+# building (the summary's hotspots, the dashboard's building charts and lists), and they are
+# opened without a building. Here, beside the statuses, so SQL in storage and the handlers'
+# figures exclude the same ones.
+SENSITIVE_INTENTS = ("hardship",)
+
 
 class FollowUpState(enum.StrEnum):
     """The follow-up visit (回访) of a ticket."""

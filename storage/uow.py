@@ -26,6 +26,7 @@ from storage.repositories import (
     StaffRepository,
     TicketRepository,
 )
+from storage.review_repositories import ReviewRepository
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -59,6 +60,8 @@ class AbstractUnitOfWork(abc.ABC):
         names, self._discarded_files = self._discarded_files, []
         for name in names:
             self.media_files.delete(name)
+
+    review: ReviewRepository
 
     def __enter__(self) -> Self:
         return self
@@ -107,6 +110,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.operator_sessions = OperatorSessionRepository(self.session)
         self.attachments = AttachmentRepository(self.session)
         self._discarded_files: list[str] = []
+        self.review = ReviewRepository(self.session)
         return super().__enter__()
 
     def __exit__(

@@ -65,7 +65,7 @@ def test_every_bad_row_is_reported_with_its_number() -> None:
         validate_events(rows, SITE)
     assert rejected.value.problems == ["row 5: expected a mapping of fields, got 'just text'"]
     assert problems(rows[:4]) == [
-        "row 2: kind 'concert' is not one of job_fair, legal_clinic, market, other",
+        "row 2: kind 'concert' is not one of job_fair, legal_clinic, market, lecture, volunteer, other",
         "row 2: title is empty",
         "row 2: starts_at '2026-12-05' has no time of day",
         "row 2: capacity must be ≥ 0, not -1",

@@ -30,6 +30,10 @@ KIND_ALIASES = {
     "市集": EventKind.MARKET,
     "集市": EventKind.MARKET,
     "其他": EventKind.OTHER,
+    "讲座": EventKind.LECTURE,
+    "培训": EventKind.LECTURE,
+    "志愿活动": EventKind.VOLUNTEER,
+    "志愿服务": EventKind.VOLUNTEER,
 }
 TITLE_MAX = 120
 PLACE_MAX = 120
@@ -50,7 +54,8 @@ class EventFields:
 
 
 def parse_kind(value: Any) -> str:
-    """An event kind from its key (job_fair, legal_clinic, market, other) or Chinese name."""
+    """An event kind from its key (job_fair, legal_clinic, market, lecture, volunteer, other) or
+    its Chinese name."""
     text = str(value or "").strip()
     if text.lower() in {k.value for k in EventKind}:
         return text.lower()
