@@ -118,10 +118,17 @@ def ticket_lines(tickets: list[Ticket]) -> str:
     )
 
 
+# A phone or ID number (masked first), with the words that announce it: no part of a summary.
+_PERSONAL = re.compile(
+    r"[，,\s]*(?:我的?)?(?:联系)?(?:电话|手机|号码|身份证号?)?(?:是|为)?[:：]?\s*[\d+\-]*\*[\d*Xx+\-]*"
+)
+
+
 def summary(ticket: Ticket, width: int = 12) -> str:
     """A few words of what the ticket is about, without its place and personal details."""
     text = ticket.text.replace(ticket.location, "") if ticket.location else ticket.text
-    text = mask_personal(text.splitlines()[0] if text else "").strip(" ，,。.！!？?的")
+    text = _PERSONAL.sub("", mask_personal(text.splitlines()[0] if text else ""))
+    text = text.strip(" ，,。.！!？?的")
     return text[:width] + ("…" if len(text) > width else "") if text else "—"
 
 

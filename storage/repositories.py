@@ -241,9 +241,7 @@ class TicketRepository:
     def staff_wrote_since(self, resident_id: int, since: datetime) -> Ticket | None:
         """Of the tickets the resident owns or follows and that are not closed or cancelled, the
         one staff wrote to them about last (回复 n), at or after `since`."""
-        followed = select(TicketFollower.ticket_id).where(
-            TicketFollower.resident_id == resident_id
-        )
+        followed = select(TicketFollower.ticket_id).where(TicketFollower.resident_id == resident_id)
         return (
             self.session.scalars(
                 select(Ticket)

@@ -32,9 +32,7 @@ def registered(talk: Dialogue) -> None:
     talk([("resident", "登记 3栋502", "3栋502"), ("resident", "保存电话 13812345678", "已保存")])
 
 
-def test_erase_says_what_goes_and_only_the_confirmation_erases(
-    talk: Dialogue, sheli: Any
-) -> None:
+def test_erase_says_what_goes_and_only_the_confirmation_erases(talk: Dialogue, sheli: Any) -> None:
     registered(talk)
     talk([("resident", "注销", ["住址、电话", "不能恢复", "30分钟内回复「确认注销」"])])
     assert kept(sheli) == ("3栋502", "13812345678")
@@ -66,9 +64,7 @@ def test_a_plain_answer_does_not_erase(
     assert kept(sheli) == ("3栋502", "13812345678")
 
 
-def test_a_plain_yes_is_asked_for_the_words_and_they_still_work(
-    talk: Dialogue, sheli: Any
-) -> None:
+def test_a_plain_yes_is_asked_for_the_words_and_they_still_work(talk: Dialogue, sheli: Any) -> None:
     registered(talk)
     talk(
         [

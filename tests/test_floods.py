@@ -105,9 +105,7 @@ def test_a_redelivered_refusal_is_answered_the_same_and_notifies_once(
 
 
 @pytest.mark.postgres
-def test_concurrent_messages_on_postgres_never_pass_the_limit(
-    make_sheli: Any, pg_url: str
-) -> None:
+def test_concurrent_messages_on_postgres_never_pass_the_limit(make_sheli: Any, pg_url: str) -> None:
     sheli = make_sheli(pg_url)
     hire(sheli, "branch_liaison", "陈联络员", "o_liaison")
     hire(sheli, "property_steward", "王师傅", "o_steward")

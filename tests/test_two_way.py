@@ -342,3 +342,38 @@ def test_human_with_nobody_on_duty_is_still_recorded(person: Any, sheli: Any) ->
     with sheli.uow() as uow:
         human = uow.tickets.get(1)
     assert human is not None and (human.intent, human.status) == ("ask_human", "open")
+
+
+def test_the_readme_walkthrough(talk: Dialogue, sheli: Any) -> None:
+    """README's two-way exchange, line by line."""
+    talk(
+        [
+            (
+                "resident",
+                "3栋502热水器坏了 电话13812345678",
+                "收到！已登记物业报修 #1，物业管家王师傅会尽快处理。",
+            ),
+            ("steward", INBOX, only("【新任务 #1】物业报修", "电话：138****5678")),
+            (
+                "steward",
+                "回复 1 明天上午九点上门，方便吗？",
+                "已转给 #1 的住户。住户30分钟内直接回复的话，会转给你。",
+            ),
+            ("resident", INBOX, equals(["【#1 物业管家王师傅】明天上午九点上门，方便吗？"])),
+            ("resident", "明天上午在的", equals("已转给 #1 的物业管家王师傅。")),
+            ("steward", INBOX, equals(["【#1 住户回复】明天上午在的"])),
+            (
+                "resident",
+                "补充 1 热水器是万和的，打开就跳闸",
+                equals("已转给 #1 的物业管家王师傅。"),
+            ),
+            ("steward", INBOX, equals(["【#1 住户补充】热水器是万和的，打开就跳闸"])),
+            ("steward", "电话 1", equals("#1 住户电话：13812345678（此次查看已记录）")),
+            (
+                "resident",
+                "算了热水器那个不用修了 取消",
+                equals("确认取消 #1（热水器坏了）吗？回复「确认」。"),
+            ),
+            ("resident", "确认", equals("#1 已取消。")),
+        ]
+    )
