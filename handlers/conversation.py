@@ -72,7 +72,7 @@ from handlers.turn import (
 )
 from nlu.base import TICKET_INTENTS
 from storage.errors import DuplicateMessage
-from storage.models import Attachment, InboundMessage
+from storage.models import Attachment, InboundMessage, Ticket
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> 
     return reply
 
 
-def _opened(turn: Turn) -> Any:
+def _opened(turn: Turn) -> Ticket | None:
     """The resident's own ticket this turn opened (not a duplicate it was linked to), if any."""
     ticket = turn.uow.tickets.get(turn.row.ticket_id) if turn.row.ticket_id else None
     return ticket if ticket is not None and ticket.resident_id == turn.resident.id else None

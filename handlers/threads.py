@@ -31,8 +31,9 @@ from storage.states import ACTIVE_STATUSES
 
 # How sure the NLU must be before an answer to staff is read as a request of its own.
 NEW_REQUEST_CONFIDENCE = 0.8
-# Conversation intents that are never an answer to staff when the NLU is this sure of them.
-_NOT_AN_ANSWER = ("cancel", "ask_human")
+# Conversation intents that are never an answer to staff when the NLU is this sure of them:
+# they are for Sheli ("取消…", "找人工", "最近有什么活动").
+_NOT_AN_ANSWER = ("cancel", "ask_human", "event_query")
 # What is left of a message once its place and punctuation are taken out, to be a request.
 _MIN_REQUEST_CHARS = 4
 _PUNCTUATION = re.compile(r"[\s，。！？、,.!?~～…]+")
