@@ -76,7 +76,7 @@ def _is_something_else(turn: Turn, ticket: Ticket) -> bool:
 # --- 补充 n ------------------------------------------------------------------------------------
 
 # "补充3栋502…" is a place, not ticket #3.
-_PLACE_AFTER_NUMBER = tuple("栋幢楼号单区室")
+_PLACE_AFTER_NUMBER = tuple("栋幢楼号单元区室")
 
 
 def add(turn: Turn, command: Command) -> str:
@@ -129,7 +129,7 @@ def summary(ticket: Ticket, width: int = 12) -> str:
     """A few words of what the ticket is about, without its place and personal details."""
     text = ticket.text.replace(ticket.location, "") if ticket.location else ticket.text
     text = _PERSONAL.sub("", mask_personal(text.splitlines()[0] if text else ""))
-    text = text.strip(" ，,。.！!？?的")
+    text = text.strip(" ·，,。.！!？?的")
     return text[:width] + ("…" if len(text) > width else "") if text else "—"
 
 
