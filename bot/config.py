@@ -26,6 +26,8 @@ DURATION_KEYS = (
     "nlu.rasa_timeout",
     "conversation.state_ttl",
     "conversation.reply_window",
+    "conversation.ticket_window",
+    "conversation.message_window",
     "staff.bind_code_ttl",
     "followup.delay",
     "followup.expire",
@@ -37,7 +39,13 @@ DURATION_KEYS = (
 )
 
 # Keys whose values must be whole numbers ≥ 0.
-COUNT_KEYS = ("server.trusted_proxies", "outbox.max_unknown", "media.max_attempts")
+COUNT_KEYS = (
+    "server.trusted_proxies",
+    "outbox.max_unknown",
+    "media.max_attempts",
+    "conversation.max_new_tickets",
+    "conversation.max_messages",
+)
 
 
 class ConfigError(ValueError):

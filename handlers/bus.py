@@ -36,6 +36,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.RecordView: tickets.record_view,
     cmd.ReplyToResident: tickets.reply_to_resident,
     cmd.ShowPhone: tickets.show_phone,
+    cmd.AddToTicket: tickets.add_to_ticket,
+    cmd.CorrectLocation: tickets.correct_location,
     cmd.AssignHelper: resources.assign_helper,
     cmd.AddStaff: staff.add_staff,
     cmd.SetStaffActive: staff.set_staff_active,

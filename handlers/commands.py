@@ -37,6 +37,10 @@ class Actor:
     def staff(cls, staff_id: int, name: str) -> Actor:
         return cls("staff", staff_id, name)
 
+    @classmethod
+    def resident(cls, resident_id: int) -> Actor:
+        return cls("resident", resident_id)
+
 
 SYSTEM = Actor("system")
 
@@ -87,6 +91,25 @@ class ShowPhone:
 
     number: int
     actor: Actor
+
+
+@dataclass(frozen=True)
+class AddToTicket:
+    """`补充 n 内容` (or a plain answer to staff within `conversation.reply_window`): a resident
+    adds to their own ticket #n; it reaches the assignee and the trail."""
+
+    number: int
+    text: str
+    actor: Actor  # a resident
+
+
+@dataclass(frozen=True)
+class CorrectLocation:
+    """A resident corrects the place of their ticket #n (after Sheli said which it assumed)."""
+
+    number: int
+    location: str
+    actor: Actor  # a resident
 
 
 @dataclass(frozen=True)

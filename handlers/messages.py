@@ -20,6 +20,7 @@ INTENT_NAMES = {
     "hazard": "安全隐患",
     "hardship": "困难帮扶",
     "social_security": "社保医保",
+    "ask_human": "人工求助",
 }
 
 # What a menu button asks; the next message becomes a request of that kind.
@@ -72,6 +73,12 @@ VOICE_ATTACHED = "语音已附到工单 #{n}，工作人员会听到。这条没
 LOCATION_RECEIVED = "位置已收到：{label}。"
 UNSUPPORTED = "暂时只能处理文字、语音、图片和位置消息，请用文字告诉我遇到的问题。"
 SORRY = "系统有点忙，请稍后再发一次，给你添麻烦了。"
+# Video, short video, link and file messages: what Sheli can take instead.
+UNSUPPORTED_KIND = (
+    "收到你发的{what}，不过我还看不了{what}。请用文字、语音、照片或位置告诉我遇到的问题。"
+)
+UNSUPPORTED_KIND_NAMES = {"video": "视频", "shortvideo": "小视频", "link": "链接", "file": "文件"}
+WELCOME_BACK = "欢迎回来！有事直接发文字或语音告诉我。" + MENU
 
 STATUS_NONE = "你还没有办理中的事项。有问题直接告诉我就行。"
 STATUS_HEADER = "你的办理情况："
@@ -79,13 +86,69 @@ STATUS_LINE = "#{n} {intent_name} {status}{extra}"
 STATUS_MORE = "（只显示最近{count}条）"
 
 CANCEL_DONE = "#{n} 已取消。"
-CANCEL_WHICH = "要取消哪一单？请回复「取消 编号」，例如「取消 {n}」。"
 CANCEL_NOTHING = "你没有可以取消的工单。"
 NOT_YOUR_TICKET = "没有找到你的工单 #{n}，请核对编号，回复「进度」可查看。"
 CANNOT_CANCEL = "#{n} 目前{status}，不能取消了。"
+# Cancels in words are never guessed: one ticket named → confirm; otherwise → which one?
+CANCEL_CONFIRM = "确认取消 #{n}（{summary}）吗？回复「确认」。"
+CANCEL_WHICH_LIST = "要取消哪一单？请回复「取消 编号」：\n{tickets}"
+CANCEL_LIST_LINE = "#{n} {intent_name}：{summary}"
+CANCEL_KEPT = "好的，#{n} 不取消，继续为你办理。"
+CANCEL_NOT_CONFIRMED = "刚才的取消没有确认，#{n} 仍在办理。\n"
+CANCEL_TAKEN_BACK = "好的，没有取消任何工单。"
+CANCEL_ALREADY_DONE = "好的，没有再取消别的。#{n} 之前已经取消了，取消后不能恢复；还需要的话请重新说一下问题，我重新登记。"
 
-HUMAN_HANDOFF = "已通知支部联络员{name}，会尽快联系你。"
-HUMAN_NO_ONE = "已记下，工作人员上班后会尽快联系你。"
+# 人工 opens a ticket for the branch liaison; the liaison answers with 回复 n.
+HUMAN_TICKET = "已通知{assignee}（#{n}），会尽快联系你。想补充情况的话，直接发「补充 {n} 内容」。"
+HUMAN_TICKET_NO_ONE = "已记下（#{n}），工作人员上班后会尽快联系你。"
+HUMAN_ALREADY = (
+    "已经在帮你联系{assignee}了（#{n}），请稍候；想补充情况的话，直接发「补充 {n} 内容」。"
+)
+HUMAN_NO_MESSAGES = "住户请求人工帮助（之前没有留言）"
+
+# A resident's words for staff (a plain answer within the reply window, or 补充 n).
+PASSED_ON = "已转给 #{n} 的{assignee}。"
+PASSED_ON_NOBODY = "已记到 #{n} 上，工作人员上班后会看到。"
+ADD_USAGE = "请写上工单编号和内容，例如「补充 {n} 漏水越来越大了」。"
+ADD_USAGE_NO_TICKETS = "你目前没有办理中的工单。有新问题直接告诉我就行。"
+ADD_WHICH = "请写上工单编号，例如「补充 {n} 漏水越来越大了」。你办理中的：\n{tickets}"
+ADD_EMPTY = "请写上要补充的内容，例如「补充 {n} 漏水越来越大了」。"
+ADD_CLOSED = "#{n} 已{status}，不能再补充了；有新情况请直接告诉我，我重新登记。"
+
+# Corrections of a ticket's place.
+LOCATION_CORRECTED = "好的，#{n} 的地点已改为{location}，已告诉{assignee}。"
+LOCATION_CORRECTED_NOBODY = "好的，#{n} 的地点已改为{location}。"
+LOCATION_UNCHANGED = "#{n} 登记的地点就是{location}，不用改。"
+LOCATION_STILL_MISSING = "\n还不知道具体位置，知道了直接发给我（如「3栋502」），我补到 #{n} 上。"
+
+# Nobody on duty in the role: the ticket goes to the branch liaison first, and everyone is told.
+TICKET_CREATED_FALLBACK = (
+    "收到！已登记{intent_name} #{n}。{wanted}暂无在岗人员，已先交给{assignee}，会尽快处理。"
+)
+TRANSFERRED_FALLBACK = "{wanted}暂无在岗人员，#{n} 已先交给{assignee}。"
+TRANSFERRED_NOBODY = "{wanted}暂无在岗人员，#{n} 待分派，有人上岗后会派出。"
+NOTIFY_FALLBACK_REASON = "\n（{wanted}暂无在岗人员，先交给你处理。）"
+
+# 注销 asks first.
+ERASE_ASK = (
+    "注销会删除我们保存的你的个人信息：住址、电话、你发来的消息，以及工单里的个人内容；"
+    "工单只留下匿名的统计，删除后不能恢复。\n确定的话，请在{ttl}内回复「确认注销」；不注销就不用理会。"
+)
+ERASE_NOT_ASKED = "要注销的话，请先发「注销」，看清会删除哪些信息后再回复「确认注销」。"
+ERASE_KEPT = "好的，不注销，你的信息都保留着。"
+ERASE_SAY_THE_WORDS = "要注销的话，请回复「确认注销」这四个字；不注销就不用理会。"
+
+# Floods: too many new tickets (or messages) from one person.
+TOO_MANY_TICKETS = (
+    "你在{window}内已经提了{count}件诉求，我们正在处理。新的诉求请过一会儿再发；"
+    "要补充已有的工单，请发「补充 编号 内容」，急事请回复「人工」。"
+)
+TOO_MANY_MESSAGES = "消息有点多，我先缓一缓，请过{window}再发。急事请回复「人工」。"
+NOTIFY_FLOOD = (
+    "【刷单提醒】住户{who}在{window}内连续发来大量诉求或消息，已暂停为其登记新诉求"
+    "（安静{window}后恢复）。最近一单：{latest}。如确有急事，可用「回复 编号 内容」联系住户。"
+)
+FLOOD_NO_TICKET = "无"
 
 # Staff side.
 BIND_OK = "绑定成功！{name}，你的岗位是{role}。回复「任务」查看待办。"
@@ -139,7 +202,14 @@ NOTIFY_ACCEPTED = "你的 #{n} 已由{assignee}接单，正在处理。"
 NOTIFY_RESOLVED = "你的 #{n} 已处理完：{note}\n稍后会请你评价一下。"
 NOTIFY_TRANSFERRED = "你的 #{n} 已转给{assignee}处理。"
 NOTIFY_REOPENED = "你的 #{n} 已重新交给{assignee}处理，给你添麻烦了。"
-NOTIFY_HUMAN = "【人工请求】住户{who}需要人工帮助。最近一条消息：{text}"
+NOTIFY_HUMAN_TASK = (
+    "【人工求助 #{n}】住户需要人工帮助。\n最近的消息：\n{text}\n住址：{location}\n电话：{phone}\n"
+    "回复「回复 {n} 内容」联系住户，「接单 {n}」接单。"
+)
+# A resident's answer (within the reply window) or 补充, forwarded to the assignee.
+NOTIFY_RESIDENT_REPLY = "【#{n} 住户回复】{text}"
+NOTIFY_RESIDENT_ADDED = "【#{n} 住户补充】{text}"
+NOTIFY_LOCATION_CORRECTED = "【#{n} 地点更正】住户说地点是：{location}（原登记：{old}）"
 NOTIFY_LINKED = "#{n} 又有住户报了同一个问题（{location}），请优先处理。"
 
 # Residents' own data.
@@ -342,6 +412,10 @@ AUDIT_EVENT_NAMES = {
     "viewed": "查看",
     "anonymised": "已匿名",
     "helper_assigned": "志愿协助",
+    "staff_reply": "回复住户",
+    "phone_viewed": "查看电话",
+    "resident_reply": "住户回复",
+    "location_corrected": "更正地点",
 }
 FOLLOWUP_NAMES = {
     "none": "未到回访",
@@ -360,8 +434,6 @@ CHAT_SECRETARY = "书记"
 CHAT_TO = "→ {who}"
 FORM_EXPIRED = "表单已过期，请刷新页面后重试。"
 LOGIN_WRONG = "用户名或密码不对"
-DASHBOARD_TRANSFERRED = "#{n} 已转派给{role}{name}。"
-DASHBOARD_NOBODY_ON_DUTY = "（暂无在岗人员，待分派）"
 DASHBOARD_NOTE_ADDED = "备注已记录。"
 DASHBOARD_STAFF_NOT_ADDED = "没有添加：{reason}"
 DASHBOARD_STAFF_REACTIVATED = "{name} 已恢复接单。"

@@ -43,6 +43,10 @@ class Policy:
     role_names: dict[str, str]
     state_ttl: timedelta
     reply_window: timedelta
+    max_new_tickets: int  # per resident per ticket_window
+    ticket_window: timedelta
+    max_messages: int  # per resident per message_window
+    message_window: timedelta
     bind_code_ttl: timedelta
     followup_delay: timedelta
     followup_expire: timedelta

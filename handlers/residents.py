@@ -96,8 +96,12 @@ _PERSONAL_EVENT_DATA = ("media_id", "phone", "openid", "text")
 
 def _scrub_event(event: TicketEvent) -> None:
     event.detail = remove_personal(event.detail)
-    if event.data and any(key in event.data for key in _PERSONAL_EVENT_DATA):
-        event.data = {k: v for k, v in event.data.items() if k not in _PERSONAL_EVENT_DATA}
+    if event.data:  # e.g. a corrected place's old and new values: cut down to the building
+        event.data = {
+            key: remove_personal(value) if isinstance(value, str) else value
+            for key, value in event.data.items()
+            if key not in _PERSONAL_EVENT_DATA
+        }
 
 
 def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> None:

@@ -1,4 +1,5 @@
-"""Ticket services: open, assign, accept, resolve, transfer, cancel, note, reopen.
+"""Ticket services: open, assign, accept, resolve, transfer, cancel, note, reopen, and what a
+resident adds to their ticket (补充, answers to staff, a corrected place).
 
 Every status change goes through handlers.lifecycle.transition (the table, the time stamps, the
 audit event). The command handlers at the bottom serve staff in chat and operators on the
@@ -15,6 +16,7 @@ from handlers import messages as msg
 from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
+from handlers.masking import mask_personal
 from handlers.notices import notify, tell_residents
 from handlers.ports import Context, Policy
 from nlu.places import building_of, same_place
@@ -75,6 +77,8 @@ def assign_ticket(
 ) -> None:
     """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open.
 
+    With nobody on duty in `role`, the branch liaison takes it, and the notice says why (so does
+    the trail: the "assigned" event carries `wanted_role`).
     `keep_status`: a reopened ticket handed to a colleague stays reopened.
     """
     policy = ctx.policy
@@ -93,6 +97,7 @@ def assign_ticket(
             event="unassigned",
         )
         return
+    fell_back = chosen_role != role
     transition(
         uow,
         ticket,
@@ -103,9 +108,26 @@ def assign_ticket(
         event="assigned",
         role=chosen_role,
         staff_id=staff.id,
+        **({"wanted_role": role} if fell_back else {}),
     )
     if notify_assignee:
-        notify(uow, staff.openid, task_text(template, policy, ticket), ctx.now, ticket=ticket)
+        text = task_text(template, policy, ticket)
+        if fell_back:
+            text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
+        notify(uow, staff.openid, text, ctx.now, ticket=ticket)
+
+
+def handoff_sentence(policy: Policy, ticket: Ticket, wanted_role: str | None) -> str:
+    """What staff and operators are told after a transfer to `wanted_role`: to whom it went,
+    and, when nobody in that role is on duty, that the branch liaison has it first."""
+    wanted = policy.role_name(wanted_role or ticket.role)
+    if ticket.assignee is None:
+        return msg.TRANSFERRED_NOBODY.format(n=ticket.id, wanted=wanted)
+    if wanted_role is not None and ticket.role != wanted_role:
+        return msg.TRANSFERRED_FALLBACK.format(
+            n=ticket.id, wanted=wanted, assignee=assignee_label(policy, ticket)
+        )
+    return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
 
 
 def open_ticket(
@@ -119,8 +141,9 @@ def open_ticket(
     phone: str | None = None,
     urgent: bool = False,
     confidence: float | None = None,
+    template: str = msg.NOTIFY_NEW_TASK,
 ) -> Ticket:
-    """Create ticket #n, record it and hand it to the right role."""
+    """Create ticket #n, record it and hand it to the right role (its staff get `template`)."""
     policy = ctx.policy
     ticket = Ticket(
         id=uow.tickets.next_number(),
@@ -151,7 +174,7 @@ def open_ticket(
         urgent=urgent,
     )
     uow.tickets.add(ticket)
-    assign_ticket(uow, ctx, ticket, ticket.role)
+    assign_ticket(uow, ctx, ticket, ticket.role, template=template)
     inform_roles(uow, ctx, ticket)
     return ticket
 
@@ -184,7 +207,8 @@ def inform_roles(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> None:
 _FILLER = set("的了吗呢啊呀吧哦嘛坏掉不没有是我你他她它们这那个在也又还都就很太好请帮快来修一下")
 
 
-def _problem_bigrams(text: str, location: str | None) -> set[str]:
+def problem_bigrams(text: str, location: str | None = None) -> set[str]:
+    """The character pairs of `text` that say what the problem is (not the place, not filler)."""
     text = text.replace(location, " ") if location else text
     chars = [c if not c.isspace() and c.isalnum() else " " for c in text.lower()]
     return {
@@ -201,8 +225,8 @@ def same_problem(
 
     `second_location` is where the second was reported, when written differently.
     """
-    a = _problem_bigrams(first, location)
-    b = _problem_bigrams(second, location if second_location is None else second_location)
+    a = problem_bigrams(first, location)
+    b = problem_bigrams(second, location if second_location is None else second_location)
     if not a or not b:
         return False
     return len(a & b) / min(len(a), len(b)) >= 0.5
@@ -498,3 +522,106 @@ def reopen_ticket(
         ctx.now,
     )
     return ticket
+
+
+# --- what residents add to their own tickets -------------------------------------------------
+
+
+def _residents_ticket(uow: AbstractUnitOfWork, resident: Resident, number: int) -> Ticket:
+    """The resident's own ticket #number (or one they follow); anyone else's is "not found"."""
+    ticket = uow.tickets.get(number)
+    if ticket is None or (
+        ticket.resident_id != resident.id
+        and resident.id not in {r.id for r in uow.tickets.followers(number)}
+    ):
+        raise NotFound(msg.NOT_YOUR_TICKET.format(n=number))
+    return ticket
+
+
+def _acting_resident(uow: AbstractUnitOfWork, actor: cmd.Actor) -> Resident:
+    resident = uow.residents.get(actor.id) if actor.kind == "resident" and actor.id else None
+    if resident is None or resident.erased_at is not None:
+        raise NotAllowed(msg.STAFF_ONLY)
+    return resident
+
+
+def forward_to_staff(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    ticket: Ticket,
+    resident: Resident,
+    text: str,
+    template: str = msg.NOTIFY_RESIDENT_REPLY,
+) -> Staff | None:
+    """The resident's words reach the ticket's assignee (the branch liaison when nobody has it),
+    masked, and go into the trail. Returns who was told (None: nobody is on duty)."""
+    staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
+    staff = staff or uow.staff.least_loaded(ctx.policy.fallback_role)
+    record(uow, ticket, "resident_reply", resident_actor(resident), ctx.now, text[:1000])
+    if staff is not None and staff.openid:
+        body = template.format(n=ticket.id, text=mask_personal(text))
+        notify(uow, staff.openid, body, ctx.now, ticket=ticket, kind="resident_reply")
+        return staff
+    return None
+
+
+def passed_on(policy: Policy, ticket: Ticket, staff: Staff | None) -> str:
+    """What the resident hears after their words were forwarded."""
+    if staff is None:
+        return msg.PASSED_ON_NOBODY.format(n=ticket.id)
+    who = msg.ASSIGNEE.format(role=policy.role_name(staff.role), name=staff.name)
+    return msg.PASSED_ON.format(n=ticket.id, assignee=who)
+
+
+def add_to_ticket(command: cmd.AddToTicket, uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """`补充 n 内容`: at any time, the resident adds to their own open ticket; it reaches the
+    assignee and the trail. Someone else's, a closed or a cancelled ticket: refused, nothing sent."""
+    resident = _acting_resident(uow, command.actor)
+    ticket = _residents_ticket(uow, resident, command.number)
+    if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+        raise Invalid(msg.ADD_CLOSED.format(n=ticket.id, status=status_name(ticket.status)))
+    text = command.text.strip()
+    if not text:
+        raise Invalid(msg.ADD_EMPTY.format(n=ticket.id))
+    staff = forward_to_staff(uow, ctx, ticket, resident, text, msg.NOTIFY_RESIDENT_ADDED)
+    return passed_on(ctx.policy, ticket, staff)
+
+
+def correct_location(command: cmd.CorrectLocation, uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """The resident says where their ticket really is: the place (and building) change, the
+    trail says from what to what, and the assignee is told."""
+    resident = _acting_resident(uow, command.actor)
+    ticket = _residents_ticket(uow, resident, command.number)
+    if ticket.resident_id != resident.id:
+        raise NotFound(msg.NOT_YOUR_TICKET.format(n=command.number))
+    _require_active(ticket)
+    location = command.location.strip()[:64]
+    if not location:
+        raise Invalid(msg.ASK_LOCATION)
+    old = ticket.location
+    if old and same_place(old, location):
+        return msg.LOCATION_UNCHANGED.format(n=ticket.id, location=old)
+    ticket.location, ticket.building = location, building_of(location)
+    record(
+        uow,
+        ticket,
+        "location_corrected",
+        resident_actor(resident),
+        ctx.now,
+        f"{old or '未填'} → {location}",
+        old=old,
+        new=location,
+    )
+    staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
+    if staff is None or not staff.openid:
+        return msg.LOCATION_CORRECTED_NOBODY.format(n=ticket.id, location=location)
+    notify(
+        uow,
+        staff.openid,
+        msg.NOTIFY_LOCATION_CORRECTED.format(n=ticket.id, location=location, old=old or "未填"),
+        ctx.now,
+        ticket=ticket,
+    )
+    return msg.LOCATION_CORRECTED.format(
+        n=ticket.id, location=location, assignee=assignee_label(ctx.policy, ticket)
+    )

@@ -70,6 +70,13 @@ class ResidentRepository:
         """The resident with this id."""
         return self.session.get(Resident, resident_id)
 
+    def lock(self, resident_id: int) -> None:
+        """Hold the resident's row until commit, so one person's concurrent messages take their
+        turns (PostgreSQL: SELECT … FOR UPDATE; SQLite has one writer at a time anyway)."""
+        self.session.execute(
+            select(Resident.id).where(Resident.id == resident_id).with_for_update()
+        )
+
     def forget_traces(self, openid: str, anonymous: str) -> None:
         """Remove what messages in and out say about `openid`; pending messages are dropped."""
         self.session.execute(
@@ -207,6 +214,53 @@ class TicketRepository:
         if limit:
             query = query.limit(limit)
         return self.session.scalars(query).unique().all()
+
+    def opened_by_since(self, resident_id: int, since: datetime) -> int:
+        """How many tickets the resident opened at or after `since`."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Ticket)
+                .where(Ticket.resident_id == resident_id, Ticket.created_at >= since)
+            )
+            or 0
+        )
+
+    def newest_cancelled_by(self, resident_id: int, since: datetime) -> Ticket | None:
+        """The resident's ticket cancelled most recently, at or after `since`."""
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.resident_id == resident_id,
+                    Ticket.status == TicketStatus.CANCELLED,
+                    Ticket.closed_at >= since,
+                )
+                .order_by(Ticket.closed_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            .unique()
+            .first()
+        )
+
+    def staff_wrote_since(self, resident_id: int, since: datetime) -> Ticket | None:
+        """Of the tickets the resident owns or follows and that are not closed or cancelled, the
+        one staff wrote to them about last (回复 n), at or after `since`."""
+        followed = select(TicketFollower.ticket_id).where(TicketFollower.resident_id == resident_id)
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    (Ticket.resident_id == resident_id) | Ticket.id.in_(followed),
+                    Ticket.staff_messaged_at >= since,
+                    Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.CANCELLED)),
+                )
+                .order_by(Ticket.staff_messaged_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            .unique()
+            .first()
+        )
 
     def newest_active_for(self, resident_id: int) -> Ticket | None:
         """The resident's most recent ticket that still needs work."""
@@ -387,6 +441,17 @@ class InboundRepository:
                 | InboundMessage.reply.like(pattern, escape="\\")
             )
         ).all()
+
+    def count_since(self, openid: str, since: datetime) -> int:
+        """How many messages this person sent at or after `since`."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(InboundMessage)
+                .where(InboundMessage.openid == openid, InboundMessage.received_at >= since)
+            )
+            or 0
+        )
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
         """The newest messages one person sent, oldest first."""

@@ -322,6 +322,7 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
     first.say(f"报名 {kept}")
     second.say(f"报名 {gone}")
     second.say("注销")
+    second.say("确认注销")
     sheli.handle(CancelEvent(kept))
     clock.advance(days=4, hours=1)
     assert run_due(sheli)["event_reminders"] == []
@@ -396,7 +397,8 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
     resident.say("3栋502热水器坏了 电话13812345678")
     resident.say("保存电话")
     resident.say(f"报名 {fair14}")
-    assert "已删除" in resident.say("注销")
+    assert "确认注销" in resident.say("注销")
+    assert "已删除" in resident.say("确认注销")
     assert resident_row(sheli, "o_res") is None  # the openid is gone
     [ticket] = tickets(sheli)
     assert ticket.phone is None and "13812345678" not in ticket.text

@@ -474,3 +474,17 @@ def test_the_stylesheet_needs_no_login(client: Any) -> None:
 
 def test_wechat_server_still_works_alongside(wechat: WeChatServer) -> None:
     assert Person(wechat, "o_someone").say("你好")
+
+
+def test_reassigning_to_a_role_nobody_fills_says_the_liaison_has_it_first(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "张师傅", "o_steward")
+    hire(sheli, "branch_liaison", "李联络", "o_liaison")
+    person("o_resident").say("6号楼楼道灯坏了")
+    response = post(operator, "/dashboard/tickets/1/reassign", role="grid_worker")
+    assert response.status_code == 302
+    page = operator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "网格员暂无在岗人员，#1 已先交给支部联络员李联络" in page
+    liaison = person("o_liaison").new_messages()
+    assert any("#1" in text and "网格员暂无在岗人员" in text for text in liaison)

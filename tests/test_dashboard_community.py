@@ -417,7 +417,8 @@ def test_an_erased_resident_shows_as_anonymous(
     operator: Any, sheli: Any, fair: int, person: Any
 ) -> None:
     number = resident_id(sheli, "o_res0")
-    assert "已删除" in person("o_res0").say("注销")
+    assert "确认注销" in person("o_res0").say("注销")
+    assert "已删除" in person("o_res0").say("确认注销")
     html = page(operator.get(f"/dashboard/residents/{number}"))
     assert "匿名住户" in html and "3栋502" not in html and "5678" not in html
     event_html = page(operator.get(f"/dashboard/events/{fair}"))

@@ -401,7 +401,7 @@ def test_erasing_a_resident_deletes_their_media_files_and_media_ids(
     voice_file = stored_path(sheli, voice)
     assert voice_file.exists()
 
-    talk([("resident", "注销", None)])
+    talk([("resident", "注销", "确认注销"), ("resident", "确认注销", msg.ERASED)])
 
     for gone in (attachment(sheli, 1), attachment(sheli, 3)):
         assert gone.fetch_status == "erased"

@@ -151,7 +151,8 @@ def test_an_erased_hardship_case_keeps_no_place(people: Any, sheli: Any) -> None
     dialogue(
         [
             ("resident", "3栋502家里出了事，生活很困难", "困难帮扶 #1"),
-            ("resident", "注销", msg.ERASED),
+            ("resident", "注销", "确认注销"),
+            ("resident", "确认注销", msg.ERASED),
         ],
         people,
     )

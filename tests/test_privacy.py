@@ -97,8 +97,11 @@ def test_erasure_after_a_whole_ticket_life_leaves_nothing(
             ("steward", f"备注 1 已打住户电话{PHONE}，约好明天", "备注已记录"),
             ("steward", "电话 1", PHONE),
             ("steward", "回复 1 明天上午九点到3栋502，请留门", "已转给 #1"),
-            ("neighbour", "6号楼电梯坏了，困在里面了", "#2"),
-            ("resident", "6号楼电梯坏了", "#2"),
+            ("resident", f"补充 1 下午也在家，打{PHONE}找我", "#1"),
+            ("resident", "厕所也堵了", ["#2", "3栋502"]),
+            ("resident", "3栋503", "3栋503"),  # a correction of #2's place
+            ("neighbour", "6号楼电梯坏了，困在里面了", None),
+            ("resident", "6号楼电梯坏了", "#3"),
             ("resident", "报名 1", "报名成功"),
             ("resident", f"人工 我的电话是{PHONE}", None),
             ("steward", "完成 1 换了加热管", "已办结"),
@@ -124,7 +127,7 @@ def test_erasure_after_a_whole_ticket_life_leaves_nothing(
         assert "王小明" not in ticket.text
         trail = [e.kind for e in uow.tickets.events(1)]
         assert "anonymised" in trail and trail.count("created") == 1
-        [neighbours] = [t for t in uow.tickets.list() if t.id == 2]
+        [neighbours] = [t for t in uow.tickets.list() if t.id == 3]
         assert neighbours.text == "6号楼电梯坏了，困在里面了"  # someone else's words stay
 
 

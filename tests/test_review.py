@@ -238,7 +238,7 @@ def test_erasing_a_resident_deletes_their_kept_messages_and_labels(
     with sheli.uow() as uow:
         version = uow.values.get(LABELS_VERSION_KEY, clock.now())
 
-    dialogue([(resident, "注销", msg.ERASED)])
+    dialogue([(resident, "注销", "确认注销"), (resident, "确认注销", msg.ERASED)])
 
     assert [r.text for r in kept(sheli)] == ["咕噜咕噜"]  # the neighbour's stays
     with sheli.uow() as uow:

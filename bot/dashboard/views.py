@@ -29,6 +29,7 @@ from handlers.commands import (
     TransferTicket,
 )
 from handlers.keywords import mask_phone, mask_phones_in
+from handlers.tickets import handoff_sentence
 from handlers.times import local_text
 
 
@@ -196,14 +197,9 @@ def ticket_json_view(number: int) -> Any:
 @form_on("dashboard.ticket")
 def reassign(number: int) -> Any:
     sheli = current_sheli()
-    moved = sheli.handle(TransferTicket(number, request.form.get("role", ""), operator()))
-    name = moved.assignee.name if moved.assignee else msg.DASHBOARD_NOBODY_ON_DUTY
-    flash(
-        msg.DASHBOARD_TRANSFERRED.format(
-            n=number, role=sheli.policy.role_name(moved.role), name=name
-        ),
-        "ok",
-    )
+    wanted = request.form.get("role", "")
+    moved = sheli.handle(TransferTicket(number, wanted, operator()))
+    flash(handoff_sentence(sheli.policy, moved, sheli.policy.role_from_text(wanted)), "ok")
     return redirect(url_for("dashboard.ticket", number=number))
 
 
