@@ -35,6 +35,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.RecordView: tickets.record_view,
     cmd.ReplyToResident: tickets.reply_to_resident,
     cmd.ShowPhone: tickets.show_phone,
+    cmd.CloseTicket: tickets.close,
+    cmd.CancelTicket: tickets.cancel,
     cmd.AssignHelper: resources.assign_helper,
     cmd.AddStaff: staff.add_staff,
     cmd.SetStaffActive: staff.set_staff_active,
