@@ -112,7 +112,7 @@ REPLY_SENDER_OPERATOR = "社区工作人员"
 REPLY_SENT = "已转给 #{n} 的住户。住户{window}内直接回复的话，会转给你。"
 REPLY_EMPTY = "请写上要对住户说的话，例如「回复 {n} 明天上午九点上门，方便吗？」"
 REPLY_NOT_ALLOWED = "#{n} 不在你的任务里，只有负责人或支部联络员可以回复住户。"
-REPLY_CLOSED = "#{n} 已{status}，不能再回复住户了；有新情况请让住户重新报。"
+REPLY_CLOSED = "#{n} 当前{status}，不能再回复住户了；有新情况请让住户重新报。"
 REPLY_NO_RESIDENT = "#{n} 的住户已注销，无法联系。"
 PHONE_IS = "#{n} 住户电话：{phone}（此次查看已记录）"
 PHONE_NONE = "#{n} 住户没有留电话，可以用「回复 {n} 内容」联系住户。"
@@ -345,9 +345,6 @@ FOLLOWUP_NAMES = {
     "answered": "已回复",
     "no_response": "未回复",
 }
-DURATION_MINUTES = "{n:.0f}分钟"
-DURATION_HOURS = "{n:.1f}小时"
-DURATION_DAYS = "{n:.1f}天"
 RECENT_WEEKS = "近{n}周"
 CHAT_RESIDENT = "住户"
 CHAT_SECRETARY = "书记"
@@ -444,7 +441,7 @@ RATING = "{value}分"
 # Operators closing or cancelling a ticket from its page (handlers/tickets.py).
 CLOSE_NEED_REASON = "请写上结单原因，例如「住户电话确认已解决」。"
 CANCEL_NEED_REASON = "请写上取消原因，例如「重复登记」。"
-CANNOT_CANCEL_DONE = "#{n} 已{status}，不能再取消；需要的话可以结单。"
+CANNOT_CANCEL_DONE = "#{n} 当前{status}，不能再取消；需要的话可以结单。"
 NOTIFY_CLOSED_BY_OPERATOR = "你的 #{n} 已由{who}结单：{reason}。如果还有问题，直接告诉我就行。"
 NOTIFY_CANCELLED_BY_OPERATOR = "你的 #{n} 已由{who}取消：{reason}。如有需要，请重新告诉我。"
 NOTIFY_STAFF_CLOSED = "#{n} 已由{who}结单：{reason}，无需再处理。"

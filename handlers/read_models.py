@@ -265,21 +265,6 @@ def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) ->
     return {"tickets": listed, "truncated": cut}
 
 
-def ticket_rows(
-    uow: AbstractUnitOfWork,
-    ctx: Context,
-    *,
-    status: str | None = None,
-    intent: str | None = None,
-    role: str | None = None,
-    overdue: bool = False,
-    limit: int = 200,
-) -> list[Ticket]:
-    """Tickets newest first, for `sheli tickets list`."""
-    rows = uow.tickets.list(status=status, intent=intent, role=role, newest_first=True, limit=limit)
-    return [t for t in rows if _overdue(t)] if overdue else list(rows)
-
-
 def ticket_lines(
     uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, limit: int = 200
 ) -> list[tuple[Ticket, SlaClock | None]]:
@@ -334,7 +319,7 @@ def _batches(
         before = batch[-1].id
 
 
-def export_header(ctx: Context) -> list[str]:
+def export_header(uow: AbstractUnitOfWork, ctx: Context) -> list[str]:
     """The export's column headings; the time columns name the site's UTC offset."""
     offset = utc_offset(ctx.policy.timezone, ctx.now)
     return [msg.EXPORT_TICKET_COLUMNS[key].format(offset=offset) for key in EXPORT_COLUMNS]

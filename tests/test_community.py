@@ -432,7 +432,7 @@ def test_sign_ups_and_attendance_appear_in_the_weekly_summary(
         "attended": 1,
         "attendance_marked": 1,
     }
-    assert "活动：本周报名2人次（候补1），举办1场，签到1人。" in render_summary(
+    assert "活动：本周报名2人次（候补1），已举办1场，签到1人。" in render_summary(
         summary, sheli.policy
     )
     assert summary.to_json()["extra"]["events"]["sign_ups"] == 2

@@ -278,4 +278,7 @@ def test_unreadable_yaml_is_a_clear_error(env: dict[str, str], tmp_path: Path) -
     run(env, "db", "upgrade")
     path = write(tmp_path, "broken.yaml", "- kind: [job_fair\n")
     result = run(env, "events", "import", str(path))
-    assert result.exit_code != 0 and "broken.yaml：不是有效的 YAML 文件（第1行附近" in result.output
+    assert (
+        result.exit_code != 0
+        and "broken.yaml：不是有效的 YAML 文件（第2行附近有格式错误）" in result.output
+    )

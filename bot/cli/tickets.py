@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -189,7 +190,7 @@ def tickets_export(ctx: click.Context, fmt: str, output: str | None, **filters: 
         return
     sheet = tickets_sheet(sheli, wanted)
     if output is None:
-        stdout = click.get_binary_stream("stdout")
+        stdout = sys.stdout.buffer
         if stdout.isatty():
             raise click.ClickException(msg.CLI_XLSX_TO_TERMINAL)
         write_xlsx(stdout, [sheet])

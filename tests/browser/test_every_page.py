@@ -39,7 +39,12 @@ VISIBLE_TEXT = """() => {
 }"""
 WIDTH = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 # The README shows these pages as a phone shows them (under `make screenshots`).
-README_PAGES = {"overview": "dashboard-phone", "ticket": "ticket-phone", "summary": "summary-phone"}
+README_PAGES = {
+    "overview": "dashboard-phone",
+    "tickets": "tickets-phone",
+    "ticket": "ticket-phone",
+    "summary": "summary-phone",
+}
 
 
 def seed(sheli: Any, clock: Any) -> dict[str, str]:
@@ -81,6 +86,8 @@ def seed(sheli: Any, clock: Any) -> dict[str, str]:
     for i in range(3):
         Person(wechat, f"o_resident_{i}").say("报名 1")
     Person(wechat, "o_resident_0").say("登记 3栋502")
+    clock.advance(minutes=20)
+    Person(wechat, "o_new").say("6号楼203热水器不出热水了，电话13812345678")
     with sheli.uow() as uow:
         active = [t.id for t in uow.tickets.list(status=("assigned", "accepted", "open"))]
         resident = uow.residents.by_openid("o_resident_0")
@@ -89,7 +96,8 @@ def seed(sheli: Any, clock: Any) -> dict[str, str]:
         "overview": "/dashboard/",
         "tickets": "/dashboard/tickets",
         "tickets-filtered": "/dashboard/tickets?status=active&role=property_steward",
-        "ticket": f"/dashboard/tickets/{active[0]}",
+        "ticket": f"/dashboard/tickets/{active[-1]}",  # the newest, with a phone
+        "accepted-ticket": f"/dashboard/tickets/{active[0]}",
         "staff": "/dashboard/staff",
         "summary": "/dashboard/summary",
         "summary-this-week": "/dashboard/summary?week=2026-W48",
