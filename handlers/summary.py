@@ -47,7 +47,7 @@ from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
 from handlers.ports import Context, Policy
 from handlers.sla import breach_levels
-from handlers.times import minutes_text
+from handlers.times import local_stamp, minutes_text
 from nlu.places import place_sort_key
 from storage.models import Ticket, TicketEvent
 from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
@@ -371,15 +371,16 @@ def figure_rows(summary: Summary, policy: Policy) -> list[tuple[str, Any, str]]:
     """The figures as (name, value, how to read it) rows for a spreadsheet: counts as numbers,
     rates, times and the mean rating worded exactly as the text words them."""
     names = msg.SUMMARY_FIGURES
+    as_of = datetime.fromisoformat(summary.as_of.removesuffix("Z")) if summary.as_of else None
     texts: dict[str, Any] = {
         "week": summary.week,
         "days": f"{summary.first_day} — {summary.last_day}",
-        "as_of": summary.as_of,
+        "as_of": local_stamp(as_of, summary.timezone),
         "overdue": len(summary.overdue),
     }
-    for key in ("completion_rate", "response_rate", "visit_response_rate", "solve_rate"):
+    rates = ("completion_rate", "response_rate", "visit_response_rate", "solve_rate")
+    for key in (*rates, "satisfaction_rate"):
         texts[key] = percent_text(getattr(summary, key))
-    texts["satisfaction_rate"] = percent_text(summary.satisfaction_rate)
     for key in ("median_first_response_minutes", "median_resolution_minutes"):
         texts[key] = minutes_text(getattr(summary, key))
     texts["mean_rating"] = rating_text(summary.mean_rating)

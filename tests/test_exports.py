@@ -149,9 +149,10 @@ def test_xlsx_never_goes_to_a_terminal(three: Any, monkeypatch: Any) -> None:
 
 
 def test_an_export_reads_in_batches_so_its_cost_follows_the_rows_it_writes(
-    sheli: Any, clock: Any
+    make_sheli: Any, db_url: str, clock: Any
 ) -> None:
     """1,200 tickets of history: a day's export reads one batch, the whole history three."""
+    sheli = make_sheli(db_url)
     start = clock.now() - timedelta(days=60)
     with sheli.uow() as uow:
         resident = uow.residents.get_or_create("o_many", start)
@@ -252,6 +253,7 @@ def test_the_summary_xlsx_has_its_figures_its_tickets_and_its_text(
     assert (figures["办结率"], figures["满意率"], figures["平均评分"]) == ("40%", "67%", "3.7")
     assert figures["首次响应中位"] == "3小时" and figures["办结用时中位"] == "38.5小时"
     assert figures["新收·物业报修"] == 3 and figures["在办·物业管家"] == 2
+    assert figures["统计时间"] == "2026-11-23 09:00 (+08:00)"  # local, with the offset
     for shown in ("办结率40%（新收5件已办结2件）", "首次响应中位3小时", "办结用时中位38.5小时"):
         assert shown in text
     tickets = list(book["工单"].iter_rows(min_row=2, values_only=True))
