@@ -64,7 +64,8 @@ LEGEND_LINE = 16
 
 
 def _legend_width(name: str) -> float:
-    return 14 + 12 * len(name) + 14  # CJK glyphs are about as wide as the font size
+    # CJK glyphs are about as wide as the font size: 12, or 14 on a phone (dashboard.css).
+    return 14 + 14 * len(name) + 12
 
 
 def _legend_lines(names: Sequence[str], left: float, right_edge: float) -> int:
@@ -106,8 +107,9 @@ def bar_chart(
     top, height = 28 + extra, height + extra
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps.
-    top_value = max(4, -(-max(totals, default=0) // 4) * 4)
+    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps, with
+    # room above the tallest column for its total (so it never runs into the legend).
+    top_value = max(4, -(-(max(totals, default=0) + 1) // 4) * 4)
     body = _axes(left, top, plot_w, plot_h, top_value, "")
     body += _legend(list(series), left, 14, width - right)
     slot = plot_w / max(len(labels), 1)

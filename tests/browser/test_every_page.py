@@ -8,15 +8,18 @@ screenshot to pytest's temporary folder (tmp_path/pages), never into the tree.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from werkzeug.security import generate_password_hash
 
 from bot.app import create_app
+from handlers import messages as msg
 from handlers.commands import ImportData, SaveEvent
 from tests.browser.community import STAFF, play_twelve_weeks
 from tests.wechat import Person, WeChatServer
@@ -177,6 +180,30 @@ def test_every_page_fits_and_speaks_chinese(
             shoot(page, folder / f"{name}-{size}.png", SIZES[size])
             if size == "phone" and name in README_PAGES:
                 screenshot(page, README_PAGES[name])
+
+        # Acting on a ticket: the full phone once, then 结单 with a reason.
+        page.goto(base + pages["ticket"])
+        expect(page.locator("[data-phone]")).to_contain_text("138****5678")
+        page.click("[data-show-phone]")
+        expect(page.locator(".full-phone")).to_have_text("13812345678")
+        check_page(page, "phone-shown", SIZES[size])
+        page.goto(base + pages["accepted-ticket"])
+        page.click("#close summary")
+        page.fill("#close input[name=reason]", "住户电话确认已解决")
+        page.click("#close button[type=submit]")
+        expect(page.locator(".flash.ok")).to_contain_text("已结单")
+        expect(page.locator("table.trail")).to_contain_text("住户电话确认已解决")
+        check_page(page, "closed", SIZES[size])
+        shoot(page, folder / f"closed-{size}.png", SIZES[size])
+
+        # The export button downloads what the list shows, as a workbook.
+        page.goto(base + "/dashboard/tickets?intent=repair")
+        with page.expect_download() as download:
+            page.click("[data-export=xlsx]")
+        assert re.fullmatch(r"工单-\d{8}-\d{4}\.xlsx", download.value.suggested_filename)
+        book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+        rows = list(book[msg.EXPORT_SHEET_TICKETS].iter_rows(values_only=True))
+        assert len(rows) > 10 and {r[2] for r in rows[1:]} == {"物业报修"}
 
         # A file with bad rows: every problem in Chinese, beside the form.
         page.goto(base + "/dashboard/buildings")
