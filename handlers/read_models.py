@@ -283,7 +283,6 @@ def ticket_lines(
 
 EXPORT_BATCH = 500
 EXPORT_COLUMNS = tuple(msg.EXPORT_TICKET_COLUMNS)
-EXPORT_TIME_COLUMNS = frozenset({"created_at", "accepted_at", "resolved_at", "closed_at"})
 
 
 def _batches(
@@ -701,7 +700,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     open_requests = Counter(t.building for t in tickets if t.building and is_active(t))
     rows = []
     known = set()
-    for building in sorted(uow.buildings.list(), key=lambda b: place_sort_key(b.name)):
+    for building in uow.buildings.list():
         known.add(building.name)
         capacity = sum(room.capacity for room in building.rooms)
         count = living.get(building.name, 0)
@@ -717,7 +716,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
                 "open_requests": open_requests.get(building.name, 0),
             }
         )
-    for name in sorted((set(requests) | {b for b in living if b}) - known, key=place_sort_key):
+    for name in sorted((set(requests) | {b for b in living if b}) - known):
         if not name:
             continue
         rows.append(
