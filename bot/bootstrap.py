@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,6 +78,12 @@ class Sheli:
         self.refresh_nlu()
         with self.uow() as uow:
             return query(uow, self.context(), *args, **kwargs)
+
+    def stream(self, query: Callable[..., Iterable[T]], *args: Any, **kwargs: Any) -> Iterator[T]:
+        """Run a read model that yields rows (an export) in a unit of work of its own, which
+        stays open while the rows are consumed, so they are written while they are read."""
+        with self.uow() as uow:
+            yield from query(uow, self.context(), *args, **kwargs)
 
 
 def policy_from_config(config: Config) -> Policy:

@@ -38,6 +38,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.ShowPhone: tickets.show_phone,
     cmd.AddToTicket: tickets.add_to_ticket,
     cmd.CorrectLocation: tickets.correct_location,
+    cmd.CloseTicket: tickets.close,
+    cmd.CancelTicket: tickets.cancel,
     cmd.AssignHelper: resources.assign_helper,
     cmd.AddStaff: staff.add_staff,
     cmd.SetStaffActive: staff.set_staff_active,

@@ -121,6 +121,26 @@ class RecordView:
 
 
 @dataclass(frozen=True)
+class CloseTicket:
+    """An operator closes #n with a reason (solved by phone, a duplicate, nothing to do); the
+    resident and the assignee are told, and no visit is sent."""
+
+    number: int
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CancelTicket:
+    """An operator cancels an active #n with a reason (registered by mistake, withdrawn by
+    phone); the resident and the assignee are told."""
+
+    number: int
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class AssignHelper:
     number: int
     volunteer_id: int

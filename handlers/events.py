@@ -197,9 +197,11 @@ def sign_up(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: i
     if event.starts_at <= now:
         return msg.SIGN_UP_CLOSED.format(n=number)
     existing = uow.events.sign_up_of(event.id, resident.id)
+    if existing is not None and existing.status == SignUpStatus.WAITING:
+        position = [s.id for s in uow.events.waiting(event.id)].index(existing.id) + 1
+        return msg.SIGN_UP_ALREADY_WAITING.format(n=event.id, position=position)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
-        status = msg.SIGN_UP_STATUS.get(existing.status, existing.status)
-        return msg.SIGN_UP_ALREADY.format(n=event.id, status=status)
+        return msg.SIGN_UP_ALREADY.format(n=event.id)
     full = event.capacity is not None and uow.events.count_sign_ups(event.id) >= event.capacity
     status = SignUpStatus.WAITING if full else SignUpStatus.CONFIRMED
     # Signing up less than a day before: this reply is the reminder.
@@ -415,10 +417,13 @@ class EventFigures:
     attendance_marked: int
 
 
-def week_figures(uow: AbstractUnitOfWork, start: datetime, end: datetime) -> EventFigures:
-    """Sign-ups made in [start, end) and attendance at the events held then."""
+def week_figures(
+    uow: AbstractUnitOfWork, start: datetime, end: datetime, now: datetime
+) -> EventFigures:
+    """Sign-ups made in [start, end) and attendance at the events held then: events that have
+    started by `now` (a summary of the current week does not count tomorrow's fair as held)."""
     made = [s for s in uow.events.sign_ups_between(start, end) if s.status != "cancelled"]
-    held = uow.events.list(since=start, until=end)
+    held = uow.events.list(since=start, until=min(end, now + timedelta(seconds=1)))
     signed = [s for e in held for s in e.sign_ups if s.status == SignUpStatus.CONFIRMED]
     return EventFigures(
         sign_ups=len(made),
@@ -430,11 +435,11 @@ def week_figures(uow: AbstractUnitOfWork, start: datetime, end: datetime) -> Eve
 
 
 def summary_figures(
-    uow: AbstractUnitOfWork, start: datetime, end: datetime
+    uow: AbstractUnitOfWork, start: datetime, end: datetime, now: datetime
 ) -> tuple[dict[str, int], str | None]:
     """The week's events for the weekly summary: its figures, and its line (None: nothing held
     and nobody signed up, so the summary says nothing about events)."""
-    figures = week_figures(uow, start, end)
+    figures = week_figures(uow, start, end, now)
     line = None
     if figures.sign_ups or figures.held:
         line = msg.SUMMARY_EVENTS.format(
@@ -459,12 +464,15 @@ class _WithExtra(Protocol):
     def extra(self) -> dict[str, Any]: ...
 
 
-def add_to_summary(uow: AbstractUnitOfWork, summary: _WithExtra, week: _Period) -> None:
-    """Put the week's sign-ups and attendance into the weekly summary (`extra`).
+def add_to_summary(
+    uow: AbstractUnitOfWork, summary: _WithExtra, week: _Period, now: datetime
+) -> None:
+    """Put the week's sign-ups and attendance into the weekly summary (`extra`); only events
+    that have started by `now` count as held.
 
     Kept for handlers/summary.py until it calls `summary_figures` itself.
     """
-    figures, line = summary_figures(uow, week.start, week.end)
+    figures, line = summary_figures(uow, week.start, week.end, now)
     summary.extra["events"] = figures
     if line:
         summary.extra.setdefault("lines", []).append(line)

@@ -179,7 +179,7 @@ REPLY_SENDER_OPERATOR = "社区工作人员"
 REPLY_SENT = "已转给 #{n} 的住户。住户{window}内直接回复的话，会转给你。"
 REPLY_EMPTY = "请写上要对住户说的话，例如「回复 {n} 明天上午九点上门，方便吗？」"
 REPLY_NOT_ALLOWED = "#{n} 不在你的任务里，只有负责人或支部联络员可以回复住户。"
-REPLY_CLOSED = "#{n} 已{status}，不能再回复住户了；有新情况请让住户重新报。"
+REPLY_CLOSED = "#{n} 当前{status}，不能再回复住户了；有新情况请让住户重新报。"
 REPLY_NO_RESIDENT = "#{n} 的住户已注销，无法联系。"
 PHONE_IS = "#{n} 住户电话：{phone}（此次查看已记录）"
 PHONE_NONE = "#{n} 住户没有留电话，可以用「回复 {n} 内容」联系住户。"
@@ -256,10 +256,13 @@ SUMMARY = {
     "title": "【{site}周报】{week}（{first}—{last}）",
     "intake": "新收诉求{new}件{by_intent}",
     "cancelled": "，取消{n}件",
-    "resolved": "；本周办结{n}件。",
+    "intake_end": "。",
     "rates": "办结率{completion}{fraction}，响应率{response}，解决率{solve}，满意率{satisfaction}。",
-    "fraction": "（{done}/{of}）",
-    "times": "首次响应中位{first}，办结用时中位{resolve}。",
+    "fraction": "（新收{of}件已办结{done}件）",
+    # Every ticket resolved this week, whenever it came in (办结率 counts this week's only).
+    "resolved": "本周共办结{n}件（含往周诉求）",
+    "times": "，首次响应中位{first}，办结用时中位{resolve}",
+    "resolved_end": "。",
     "visits": "回访{concluded}件，回复{answered}件（{rate}）{mean}{silent}。",
     "mean": "，平均{mean}分",
     "silent": "，{n}件未回复（不计入满意）",
@@ -350,7 +353,8 @@ NEXT_JOB_FAIR = (
 )
 SIGN_UP_OK = "报名成功！「活动{n}」{title}，{when}，地点：{place}。活动前一天会提醒你。"
 SIGN_UP_WAITING = "「活动{n}」{title}名额已满，已为你排候补第{position}位，有空位会通知你。"
-SIGN_UP_ALREADY = "你已经报名了「活动{n}」（{status}），不用重复报名。"
+SIGN_UP_ALREADY = "你已经报名了「活动{n}」，不用重复报名。"
+SIGN_UP_ALREADY_WAITING = "你已在「活动{n}」的候补名单上（第{position}位），有空位会通知你。"
 SIGN_UP_STATUS = {"confirmed": "已报名", "waiting": "候补中", "cancelled": "已取消"}
 SIGN_UP_NO_EVENT = "没有找到「活动{n}」，请核对活动编号。"
 SIGN_UP_CLOSED = "「活动{n}」已经开始或结束，不能报名了。"
@@ -370,7 +374,7 @@ ROOM_LEARNED = "\n已把{room}记为你的住址，回复「登记 房间号」�
 PHONE_CONSENT_ASK = "\n你留的电话只用于这一单；回复「保存电话」，以后报修自动带上。"
 PHONE_SAVED = "已保存你的电话{phone}，以后报修会自动带上。回复「我的信息」可查看，「注销」可删除。"
 PHONE_NONE_TO_SAVE = "没有找到你留过的电话，可以这样发：「保存电话 13812345678」。"
-SUMMARY_EVENTS = "活动：本周报名{sign_ups}人次（候补{waiting}），举办{held}场，签到{attended}人。"
+SUMMARY_EVENTS = "活动：本周报名{sign_ups}人次（候补{waiting}），已举办{held}场，签到{attended}人。"
 NOTIFY_HELPER = "【志愿协助 #{n}】志愿者{volunteer}（{team}）将协助处理此工单。"
 
 # Refusals of operators' and staff's requests (handlers.errors: NotFound, Invalid).
@@ -381,8 +385,7 @@ NO_SUCH_RESIDENT = "没有住户 {n}。"
 NO_SUCH_BUILDING = "没有楼栋“{name}”。"
 NO_SUCH_VOLUNTEER = "这位志愿者不存在或已停用。"
 CHOOSE_VOLUNTEER = "请选择志愿者。"
-# The English part is for operators typing role keys at the command line (`sheli staff add`).
-STAFF_UNKNOWN_ROLE = "没有「{role}」这个岗位（unknown role '{role}'）。可选：{roles}。"
+STAFF_UNKNOWN_ROLE = "没有「{role}」这个岗位。可选：{roles}。"
 STAFF_NAME_EMPTY = "请填写姓名。"
 STAFF_OPENID_TAKEN = "这个微信号（openid）已绑定给其他工作人员。"
 BAD_WEEK = "周次格式应为 2026-W47"
@@ -425,9 +428,6 @@ FOLLOWUP_NAMES = {
     "answered": "已回复",
     "no_response": "未回复",
 }
-DURATION_MINUTES = "{n:.0f}分钟"
-DURATION_HOURS = "{n:.1f}小时"
-DURATION_DAYS = "{n:.1f}天"
 RECENT_WEEKS = "近{n}周"
 CHAT_RESIDENT = "住户"
 CHAT_SECRETARY = "书记"
@@ -600,3 +600,220 @@ REVIEW_NOT_FOUND = "没有编号为 {id} 的待标注消息。"
 REVIEW_UNKNOWN_INTENT = "没有「{intent}」这个意图。可选：{intents}。"
 REVIEW_LABELLED = "消息 {id} 已标注为「{name}」，模型会在下一次检查时更新。"
 REVIEW_NOTHING = "没有待标注的消息。"
+# --- What operators read on the dashboard, in exports and at the command line (issue 15) ------
+
+OUTBOX_STATUS_NAMES = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "dead": "发送失败",
+}
+# Who did something, as the trail shows it (the stored label is "staff:3:张师傅", "operator:admin").
+ACTOR_SYSTEM = "系统"
+ACTOR_OPERATOR = "运营人员 {name}"
+ACTOR_RESIDENT = "住户 {id}"
+ACTOR_STAFF = "{role}{name}"
+# The SLA clock of an active ticket (handlers/sla.py countdown).
+SLA_LEFT = "距{what}时限还剩 {left}"
+SLA_OVER = "{what}已超时 {over}"
+# Times people read carry the site's offset: "2026-11-23 09:00 (+08:00)".
+LOCAL_STAMP = "{time} ({offset})"
+TIMES_ARE_LOCAL = "时间均为{zone}时间（UTC{offset}）"
+DURATION_NONE = "—"
+# A message without text, as the ticket page's conversation shows it.
+CHAT_MESSAGE_KINDS = {
+    "image": "［图片］",
+    "voice": "［语音］",
+    "location": "［位置］",
+    "video": "［视频］",
+    "event": "［操作菜单］",
+}
+RATING = "{value}分"
+
+# Operators closing or cancelling a ticket from its page (handlers/tickets.py).
+CLOSE_NEED_REASON = "请写上结单原因，例如「住户电话确认已解决」。"
+CANCEL_NEED_REASON = "请写上取消原因，例如「重复登记」。"
+CANNOT_CANCEL_DONE = "#{n} 当前{status}，不能再取消；需要的话可以结单。"
+NOTIFY_CLOSED_BY_OPERATOR = "你的 #{n} 已由{who}结单：{reason}。如果还有问题，直接告诉我就行。"
+NOTIFY_CANCELLED_BY_OPERATOR = "你的 #{n} 已由{who}取消：{reason}。如有需要，请重新告诉我。"
+NOTIFY_STAFF_CLOSED = "#{n} 已由{who}结单：{reason}，无需再处理。"
+NOTIFY_STAFF_CANCELLED = "#{n} 已由{who}取消：{reason}，无需再处理。"
+DASHBOARD_CLOSED = "#{n} 已结单。{told}"
+DASHBOARD_CANCELLED = "#{n} 已取消。{told}"
+DASHBOARD_TOLD = "已通知{who}。"
+DASHBOARD_TOLD_RESIDENT = "住户"
+DASHBOARD_TOLD_NOBODY = "住户已注销，没有人需要通知。"
+DASHBOARD_REPLY_SENT = "已发给 #{n} 的住户，住户的回复会出现在下方对话里。"
+DASHBOARD_PHONE_SHOWN = "完整电话已显示，此次查看已记入工单记录。"
+DASHBOARD_PHONE_NONE = "#{n} 住户没有留电话，可以在下方给住户发消息。"
+
+# Exports (tickets as CSV/xlsx, the week's summary as xlsx). Time headers name the offset.
+EXPORT_TICKET_COLUMNS = {
+    "number": "编号",
+    "created_at": "登记时间（UTC{offset}）",
+    "intent": "类型",
+    "urgent": "紧急",
+    "status": "状态",
+    "role": "负责岗位",
+    "assignee": "负责人",
+    "location": "地点",
+    "building": "楼栋",
+    "phone": "电话（已打码）",
+    "text": "内容（电话已打码）",
+    "sla": "时限",
+    "accepted_at": "接单时间（UTC{offset}）",
+    "resolved_at": "办结时间（UTC{offset}）",
+    "closed_at": "结单/取消时间（UTC{offset}）",
+    "resolution": "处理说明",
+    "rating": "评分",
+    "followup": "回访",
+}
+EXPORT_YES = "是"
+EXPORT_FORMATS = "只能导出 xlsx 或 csv 格式。"
+EXPORT_SHEET_TICKETS = "工单"
+EXPORT_SHEET_FIGURES = "周报数据"
+EXPORT_SHEET_TEXT = "周报原文"
+EXPORT_FIGURE_HEADER = ("指标", "数值", "说明")
+EXPORT_TICKETS_FILE = "工单"
+EXPORT_SUMMARY_FILE = "周报"
+# The summary's figures as rows of (name, how to read it); the values come from Summary.
+SUMMARY_FIGURES = {
+    "week": ("周次", ""),
+    "days": ("起止日期", ""),
+    "as_of": ("统计时间", ""),
+    "new_tickets": ("新收诉求", "本周登记的诉求，含已取消"),
+    "cancelled": ("其中取消", ""),
+    "counted": ("计入办结率的新收", "本周新收，不含取消"),
+    "completed": ("其中已办结", "本周新收中到统计时已办结或结单"),
+    "completion_rate": ("办结率", "已办结 ÷ 计入办结率的新收"),
+    "responded_in_time": ("按时接单", "本周新收中在接单时限内接单"),
+    "response_rate": ("响应率", "按时接单 ÷ 计入办结率的新收"),
+    "resolved": ("本周共办结", "本周内办结的工单，含往周诉求"),
+    "median_first_response_minutes": ("首次响应中位", "本周新收从登记到接单"),
+    "median_resolution_minutes": ("办结用时中位", "本周共办结的工单从登记到办结"),
+    "visits_concluded": ("回访", "本周回复或过期的回访"),
+    "visits_answered": ("回访回复", ""),
+    "visit_no_response": ("回访未回复", "不计入满意"),
+    "visit_response_rate": ("回访回复率", "回访回复 ÷ 回访"),
+    "solved": ("解决", "回访未说没修好且评分高于2分"),
+    "solve_rate": ("解决率", "解决 ÷ 回访回复"),
+    "ratings": ("评分人数", ""),
+    "satisfied": ("满意", "评分4–5分"),
+    "satisfaction_rate": ("满意率", "满意 ÷ 评分人数"),
+    "mean_rating": ("平均评分", ""),
+    "sla_breaches": ("督办", "本周有超时督办的工单"),
+    "escalated": ("报支部书记", "督办升级到二级的工单"),
+    "overdue": ("当前超时未办", "统计时仍超过时限的在办工单"),
+}
+SUMMARY_FIGURE_INTENT = "新收·{name}"
+SUMMARY_FIGURE_LOAD = "在办·{name}"
+SUMMARY_FIGURE_BUILDING = "诉求集中·{name}"
+
+# The command line (bot/cli): what an operator reads. JSON output keeps its keys and values.
+CLI_STAFF_ADDED = "已添加工作人员 #{id} {name}（{role}）"
+CLI_BIND_CODE = "请本人在{ttl}内向公众号发送「绑定 {code}」，绑定码只能用一次："
+CLI_STAFF_BOUND = "已直接绑定到微信号 {openid}，无需绑定码。"
+CLI_STAFF_LINE = "{id:>3}  {role}  {name}  在办{load}件（{state}）"
+CLI_STAFF_BOUND_STATE = "已绑定"
+CLI_STAFF_UNBOUND_STATE = "待绑定"
+CLI_STAFF_INACTIVE_STATE = "，已停用"
+CLI_STAFF_NONE = "还没有工作人员。用 sheli staff add 添加。"
+CLI_STAFF_REACTIVATED = "工作人员 #{id} {name} 已恢复接单。"
+CLI_STAFF_DEACTIVATED = "工作人员 #{id} {name} 已停用，不再分派新工单。"
+CLI_NO_TICKETS = "没有符合条件的工单。"
+CLI_TICKET_LINE = "#{n:<5} {created}  {status}  {intent}  {assignee}  {location}  {text}{flags}"
+CLI_TICKET_OVERDUE = "  [{sla}]"
+CLI_TICKET_HEAD = "#{n} {intent} {status}{urgent} → {assignee}"
+CLI_TICKET_TEXT = "  内容：{text}"
+CLI_TICKET_FACTS = "  地点：{location}  电话：{phone}  评分：{rating}"
+CLI_TICKET_SLA = "  时限：{sla}"
+CLI_TICKET_TRAIL = "  记录："
+CLI_TICKET_EVENT = "  {at}  {event}  {actor}  {detail}"
+CLI_URGENT = "（紧急）"
+CLI_NOBODY = "待分派"
+CLI_NONE = "—"
+CLI_BAD_STATUS = "没有「{status}」这个状态。可选：{choices}"
+CLI_BAD_TICKET_NUMBER = "工单编号应是数字，例如 12 或 #12"
+CLI_EXPORTED = "已导出 {n} 件工单到 {path}"
+CLI_XLSX_TO_TERMINAL = (
+    "xlsx 是二进制文件，不能打印到终端：请用 --output 文件名，或把输出重定向到文件"
+)
+CLI_SUMMARY_SHOWING = "{week}（{first} 至 {last}）的周报{which}："
+CLI_SUMMARY_LAST_FULL = "（上一整周）"
+CLI_SUMMARY_EMPTY = (
+    "这一周没有任何诉求。要看本周（{current}）至今的情况：sheli summary --week {current}"
+)
+CLI_SUMMARY_SAVED = "已把 {week} 的周报保存到 {path}"
+CLI_SUMMARY_NEEDS_OUTPUT = "--format xlsx 需要 --output 文件名"
+CLI_SUMMARY_NO_RECIPIENTS = (
+    "summary.recipients 为空：请在 config.yaml 或 SHELI_SUMMARY__RECIPIENTS 里写上接收人的 openid"
+)
+CLI_SUMMARY_QUEUED = "已排队发给 {n} 位接收人（每周每人最多一次）；发送结果：成功 {sent}，待重试 {retry}，失败 {dead}"
+CLI_OUTBOX_COUNTS = "{name} {n}"
+CLI_OUTBOX_DEAD = "发送失败 #{id} 发给 {recipient}（尝试 {attempts} 次）：{error}"
+CLI_OUTBOX_RETRIED = "消息 #{id} 已重新排队发送。"
+CLI_OUTBOX_NO_MESSAGE = "没有编号为 {id} 的消息。"
+CLI_OUTBOX_NOT_DEAD = "消息 #{id} 的状态是{status}，不是发送失败，不用重发。"
+CLI_EVENTS_NONE = "没有活动。"
+CLI_EVENT_LINE = "活动{id:<4} {kind}  {start}  {title}  地点：{place}  报名{confirmed}{seats}，候补{waiting}{state}"
+CLI_EVENT_CANCELLED = "（已取消）"
+CLI_EVENT_PAST = "（已结束）"
+CLI_IMPORTED = "已从 {path} 导入{what}：{result}"
+CLI_IMPORT_REFUSED = "{path}：有 {n} 个问题，整个文件都没有导入"
+
+# Imports (handlers/importing): one line per problem, numbered as the operator sees the file.
+IMPORT_ROW = "第{n}行：{problem}"
+IMPORT_SECTION_ROW = "{section}第{n}行：{problem}"
+IMPORT_SECTIONS = {"alliance_units": "共建单位", "volunteers": "志愿者"}
+IMPORT_WHAT = {
+    "events": "活动",
+    "rooms": "房间",
+    "alliance_units": "共建单位",
+    "volunteers": "志愿者",
+}
+IMPORT_RESULT = "新增 {created} 条，更新 {updated} 条"
+IMPORT_RESULT_NEW = "，其中新{what} {n} 个"
+IMPORT_DETAIL_NAMES = {"buildings": "楼栋", "alliance units": "共建单位", "volunteers": "志愿者"}
+IMPORT_CANNOT_READ = "读不了文件 {name}：请确认它是 UTF-8 编码的文本文件"
+IMPORT_CSV_NO_HEADER = "{name}：CSV 文件的第一行应是表头（列名）"
+IMPORT_BAD_YAML = "{name}：不是有效的 YAML 文件（第{line}行附近有格式错误）"
+IMPORT_NO_DATA = "文件里没有{what}"
+IMPORT_NOT_A_LIST = "文件内容应是{what}的列表（每项一组字段）"
+IMPORT_NOT_A_ROW = "这一行应是一组字段（如 title: …），现在是{value!r}"
+IMPORT_MISSING = "缺少{name}"
+IMPORT_EMPTY = "{name}为空"
+IMPORT_TOO_LONG = "{name}超过{max}个字"
+IMPORT_NOT_A_COUNT = "{name}必须是不小于0的整数，现在是{value!r}"
+IMPORT_NEGATIVE = "{name}不能小于0，现在是{value}"
+IMPORT_NO_TIME_OF_DAY = "{name}{value!r}没有写几点几分"
+IMPORT_NOT_A_TIME = (
+    "{name}{value!r}不是有效的时间，请写成 2026-11-28 09:00 或 2026-11-28T09:00+08:00"
+)
+IMPORT_BAD_KIND = "类型{value!r}不在可选范围内：{kinds}"
+IMPORT_ENDS_BEFORE = "结束时间必须晚于开始时间"
+IMPORT_SAME_EVENT = "与第{other}行是同一个活动"
+IMPORT_SAME_ROW = "与第{other}行重复"
+IMPORT_ROOM_TWICE = "{label}与第{other}行重复"
+IMPORT_BAD_BUILDING = "楼栋{value!r}不是3栋、B区2幢、6号楼这样的楼栋名"
+IMPORT_BAD_ROOM = "房间{value!r}不是502这样的房间号"
+IMPORT_OPENINGS_NOT_A_LIST = "岗位应是列表，每项写单位、岗位、薪资、人数"
+IMPORT_OPENING_NOT_A_MAPPING = "第{position}个岗位应写成单位、岗位、薪资、人数"
+IMPORT_OPENING_EMPTY = "第{position}个岗位要写单位或岗位名称"
+IMPORT_OPENING_COUNT = "第{position}个岗位的人数"
+IMPORT_NOT_RESOURCES = "文件应包含 alliance_units（共建单位）和/或 volunteers（志愿者）两个列表"
+IMPORT_BAD_FLAG = "是否在岗（active）只能填是或否，现在是{value!r}"
+IMPORT_FIELD_NAMES = {
+    "kind": "类型",
+    "title": "名称",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "place": "地点",
+    "capacity": "名额",
+    "room_capacity": "容量",
+    "building": "楼栋",
+    "room": "房间号",
+    "name": "名称",
+    "volunteer_name": "姓名",
+    "team": "服务队",
+    "time": "时间",
+}

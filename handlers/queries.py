@@ -73,16 +73,6 @@ def ticket_detail(
     return data
 
 
-def ticket_line(ticket: Ticket, policy: Policy) -> str:
-    """One line for `sheli tickets list`."""
-    who = ticket.assignee.name if ticket.assignee else "-"
-    breach = " 超时" if (ticket.accept_breach_level or ticket.resolve_breach_level) else ""
-    return (
-        f"#{ticket.id:<5} {ticket.status:<9} {ticket.intent:<13} {policy.role_name(ticket.role)}/{who}"
-        f"  {ticket.location or '-'}  {ticket.text[:30]}{breach}"
-    )
-
-
 def staff_json(staff: Staff, policy: Policy, load: int = 0) -> dict[str, Any]:
     """A staff member as JSON."""
     return {

@@ -10,7 +10,7 @@ so the dashboard and the WeChat summary never disagree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,9 +24,18 @@ from handlers.lifecycle import is_active
 from handlers.notices import residents_of
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
-from handlers.summary import BadWeek, Summary, Week, compute_summary, render_summary, week_of
-from handlers.times import local_day_start, local_text, to_local
-from nlu.places import building_of, room_label
+from handlers.sla import SlaClock, countdown
+from handlers.summary import (
+    BadWeek,
+    Summary,
+    Week,
+    compute_summary,
+    figure_rows,
+    render_summary,
+    week_of,
+)
+from handlers.times import local_day_start, local_stamp, local_text, to_local, utc_offset
+from nlu.places import building_of, place_sort_key, room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
 from storage.models import (
     Attachment,
@@ -37,7 +46,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
-from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS
+from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 # Inbound messages this long before a ticket was opened are shown as part of its conversation.
@@ -62,6 +71,11 @@ def current_week(now: datetime, timezone: str) -> Week:
     return _iso_week(to_local(now, timezone).date(), now, timezone)
 
 
+def current_week_label(uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """The label of the week `now` falls in ("2026-W48")."""
+    return current_week(ctx.now, ctx.policy.timezone).label
+
+
 def recent_weeks(now: datetime, timezone: str, count: int = 12) -> list[Week]:
     """The last `count` weeks, oldest first, ending with the current one."""
     this = current_week(now, timezone)
@@ -81,6 +95,11 @@ def _week(ctx: Context, label: str | None) -> Week:
         return week_of(label or None, ctx.now, ctx.policy.timezone)
     except BadWeek:
         raise Invalid(msg.BAD_WEEK) from None
+
+
+def summary_week(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Week:
+    """ISO week `label` (default: the last full week); Invalid if it is not a week."""
+    return _week(ctx, label)
 
 
 def week_summary(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Summary:
@@ -149,9 +168,10 @@ def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview
     recent = compute_summary(uow, policy, whole, now)
     active = list(uow.tickets.list(status=ACTIVE_STATUSES))
     created = uow.tickets.list(since=whole.start, until=whole.end)
-    buildings = Counter(
+    counts = Counter(
         t.building for t in created if t.building and t.intent not in SENSITIVE_INTENTS
-    ).most_common(10)
+    )
+    buildings = sorted(counts.items(), key=lambda item: (-item[1], place_sort_key(item[0])))[:10]
     intents = sorted({i for s in weekly for i in s.new_by_intent})
     return Overview(
         open=len(active),
@@ -218,13 +238,24 @@ class TicketsPage:
     truncated: bool
     buildings: list[str]  # every building that has had a ticket, for the filter's choices
     limit: int = TICKET_LIST_LIMIT
+    sla: dict[int, SlaClock] = field(default_factory=dict)  # active tickets' clocks
+
+
+def sla_clocks(
+    uow: AbstractUnitOfWork, ctx: Context, tickets: Sequence[Ticket]
+) -> dict[int, SlaClock]:
+    """The SLA clock of each active ticket shown (one query for the reopened ones' restarts)."""
+    active = [t for t in tickets if is_active(t)]
+    reopened = uow.tickets.last_event_at([t.id for t in active], "reopened")
+    clocks = {t.id: countdown(t, ctx.policy, ctx.now, reopened.get(t.id)) for t in active}
+    return {number: clock for number, clock in clocks.items() if clock is not None}
 
 
 def tickets_page(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> TicketsPage:
-    """The tickets list with its filter's choices."""
+    """The tickets list with its filter's choices and each active ticket's SLA clock."""
     found, cut = find_tickets(uow, ctx, wanted)
-    buildings = sorted({t.building for t in uow.tickets.list() if t.building})
-    return TicketsPage(found, cut, buildings)
+    buildings = sorted({t.building for t in uow.tickets.list() if t.building}, key=place_sort_key)
+    return TicketsPage(found, cut, buildings, sla=sla_clocks(uow, ctx, found))
 
 
 def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
@@ -236,19 +267,126 @@ def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) ->
     return {"tickets": listed, "truncated": cut}
 
 
-def ticket_rows(
-    uow: AbstractUnitOfWork,
-    ctx: Context,
-    *,
-    status: str | None = None,
-    intent: str | None = None,
-    role: str | None = None,
-    overdue: bool = False,
-    limit: int = 200,
-) -> list[Ticket]:
-    """Tickets newest first, for `sheli tickets list`."""
-    rows = uow.tickets.list(status=status, intent=intent, role=role, newest_first=True, limit=limit)
-    return [t for t in rows if _overdue(t)] if overdue else list(rows)
+def ticket_lines(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, limit: int = 200
+) -> list[tuple[Ticket, SlaClock | None]]:
+    """`sheli tickets list`: the newest `limit` tickets matching the filter, with their SLA
+    clocks (the dashboard's filter, so the list and the export select the same tickets)."""
+    found: list[Ticket] = []
+    for batch in _batches(uow, ctx, wanted, size=min(limit, EXPORT_BATCH)):
+        found += batch[: limit - len(found)]
+        if len(found) >= limit:
+            break
+    clocks = sla_clocks(uow, ctx, found)
+    return [(t, clocks.get(t.id)) for t in found]
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+EXPORT_BATCH = 500
+EXPORT_COLUMNS = tuple(msg.EXPORT_TICKET_COLUMNS)
+
+
+def _batches(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, size: int = EXPORT_BATCH
+) -> Iterator[Sequence[Ticket]]:
+    """Every ticket matching the filter, newest first, `size` at a time (keyset pagination)."""
+    timezone = ctx.policy.timezone
+    status: str | Sequence[str] | None = wanted.status
+    if wanted.status == "active":
+        status = ACTIVE_STATUSES
+    before = None
+    while True:
+        batch = uow.tickets.batch_before(
+            before,
+            size,
+            status=status,
+            intent=wanted.intent,
+            role=wanted.role,
+            building=wanted.building,
+            since=local_day_start(wanted.since, timezone) if wanted.since else None,
+            until=(
+                local_day_start(wanted.until + timedelta(days=1), timezone)
+                if wanted.until
+                else None
+            ),
+            overdue=wanted.overdue,
+        )
+        if not batch:
+            return
+        yield batch
+        if len(batch) < size:
+            return
+        before = batch[-1].id
+
+
+def export_header(uow: AbstractUnitOfWork, ctx: Context) -> list[str]:
+    """The export's column headings; the time columns name the site's UTC offset."""
+    offset = utc_offset(ctx.policy.timezone, ctx.now)
+    return [msg.EXPORT_TICKET_COLUMNS[key].format(offset=offset) for key in EXPORT_COLUMNS]
+
+
+def export_row(ticket: Ticket, policy: Policy, clock: SlaClock | None) -> dict[str, Any]:
+    """One ticket as an export row: names in Chinese, times local (naive), phones masked as
+    on every list."""
+
+    def local(value: datetime | None) -> datetime | None:
+        moment = to_local(value, policy.timezone)
+        return moment.replace(tzinfo=None) if moment else None
+
+    return {
+        "number": ticket.id,
+        "created_at": local(ticket.created_at),
+        "intent": msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+        "urgent": msg.EXPORT_YES if ticket.urgent else "",
+        "status": msg.STATUS_NAMES.get(ticket.status, ticket.status),
+        "role": policy.role_name(ticket.role),
+        "assignee": ticket.assignee.name if ticket.assignee else "",
+        "location": ticket.location or "",
+        "building": ticket.building or "",
+        "phone": mask_phone(ticket.phone) if ticket.phone else "",
+        "text": mask_phones_in(ticket.text),
+        "sla": clock.text if clock else "",
+        "accepted_at": local(ticket.accepted_at),
+        "resolved_at": local(ticket.resolved_at),
+        "closed_at": local(ticket.closed_at),
+        "resolution": mask_phones_in(ticket.resolution or ""),
+        "rating": ticket.rating,
+        "followup": msg.FOLLOWUP_NAMES.get(ticket.followup_state, ticket.followup_state),
+    }
+
+
+def ticket_export(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter
+) -> Iterator[dict[str, Any]]:
+    """Every ticket matching the filter as export rows, newest first, read a batch at a time:
+    run it with `sheli.stream` so the rows are written while they are read."""
+    for batch in _batches(uow, ctx, wanted):
+        clocks = sla_clocks(uow, ctx, batch)
+        for ticket in batch:
+            yield export_row(ticket, ctx.policy, clocks.get(ticket.id))
+
+
+@dataclass
+class SummaryExport:
+    week: Week
+    figures: list[tuple[str, Any, str]]  # (name, value, how to read it)
+    text: str
+    tickets: TicketFilter  # the week's new tickets
+
+
+def summary_export(
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
+) -> SummaryExport:
+    """The week's summary for a spreadsheet: its figures (worded as the text words them), its
+    text, and the filter of its tickets (the ones it counts as new)."""
+    page = summary_page(uow, ctx, label)
+    return SummaryExport(
+        week=page.week,
+        figures=figure_rows(page.figures, ctx.policy),
+        text=page.text,
+        tickets=TicketFilter(since=page.week.local_start, until=page.week_end),
+    )
 
 
 def find_ticket_record(
@@ -289,9 +427,8 @@ def conversation(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> list[
         rows: Sequence[InboundMessage] = uow.inbound.for_openid(resident.openid, limit=200)
         for row in rows:
             if row.ticket_id == ticket.id or start <= row.received_at <= end:
-                lines.append(
-                    ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, row.content or row.msg_type)
-                )
+                text = row.content or msg.CHAT_MESSAGE_KINDS.get(row.msg_type, row.msg_type)
+                lines.append(ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, text))
                 if row.reply:
                     lines.append(ChatLine(row.received_at, "reply", policy.site_name, row.reply))
     names = {resident.openid: msg.CHAT_RESIDENT} if resident is not None else {}
@@ -331,22 +468,60 @@ class TicketPage:
     active: bool
     helpers: list[TicketHelper]
     volunteers: list[Volunteer]  # who can still be asked to help
+    sla: SlaClock | None = None
+    phone: str | None = None  # masked; the full one is one audited step away (ShowPhone)
+    actors: dict[str, str] = field(default_factory=dict)  # trail label → who, in Chinese
+    can_close: bool = False
+    can_reply: bool = False
+
+
+def actor_names(uow: AbstractUnitOfWork, ctx: Context, labels: set[str]) -> dict[str, str]:
+    """How the trail's actors read in Chinese: "物业管家张师傅", "运营人员 admin", "住户 12", "系统"."""
+    staff = {member.id: member for member in uow.staff.list()} if labels else {}
+    names = {}
+    for label in labels:
+        kind, _, rest = label.partition(":")
+        if kind == "staff":
+            staff_id, _, name = rest.partition(":")
+            member = staff.get(int(staff_id)) if staff_id.isdigit() else None
+            role = ctx.policy.role_name(member.role) if member else ""
+            names[label] = msg.ACTOR_STAFF.format(role=role, name=name)
+        elif kind == "operator":
+            names[label] = msg.ACTOR_OPERATOR.format(name=rest)
+        elif kind == "resident":
+            names[label] = msg.ACTOR_RESIDENT.format(id=rest)
+        elif kind == "system":
+            names[label] = msg.ACTOR_SYSTEM
+        else:
+            names[label] = label
+    return names
 
 
 def ticket_page(uow: AbstractUnitOfWork, ctx: Context, number: int) -> TicketPage:
-    """Everything about one ticket: the full phone, the trail, the conversation, the helpers."""
+    """Everything about one ticket: the trail, the conversation, the helpers, the SLA clock,
+    the masked phone (the full one is shown by the audited ShowPhone command)."""
     ticket = uow.tickets.get(number)
     if ticket is None:
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
+    events = list(uow.tickets.events(number))
+    clocks = sla_clocks(uow, ctx, [ticket])
+    phone = ticket.phone or (ticket.resident.phone if ticket.resident else None)
+    done = ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+    resident_gone = ticket.resident is None or ticket.resident.erased_at is not None
     return TicketPage(
         ticket=ticket,
-        events=list(uow.tickets.events(number)),
+        events=events,
         attachments=list(uow.tickets.attachments(number)),
         followers=list(uow.tickets.followers(number)),
         chat=conversation(uow, ctx, ticket),
         active=is_active(ticket),
         helpers=list(uow.resources.helpers(number)),
         volunteers=list(uow.resources.volunteers(active_only=True)),
+        sla=clocks.get(ticket.id),
+        phone=mask_phone(phone) if phone else None,
+        actors=actor_names(uow, ctx, {e.actor for e in events}),
+        can_close=not done,
+        can_reply=not done and not resident_gone,
     )
 
 
@@ -413,6 +588,7 @@ def event_json(uow: AbstractUnitOfWork, policy: Policy, event: Event, now: datet
         "starts_at": _iso(event.starts_at),
         "ends_at": _iso(event.ends_at),
         "local_start": local_text(event.starts_at, policy.timezone),
+        "local_start_stamp": local_stamp(event.starts_at, policy.timezone),
         "when": when(event, policy),
         "place": event.place,
         "details": event.details,
@@ -557,6 +733,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
                 "open_requests": open_requests.get(name, 0),
             }
         )
+    rows.sort(key=lambda row: place_sort_key(str(row["name"])))  # "3栋" before "12栋"
     return rows
 
 
@@ -570,7 +747,7 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
     for resident in residents:
         by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
     rooms = []
-    for room in building.rooms if building else []:
+    for room in sorted(building.rooms, key=lambda r: place_sort_key(r.label)) if building else []:
         ids = by_room.pop(room.label, [])
         rooms.append(
             {
@@ -580,7 +757,8 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str) -> dict:
                 "residents": ids,
             }
         )
-    for label, ids in sorted(by_room.items()):  # rooms residents named that were never imported
+    # Rooms residents named that were never imported, in the order people count them.
+    for label, ids in sorted(by_room.items(), key=lambda item: place_sort_key(item[0])):
         rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
     tickets = uow.tickets.list(building=name, newest_first=True, limit=200)
     tickets = [t for t in tickets if t.intent not in SENSITIVE_INTENTS]

@@ -76,6 +76,58 @@ def breach_levels(
     return accept, resolve
 
 
+@dataclass(frozen=True)
+class SlaClock:
+    """Where an active ticket stands against the deadline that comes first: "accept" (while
+    nobody has taken it) or "resolve"; `left` is negative once it is past."""
+
+    deadline: str
+    due_at: datetime  # naive UTC
+    left: timedelta
+
+    @property
+    def overdue(self) -> bool:
+        return self.left < timedelta(0)
+
+    @property
+    def text(self) -> str:
+        """ "距接单时限还剩 35分钟" / "接单已超时 2小时"."""
+        what = msg.SLA_WHAT[self.deadline]
+        if self.overdue:
+            return msg.SLA_OVER.format(what=what, over=human_duration(-self.left))
+        return msg.SLA_LEFT.format(what=what, left=human_duration(self.left))
+
+
+def due_times(
+    ticket: Ticket, policy: Policy, resolve_start: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """(accept due, resolve due) of an active ticket, naive UTC; None where no deadline runs.
+
+    The same clocks as `breach_levels`: accept from the (re)assignment while nobody has taken
+    the ticket, resolve from `resolve_start` (its last reopening; default its creation). Pages
+    ask this one function, so stored due-at columns can later answer it instead.
+    """
+    deadlines = policy.deadlines(ticket.intent, ticket.urgent)
+    if deadlines is None or ticket.status not in CHECKED_STATUSES:
+        return None, None
+    accept = None
+    if awaits_acceptance(ticket):
+        accept = (ticket.assigned_at or ticket.created_at) + deadlines.accept
+    return accept, (resolve_start or ticket.created_at) + deadlines.resolve
+
+
+def countdown(
+    ticket: Ticket, policy: Policy, now: datetime, resolve_start: datetime | None = None
+) -> SlaClock | None:
+    """The ticket's SLA clock at `now` (None: no deadline runs, or the ticket is done)."""
+    accept, resolve = due_times(ticket, policy, resolve_start)
+    clocks = [(due, kind) for due, kind in ((accept, "accept"), (resolve, "resolve")) if due]
+    if not clocks:
+        return None
+    due, kind = min(clocks)
+    return SlaClock(kind, due, due - now)
+
+
 def check_sla(_: cmd.CheckSla, uow: AbstractUnitOfWork, ctx: Context) -> list[Breach]:
     """Record and notify every breach level reached since the last check."""
     policy, now = ctx.policy, ctx.now

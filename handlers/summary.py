@@ -48,7 +48,8 @@ from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
 from handlers.ports import Context, Policy
 from handlers.sla import breach_levels
-from handlers.times import human_duration
+from handlers.times import local_stamp, minutes_text
+from nlu.places import place_sort_key
 from storage.models import Ticket, TicketEvent
 from storage.states import ACTIVE_STATUSES, DONE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 from storage.uow import AbstractUnitOfWork
@@ -265,20 +266,28 @@ def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: da
         t.building for t in created if t.building and t.intent not in SENSITIVE_INTENTS
     )
     summary.top_buildings = [(b, n) for b, n in _most_common(buildings) if n >= 2][:3]
-    add_community_figures(uow, summary, week)
+    add_community_figures(uow, summary, week, now)
     return summary
 
 
 def _most_common(counter: Counter[str]) -> list[tuple[str, int]]:
-    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(counter.items(), key=lambda item: (-item[1], place_sort_key(item[0])))
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+# One rounding for every figure a person reads: the WeChat text, the dashboard's cards and the
+# exports all write figures with these (so the card and the text never disagree).
 
 
-def _minutes(value: float | None) -> str:
-    return "—" if value is None else human_duration(timedelta(minutes=value))
+def percent_text(value: float | None) -> str:
+    """A rate 0–1 as "67%" ("—" when there was nothing to divide)."""
+    return msg.DURATION_NONE if value is None else f"{value * 100:.0f}%"
+
+
+def rating_text(value: float | None) -> str:
+    """A mean rating to one decimal ("3.7", "5"; "—" when nobody rated)."""
+    if value is None:
+        return msg.DURATION_NONE
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
@@ -299,32 +308,32 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
             new=summary.new_tickets, by_intent=f"（{by_intent}）" if by_intent else ""
         )
         + (t["cancelled"].format(n=summary.cancelled) if summary.cancelled else "")
-        + t["resolved"].format(n=summary.resolved),
+        + t["intake_end"],
         t["rates"].format(
-            completion=_pct(summary.completion_rate),
+            completion=percent_text(summary.completion_rate),
             fraction=t["fraction"].format(done=summary.completed, of=summary.counted)
             if summary.counted
             else "",
-            response=_pct(summary.response_rate),
-            solve=_pct(summary.solve_rate),
-            satisfaction=_pct(summary.satisfaction_rate),
+            response=percent_text(summary.response_rate),
+            solve=percent_text(summary.solve_rate),
+            satisfaction=percent_text(summary.satisfaction_rate),
         ),
     ]
+    resolved = t["resolved"].format(n=summary.resolved)
     if (summary.median_first_response_minutes, summary.median_resolution_minutes) != (None, None):
-        lines.append(
-            t["times"].format(
-                first=_minutes(summary.median_first_response_minutes),
-                resolve=_minutes(summary.median_resolution_minutes),
-            )
+        resolved += t["times"].format(
+            first=minutes_text(summary.median_first_response_minutes),
+            resolve=minutes_text(summary.median_resolution_minutes),
         )
+    lines.append(resolved + t["resolved_end"])
     if summary.visits_concluded:
         lines.append(
             t["visits"].format(
                 concluded=summary.visits_concluded,
                 answered=summary.visits_answered,
-                rate=_pct(summary.visit_response_rate),
+                rate=percent_text(summary.visit_response_rate),
                 mean=(
-                    t["mean"].format(mean=f"{summary.mean_rating:.1f}")
+                    t["mean"].format(mean=rating_text(summary.mean_rating))
                     if summary.mean_rating is not None
                     else ""
                 ),
@@ -359,6 +368,37 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
         lines.append(t["link"].format(url=policy.public_url.rstrip("/"), week=summary.week))
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def figure_rows(summary: Summary, policy: Policy) -> list[tuple[str, Any, str]]:
+    """The figures as (name, value, how to read it) rows for a spreadsheet: counts as numbers,
+    rates, times and the mean rating worded exactly as the text words them."""
+    names = msg.SUMMARY_FIGURES
+    as_of = datetime.fromisoformat(summary.as_of.removesuffix("Z")) if summary.as_of else None
+    texts: dict[str, Any] = {
+        "week": summary.week,
+        "days": f"{summary.first_day} — {summary.last_day}",
+        "as_of": local_stamp(as_of, summary.timezone),
+        "overdue": len(summary.overdue),
+    }
+    rates = ("completion_rate", "response_rate", "visit_response_rate", "solve_rate")
+    for key in (*rates, "satisfaction_rate"):
+        texts[key] = percent_text(getattr(summary, key))
+    for key in ("median_first_response_minutes", "median_resolution_minutes"):
+        texts[key] = minutes_text(getattr(summary, key))
+    texts["mean_rating"] = rating_text(summary.mean_rating)
+    rows = [
+        (name, texts[key] if key in texts else getattr(summary, key), note)
+        for key, (name, note) in names.items()
+    ]
+    for intent, n in summary.new_by_intent.items():
+        name = msg.INTENT_NAMES.get(intent, intent)
+        rows.append((msg.SUMMARY_FIGURE_INTENT.format(name=name), n, ""))
+    for role, n in summary.load_by_role.items():
+        rows.append((msg.SUMMARY_FIGURE_LOAD.format(name=policy.role_name(role)), n, ""))
+    for building, n in summary.top_buildings:
+        rows.append((msg.SUMMARY_FIGURE_BUILDING.format(name=building), n, ""))
+    return rows
 
 
 def summary_key(week: str) -> str:

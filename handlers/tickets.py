@@ -1,5 +1,5 @@
-"""Ticket services: open, assign, accept, resolve, transfer, cancel, note, reopen, and what a
-resident adds to their ticket (补充, answers to staff, a corrected place).
+"""Ticket services: open, assign, accept, resolve, transfer, cancel, close, note, reopen, and
+what a resident adds to their ticket (补充, answers to staff, a corrected place).
 
 Every status change goes through handlers.lifecycle.transition (the table, the time stamps, the
 audit event). The command handlers at the bottom serve staff in chat and operators on the
@@ -409,15 +409,81 @@ def add_note(command: cmd.AddNote, uow: AbstractUnitOfWork, ctx: Context) -> Tic
 
 
 def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
-    """An operator opened the ticket's page (which shows the full phone): into its trail, once
-    per `VIEW_QUIET` per operator, so reloading the page does not flood the trail."""
+    """An operator opened the ticket's page (the conversation, the resident's words): into its
+    trail, once per `VIEW_QUIET` per operator. Anything the operator wrote into the trail in
+    that time counts as a look too, so reloading the page, or coming back to it after acting
+    on it, does not flood the trail with "viewed" lines."""
     ticket = _ticket(uow, command.number)
     actor = command.actor.label
-    trail = uow.tickets.events(ticket.id)
-    last = trail[-1] if trail else None
-    if last and last.kind == "viewed" and last.actor == actor and ctx.now - last.at < VIEW_QUIET:
+    since = ctx.now - VIEW_QUIET
+    if any(e.actor == actor and e.at > since for e in uow.tickets.events(ticket.id)):
         return ticket
     record(uow, ticket, "viewed", actor, ctx.now)
+    return ticket
+
+
+def _tell_the_end(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    ticket: Ticket,
+    staff: Staff | None,
+    templates: tuple[str, str],
+    reason: str,
+) -> None:
+    """Tell the resident (and followers) and the assignee that an operator ended the ticket."""
+    to_resident, to_staff = templates
+    who = _sender_label(ctx.policy, staff)
+    tell_residents(uow, ticket, to_resident.format(n=ticket.id, who=who, reason=reason), ctx.now)
+    assignee = ticket.assignee
+    if assignee is not None and assignee.active and (staff is None or assignee.id != staff.id):
+        notify(
+            uow,
+            assignee.openid,
+            to_staff.format(n=ticket.id, who=who, reason=reason),
+            ctx.now,
+            ticket=ticket,
+        )
+
+
+def close(command: cmd.CloseTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """结单 from the dashboard: an active or resolved ticket is closed with a reason (no visit
+    follows); the trail records the reason and who closed it."""
+    reason = command.reason.strip()[:500]
+    if not reason:
+        raise Invalid(msg.CLOSE_NEED_REASON)
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    transition(uow, ticket, TicketStatus.CLOSED, command.actor.label, ctx.now, reason)
+    if ticket.followup_state == FollowUpState.DUE:
+        set_followup(ticket, FollowUpState.SKIPPED)
+    _tell_the_end(
+        uow,
+        ctx,
+        ticket,
+        staff,
+        (msg.NOTIFY_CLOSED_BY_OPERATOR, msg.NOTIFY_STAFF_CLOSED),
+        reason,
+    )
+    return ticket
+
+
+def cancel(command: cmd.CancelTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """取消 from the dashboard: an active ticket is cancelled with a reason; the trail records
+    the reason and who cancelled it."""
+    reason = command.reason.strip()[:500]
+    if not reason:
+        raise Invalid(msg.CANCEL_NEED_REASON)
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    if not is_active(ticket):
+        raise Invalid(msg.CANNOT_CANCEL_DONE.format(n=ticket.id, status=status_name(ticket.status)))
+    transition(uow, ticket, TicketStatus.CANCELLED, command.actor.label, ctx.now, reason)
+    _tell_the_end(
+        uow,
+        ctx,
+        ticket,
+        staff,
+        (msg.NOTIFY_CANCELLED_BY_OPERATOR, msg.NOTIFY_STAFF_CANCELLED),
+        reason,
+    )
     return ticket
 
 

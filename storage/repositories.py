@@ -404,6 +404,57 @@ class TicketRepository:
             select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)
         ).all()
 
+    def last_event_at(self, numbers: Sequence[int], kind: str) -> dict[int, datetime]:
+        """When each of these tickets' trails last recorded `kind` (one query for a page)."""
+        if not numbers:
+            return {}
+        rows = self.session.execute(
+            select(TicketEvent.ticket_id, func.max(TicketEvent.at))
+            .where(TicketEvent.ticket_id.in_(list(numbers)), TicketEvent.kind == kind)
+            .group_by(TicketEvent.ticket_id)
+        )
+        return {number: at for number, at in rows}
+
+    def batch_before(
+        self,
+        before: int | None,
+        size: int,
+        *,
+        status: str | Sequence[str] | None = None,
+        intent: str | None = None,
+        role: str | None = None,
+        building: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        overdue: bool = False,
+    ) -> Sequence[Ticket]:
+        """The next `size` tickets below number `before` (None: from the newest) that match the
+        filters, newest first: an export walks the whole selection a batch at a time (keyset
+        pagination on the primary key), so its cost grows with the rows it writes."""
+        query = select(Ticket)
+        if isinstance(status, str):
+            query = query.where(Ticket.status == status)
+        elif status is not None:
+            query = query.where(Ticket.status.in_(list(status)))
+        if intent:
+            query = query.where(Ticket.intent == intent)
+        if role:
+            query = query.where(Ticket.role == role)
+        if building:
+            query = query.where(Ticket.building == building)
+        if since is not None:
+            query = query.where(Ticket.created_at >= since)
+        if until is not None:
+            query = query.where(Ticket.created_at < until)
+        if overdue:
+            query = query.where(
+                Ticket.status.in_(ACTIVE_STATUSES),
+                (Ticket.accept_breach_level > 0) | (Ticket.resolve_breach_level > 0),
+            )
+        if before is not None:
+            query = query.where(Ticket.id < before)
+        return self.session.scalars(query.order_by(Ticket.id.desc()).limit(size)).unique().all()
+
 
 class InboundRepository:
     def __init__(self, session: Session):

@@ -193,11 +193,12 @@ def test_sign_up_once_then_full_goes_to_the_waiting_list(
     first, second, third, fourth = (person(f"o_{n}") for n in range(4))
     reply = first.say(f"报名 {fair14}")
     assert "报名成功" in reply and f"「活动{fair14}」" in reply and "11月28日" in reply
-    assert "已经报名" in first.say(f"报名 #{fair14}")  # once
+    again = first.say(f"报名 #{fair14}")  # once, said once: not "报名了「活动2」（已报名）"
+    assert again == f"你已经报名了「活动{fair14}」，不用重复报名。"
     assert "报名成功" in second.say(f"报名 活动{fair14}")
     assert "候补第1位" in third.say(f"报名{fair14}")
     assert "候补第2位" in fourth.say(f"报名 {fair14}")
-    assert "候补中" in third.say(f"报名 {fair14}")
+    assert f"已在「活动{fair14}」的候补名单上（第1位）" in third.say(f"报名 {fair14}")
     assert [s.status for s in sign_ups(sheli, fair14)] == [
         "confirmed",
         "confirmed",
@@ -433,7 +434,7 @@ def test_sign_ups_and_attendance_appear_in_the_weekly_summary(
         "attended": 1,
         "attendance_marked": 1,
     }
-    assert "活动：本周报名2人次（候补1），举办1场，签到1人。" in render_summary(
+    assert "活动：本周报名2人次（候补1），已举办1场，签到1人。" in render_summary(
         summary, sheli.policy
     )
     assert summary.to_json()["extra"]["events"]["sign_ups"] == 2
@@ -565,7 +566,9 @@ def test_sign_ups_reminders_and_erasure_on_each_database(
         assert uow.events.forget_resident(first.id) == 1
         uow.commit()
     with sheli.uow() as uow:
-        figures = events.week_figures(uow, datetime(2026, 11, 22), datetime(2026, 11, 30))
+        figures = events.week_figures(
+            uow, datetime(2026, 11, 22), datetime(2026, 11, 30), datetime(2026, 11, 30)
+        )
         [reminder] = [m for m in uow.outbox.for_recipient("o_a") if m.kind == "event"]
     assert (figures.sign_ups, figures.waiting, figures.held) == (2, 1, 1)
     assert reminder.dedupe_key == f"event-reminder:{fair}:{first.id}"

@@ -243,11 +243,15 @@ def test_phone_numbers_are_masked_on_lists(operator: Any, repaired: Person) -> N
 def test_opening_a_ticket_shows_everything_and_records_who_looked(
     operator: Any, sheli: Any, repaired: Person
 ) -> None:
+    # Deliberate change (issue 15): the page shows the phone masked, also inside the resident's
+    # words; the full number is one audited click away (test_the_full_phone_is_one_click_away).
     page = operator.get("/dashboard/tickets/1").get_data(as_text=True)
-    assert "13812345678" in page  # the full number, for calling back
+    assert "138****5678" in page and "13812345678" not in page
     assert "换了加热棒" in page  # the resolution
     assert "3栋502热水器坏了" in page  # the conversation
     assert "已由物业管家张师傅接单" in page  # what Sheli told the resident
+    assert "运营人员 admin" in page and "物业管家张师傅" in page  # who did what, in Chinese
+    assert OPERATOR not in page
     assert trail(sheli, 1)[-1] == ("viewed", OPERATOR)
     operator.get("/dashboard/tickets/1")  # a reload a moment later is not a new line
     assert trail(sheli, 1).count(("viewed", OPERATOR)) == 1
