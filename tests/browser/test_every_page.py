@@ -91,6 +91,7 @@ def seed(sheli: Any, clock: Any) -> dict[str, str]:
     Person(wechat, "o_resident_0").say("登记 3栋502")
     clock.advance(minutes=20)
     Person(wechat, "o_new").say("6号楼203热水器不出热水了，电话13812345678")
+    Person(wechat, "o_puzzled").say("你们这边能不能帮忙看看那个东西")  # kept for review
     with sheli.uow() as uow:
         active = [t.id for t in uow.tickets.list(status=("assigned", "accepted", "open"))]
         resident = uow.residents.by_openid("o_resident_0")
@@ -113,6 +114,8 @@ def seed(sheli: Any, clock: Any) -> dict[str, str]:
         "building": "/dashboard/building?name=3栋",
         "resident": f"/dashboard/residents/{resident.id}",
         "resources": "/dashboard/resources",
+        "review": "/dashboard/review",
+        "review-all": "/dashboard/review?show=all",
         "not-found": "/dashboard/tickets/9999",
         "bad-week": "/dashboard/summary?week=47",
     }
