@@ -61,10 +61,12 @@ pytest: $(STAMP)
 	@$(TREE_STATE) | diff -u $(VENV)/.tree-before - >/dev/null || { \
 		echo "pytest: the test run changed the working tree:"; git status --short; exit 1; }
 
-## screenshots: the README images docs/dashboard.png and docs/simulator.png, from the browser tests
+## screenshots: the README images (docs/dashboard.png, docs/simulator.png and the phone views
+## docs/*-phone.png), from the browser tests
 screenshots: $(STAMP) browser-deps
 	SHELI_SCREENSHOTS=docs $(BIN)/pytest -q -rs -n 0 \
-		tests/browser/test_dashboard_browser.py tests/browser/test_simulator_browser.py
+		tests/browser/test_dashboard_browser.py tests/browser/test_simulator_browser.py \
+		tests/browser/test_every_page.py
 
 ## import-graph: redraw the import graph in docs/architecture.md
 import-graph: $(STAMP)

@@ -8,12 +8,14 @@ another.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -26,6 +28,7 @@ HELP = """\
 Type a message and press Enter; Sheli's reply follows.
   (empty line)   check your inbox for messages Sheli sent on its own
   /loc 3栋502     send a location (as WeChat's "位置" button would)
+  /image PATH    send a picture file (PNG, JPEG, GIF, WEBP or BMP)
   /click REPAIR  press a menu button: REPAIR MEDIATION LEGAL JOBS PROGRESS HUMAN MY_INFO
   /sub           follow the account (the welcome message)
   /inbox         show your whole inbox again
@@ -69,6 +72,31 @@ class ChatSession:
         if not body.startswith("<xml>"):
             return None  # "success": nothing to say
         return ElementTree.fromstring(body).findtext("Content")
+
+    def send_image(self, path: str) -> str | None:
+        """Upload a picture file as local mode's WeChat would keep it, then send it as an image
+        message; the passive reply text, if any."""
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise ChatError(f"cannot read {path} ({exc.__class__.__name__})") from None
+        response = self._call(
+            "post", "/local/media", json={"data": base64.b64encode(data).decode("ascii")}
+        )
+        if response.status_code == 404:
+            raise ChatError("no local media upload there: `sheli chat` needs local mode")
+        answer = (
+            response.json()
+            if response.headers.get("Content-Type", "").startswith("application/json")
+            else {}
+        )
+        if response.status_code != 200:
+            raise ChatError(answer.get("error") or f"upload: HTTP {response.status_code}")
+        return self.post("image", {"MediaId": str(answer["media_id"])})
+
+    def media_url(self, attachment_id: int) -> str:
+        """Where a forwarded photo or voice note can be opened."""
+        return f"{self.url.rstrip('/')}/local/media/{attachment_id}"
 
     def inbox(self, after: int | None = None) -> list[dict[str, Any]]:
         """Messages Sheli queued for this person after outbox id `after` (default: last seen)."""
@@ -116,6 +144,8 @@ def parse_line(line: str) -> tuple[str, dict[str, Any]] | str | None:
             "Scale": 15,
             "Label": label,
         }
+    if word == "image" and rest:
+        return "image", {"path": rest}
     if word == "click" and rest:
         return "event", {"Event": "CLICK", "EventKey": rest.upper()}
     if word == "sub":
@@ -134,9 +164,12 @@ def _show(prefix: str, text: str) -> None:
         click.echo(" " * (len(prefix) + 1) + line)
 
 
-def _show_inbox(messages: Iterable[dict[str, Any]]) -> None:
+def _show_inbox(messages: Iterable[dict[str, Any]], session: ChatSession | None = None) -> None:
     for message in messages:
-        _show("inbox>", message["body"])
+        body = message["body"]
+        if message.get("attachment") and session is not None:
+            body += "\n" + session.media_url(int(message["attachment"]))
+        _show("inbox>", body)
 
 
 def run_chat(url: str, openid: str, token: str) -> None:
@@ -149,7 +182,7 @@ def run_chat(url: str, openid: str, token: str) -> None:
     click.echo(f"Chatting with {url} as {openid}. /help lists commands, /quit leaves.")
     if earlier:
         click.echo(f"({len(earlier)} earlier message(s) in your inbox; the latest:)")
-        _show_inbox(earlier[-3:])
+        _show_inbox(earlier[-3:], session)
     stdin = sys.stdin
     prompt = stdin.isatty()  # piped input (or a test) gets no prompts in the transcript
     while True:
@@ -166,11 +199,15 @@ def run_chat(url: str, openid: str, token: str) -> None:
                 click.echo(HELP)
                 continue
             if parsed == "inbox":
-                _show_inbox(session.inbox(after=0))
+                _show_inbox(session.inbox(after=0), session)
                 continue
             if isinstance(parsed, tuple):
-                reply = session.post(*parsed)
+                kind, fields = parsed
+                if kind == "image":
+                    reply = session.send_image(str(fields["path"]))
+                else:
+                    reply = session.post(kind, fields)
                 _show("sheli>", reply if reply else "(no reply)")
-            _show_inbox(session.inbox())
+            _show_inbox(session.inbox(), session)
         except ChatError as exc:
             click.echo(f"!! {exc}")

@@ -26,17 +26,26 @@ DURATION_KEYS = (
     "nlu.rasa_timeout",
     "conversation.state_ttl",
     "conversation.reply_window",
+    "conversation.ticket_window",
+    "conversation.message_window",
     "staff.bind_code_ttl",
     "followup.delay",
     "followup.expire",
     "outbox.backoff",
     "outbox.poll_interval",
+    "media.backoff",
     "scheduler.tick",
     "scheduler.lease",
 )
 
 # Keys whose values must be whole numbers ≥ 0.
-COUNT_KEYS = ("server.trusted_proxies", "outbox.max_unknown")
+COUNT_KEYS = (
+    "server.trusted_proxies",
+    "outbox.max_unknown",
+    "media.max_attempts",
+    "conversation.max_new_tickets",
+    "conversation.max_messages",
+)
 
 
 class ConfigError(ValueError):
@@ -131,6 +140,15 @@ class Config:
                 raise ConfigError(
                     f"routing.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
                 )
+        inform = self.get("inform") or {}
+        if not isinstance(inform, dict):
+            raise ConfigError("inform: expected intent: [role, ...]")
+        for intent, told in inform.items():
+            for role in [told] if isinstance(told, str) else list(told or ()):
+                if role not in roles:
+                    raise ConfigError(
+                        f"inform.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
+                    )
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path such as `wechat.token`, or `default`."""
@@ -160,6 +178,19 @@ class Config:
     def local_mode(self) -> bool:
         """True when no WeChat app id is set: outbound messages go to the built-in inbox."""
         return not self.get("wechat.app_id")
+
+    @property
+    def media_dir(self) -> Path:
+        """Where photos and voice notes are kept; a relative path is taken from the project folder."""
+        path = Path(str(self.get("media.dir") or "var/media/"))
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def nlu_cache_dir(self) -> Path:
+        """Where the service and `sheli nlu train` keep trained embedded models (`nlu.cache_dir`;
+        a relative path is taken from the project folder)."""
+        path = Path(str(self.get("nlu.cache_dir") or "var/nlu-cache"))
+        return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
     def database_url(self) -> str:

@@ -26,8 +26,11 @@ from urllib3.exceptions import ProtocolError
 from wechatpy.exceptions import WeChatClientException
 
 from bot.logsafe import describe_error, log_error
+from handlers import messages as msg
+from handlers.lifecycle import set_outbox_status
 from handlers.masking import pseudonym
-from handlers.ports import Clock
+from handlers.media import MEDIA_ID_LIFETIME, MEDIA_ID_MARGIN
+from handlers.ports import Clock, SystemClock
 from storage.models import OutboxMessage
 from storage.states import OutboxStatus
 from storage.uow import AbstractUnitOfWork
@@ -40,6 +43,8 @@ OUTSIDE_WINDOW = (45015, 45047)
 PERMANENT = (40003, 43004, 45002, 40008, 43019)
 # The lease that makes one dispatcher at a time deliver (keeps per-recipient order simple).
 DISPATCH_LEASE = "outbox-dispatch"
+# Outbox kinds that forward a resident's photo or voice note (handlers/media.py) by media id.
+MEDIA_KINDS = ("image", "voice")
 
 
 class SendError(Exception):
@@ -89,14 +94,27 @@ class LocalInboxSender:
 
 
 class WeChatSender:
-    """Customer-service text messages; a template message when WeChat refuses those."""
+    """Customer-service text messages; a template message when WeChat refuses those.
+
+    A forwarded photo or voice note goes out as an image or voice message by its media id while
+    WeChat still keeps it (three days); after that its stored copy is uploaded for a new id
+    (`stored_media(attachment_id)` finds the file: bot/media.py MediaLibrary.stored).
+    """
 
     channel = "wechat"
 
-    def __init__(self, client_factory: Callable[[], Any], template_id: str = ""):
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        template_id: str = "",
+        stored_media: Callable[[int], Any] | None = None,
+        clock: Clock | None = None,
+    ):
         self._client_factory = client_factory
         self._client: Any = None
         self.template_id = template_id
+        self.stored_media = stored_media
+        self.clock = clock or SystemClock()
 
     @property
     def client(self) -> Any:
@@ -107,7 +125,10 @@ class WeChatSender:
 
     def send(self, message: OutboxMessage) -> None:
         try:
-            self.client.message.send_text(message.recipient, message.body)
+            if message.kind in MEDIA_KINDS:
+                self._send_media(message)
+            else:
+                self.client.message.send_text(message.recipient, message.body)
         except WeChatClientException as exc:
             if exc.errcode in OUTSIDE_WINDOW:
                 self._send_template(message, exc.errcode)
@@ -115,6 +136,45 @@ class WeChatSender:
             raise _classify(exc, "wechat") from None
         except (requests.RequestException, OSError) as exc:
             raise _network_error(exc) from None
+
+    def _send_media(self, message: OutboxMessage) -> None:
+        media_id = message.media_id
+        expires = message.media_expires_at
+        if not media_id or expires is None or expires <= self.clock.now():
+            media_id = self._upload_again(message)
+        if message.kind == "image":
+            self.client.message.send_image(message.recipient, media_id)
+        else:
+            self.client.message.send_voice(message.recipient, media_id)
+
+    def _upload_again(self, message: OutboxMessage) -> str:
+        """Upload the stored copy for a fresh media id (kept on the message for a retry)."""
+        stored = None
+        if self.stored_media is not None and message.attachment_id:
+            stored = self.stored_media(message.attachment_id)
+        if stored is None:
+            raise SendError(
+                "the media id expired and there is no stored copy to upload again",
+                retryable=False,
+            )
+        try:
+            with stored.path.open("rb") as file:
+                result = self.client.media.upload(
+                    message.kind, (stored.path.name, file, stored.content_type)
+                )
+        except WeChatClientException as exc:
+            raise _classify(exc, "media upload") from None
+        except (requests.RequestException, OSError) as exc:
+            # Nothing reached the person yet: a plain retry, never an unknown outcome.
+            raise SendError(
+                f"media upload: network: {exc.__class__.__name__}", outage=True
+            ) from None
+        media_id = str(result.get("media_id") or "") if isinstance(result, dict) else ""
+        if not media_id:
+            raise SendError("media upload: WeChat answered without a media_id")
+        message.media_id = media_id
+        message.media_expires_at = self.clock.now() + MEDIA_ID_LIFETIME - MEDIA_ID_MARGIN
+        return media_id
 
     def _send_template(self, message: OutboxMessage, code: int) -> None:
         if not self.template_id:
@@ -125,10 +185,12 @@ class WeChatSender:
                 code=code,
             )
         data = {
-            "first": {"value": "智慧舍里通知"},
-            "keyword1": {"value": f"#{message.ticket_id}" if message.ticket_id else "通知"},
+            "first": {"value": msg.TEMPLATE_FIRST},
+            "keyword1": {
+                "value": f"#{message.ticket_id}" if message.ticket_id else msg.TEMPLATE_NO_TICKET
+            },
             "keyword2": {"value": message.body[:180]},
-            "remark": {"value": "回复公众号可继续办理"},
+            "remark": {"value": msg.TEMPLATE_REMARK},
         }
         try:
             self.client.message.send_template(message.recipient, self.template_id, data)
@@ -178,6 +240,8 @@ class _Result:
     error: SendError | None
     channel: str | None
     note: str | None
+    # A forward's media id and its expiry, new if the sender uploaded the stored copy again.
+    media: tuple[str | None, datetime | None] = (None, None)
 
 
 @dataclass
@@ -339,7 +403,13 @@ def _deliver_one(
     except Exception as exc:  # a bug in a sender must not stop the queue
         log_error(log, "outbox #%s: unexpected error while sending", message_id, exc=exc)
         error = SendError(f"unexpected: {exc.__class__.__name__}")
-    result = _Result(message.attempts, error, message.channel or sender.channel, message.last_error)
+    result = _Result(
+        message.attempts,
+        error,
+        message.channel or sender.channel,
+        message.last_error,
+        (message.media_id, message.media_expires_at),
+    )
     try:
         return _record(uow_factory, clock, settings, message_id, result)
     except Exception:
@@ -361,8 +431,11 @@ def _record(
         row = uow.outbox.get(message_id)
         if row is None or row.status != OutboxStatus.SENDING or row.attempts != result.attempt:
             return None
+        if row.attachment_id and result.media[0]:
+            row.media_id, row.media_expires_at = result.media
         if error is None:
-            row.status, row.sent_at = OutboxStatus.SENT, now
+            set_outbox_status(row, OutboxStatus.SENT)
+            row.sent_at = now
             row.channel = result.channel
             row.last_error = result.note
             outcome = "sent"
@@ -371,11 +444,12 @@ def _record(
             row.last_error = f"attempt {row.attempts}: outcome unknown ({error})"[:500]
             outcome = "unknown"
         elif not error.retryable or (not error.outage and row.attempts >= settings.max_attempts):
-            row.status, row.last_error = OutboxStatus.DEAD, str(error)[:500]
+            set_outbox_status(row, OutboxStatus.DEAD)
+            row.last_error = str(error)[:500]
             log.warning("outbox #%s to %s given up: %s", row.id, pseudonym(row.recipient), error)
             outcome = "dead"
         else:
-            row.status = OutboxStatus.PENDING
+            set_outbox_status(row, OutboxStatus.PENDING)
             row.last_error = str(error)[:500]
             row.next_attempt_at = now + retry_delay(settings, row.attempts)
             outcome = "outage" if error.outage else "retry"
@@ -420,12 +494,13 @@ def _reconcile(
             )
             if row.unknown_outcomes < settings.max_unknown:
                 row.unknown_outcomes += 1
-                row.status, row.next_attempt_at = OutboxStatus.PENDING, now
+                set_outbox_status(row, OutboxStatus.PENDING)
+                row.next_attempt_at = now
                 row.last_error = (
                     f"{lost}; sent again ({row.unknown_outcomes} of {settings.max_unknown})"
                 )[:500]
             else:
-                row.status = OutboxStatus.DEAD
+                set_outbox_status(row, OutboxStatus.DEAD)
                 row.last_error = (
                     f"{lost}; not sent again (outbox.max_unknown={settings.max_unknown}): "
                     "it may have arrived, check before `sheli outbox retry`"
@@ -477,6 +552,7 @@ def retry_message(uow: AbstractUnitOfWork, message_id: int, now: datetime) -> Ou
         raise ValueError(f"no outbox message {message_id}")
     if message.status != OutboxStatus.DEAD:
         raise ValueError(f"outbox message {message_id} is {message.status}, not dead")
-    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, now
+    set_outbox_status(message, OutboxStatus.PENDING)
+    message.attempts, message.next_attempt_at = 0, now
     message.unknown_outcomes = 0
     return message

@@ -5,7 +5,7 @@ notifies SLA breaches, queues the weekly summary once its `summary.cron` time ha
 delivers the outbox. A scheduler that was down finds all of that still due when it comes back;
 a second scheduler started by mistake finds the lease taken and stays idle until the first one
 stops renewing it (then it takes over). Outbox dedupe keys make a message go out once even if
-two ever overlapped.
+two ever overlapped. Photos and voice notes are fetched by a job of their own (bot/media.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.bootstrap import Sheli
 from bot.config import ConfigError
 from bot.logsafe import log_error
+from bot.media import fetch_due
 from bot.outbox import deliver_due
 from handlers import commands as cmd
 from handlers.summary import already_sent, week_of
@@ -184,7 +185,21 @@ def flush_outbox(key: str) -> dict[str, int]:
     return deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
 
 
-_JOBS = {"tick": tick, "outbox": flush_outbox}
+def fetch_media(sheli: Sheli) -> dict[str, int]:
+    """Fetch the photos and voice notes that are due (bot/media.py)."""
+    if sheli.media_source is None:
+        return {}
+    return fetch_due(
+        sheli.uow, sheli.media_source, sheli.media_files, sheli.clock, sheli.media_settings
+    )
+
+
+def media_job(key: str) -> dict[str, int]:
+    """The media job: any process may run it (each fetch is claimed, so none runs twice)."""
+    return fetch_media(_REGISTRY[key].sheli)
+
+
+_JOBS = {"tick": tick, "outbox": flush_outbox, "media": media_job}
 
 
 def run_job(job: str, key: str) -> Any:
@@ -214,6 +229,15 @@ def _configure(scheduler: BaseScheduler, sheli: Sheli) -> str:
         IntervalTrigger(seconds=sheli.config.seconds("outbox.poll_interval")),
         args=["outbox", key],
         id="outbox",
+        max_instances=1,
+        coalesce=True,
+    )
+    # Photos and voice notes, in their own job: a slow WeChat download never delays the outbox.
+    scheduler.add_job(
+        run_job,
+        IntervalTrigger(seconds=sheli.config.seconds("outbox.poll_interval")),
+        args=["media", key],
+        id="media",
         max_instances=1,
         coalesce=True,
     )

@@ -22,7 +22,7 @@ from wechatpy.utils import check_signature
 from bot.logsafe import describe_error, log_error
 from bot.web import current_sheli
 from handlers import messages as msg
-from handlers.inbound import Inbound
+from handlers.inbound import ANSWERED_EVENTS, MESSAGE_KINDS, Inbound
 from handlers.masking import pseudonym
 
 log = logging.getLogger(__name__)
@@ -31,11 +31,12 @@ bp = Blueprint("wechat", __name__)
 # Anything that declares a DTD or entities is refused before any XML parser sees it.
 _FORBIDDEN = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
 # What the database can hold: an openid column is 64 characters, the dedupe key 128 ("msg:" +
-# MsgId), a media id 128, the stored message type 32 ("event:" + the event). Longer is malformed.
+# MsgId), a media id 128. Longer is malformed. (Only the events in ANSWERED_EVENTS are stored.)
 MAX_OPENID = 64
 MAX_MSG_ID = 124
 MAX_MEDIA_ID = 128
-MAX_EVENT = 26
+MAX_EVENT_KEY = 128  # a menu key is at most 128 bytes
+MAX_SCENE = 64  # a QR code's scene_str is at most 64 characters (a scene_id is a number)
 MAX_NONCE = 64
 # CreateTime is seconds since 1970; anything past 2106 (or before 1970) is not a WeChat time.
 MAX_CREATE_TIME = 2**32
@@ -251,28 +252,26 @@ def _create_time(message: Any) -> str:
     return str(int(raw))
 
 
+# wechatpy renames a follow through a QR code ("subscribe" with an EventKey "qrscene_…") to
+# "subscribe_scan" and strips the prefix; a follow from a product scan is a follow too.
+_FOLLOWS = {"subscribe_scan": "subscribe", "subscribe_scan_product": "subscribe"}
+
+
 def _to_inbound(message: Any) -> Inbound | None:
     """WeChat's message object → the handlers' Inbound; None for what Sheli ignores.
 
-    Every field is checked here, so bad input is a 400 and never reaches the database.
+    Every field is checked here, so bad input is a 400 and never reaches the database. The raw
+    MsgType and Event are read, not wechatpy's class: events and message kinds wechatpy does not
+    know (subscribe_msg_popup_event, file…) are otherwise all "unknown".
     """
     openid = _text(message._data.get("FromUserName"), "FromUserName", MAX_OPENID)
     if not openid:
         raise Refused(400, "message without FromUserName")
     _text(message._data.get("ToUserName"), "ToUserName")
-    kind = message.type
+    kind = (_text(message._data.get("MsgType"), "MsgType") or "").lower()
     created = _create_time(message)
     if kind == "event":
-        event = (_text(message._data.get("Event"), "Event") or "").lower()
-        event_key = _text(getattr(message, "key", None), "EventKey")
-        if event == "location" or len(event) > MAX_EVENT:
-            return None  # location reports, and events no WeChat version sends
-        # WeChat's rule is FromUserName + CreateTime; the event and its key are added so two
-        # different menu clicks within one second are not mistaken for a re-delivery.
-        key = f"event:{openid}:{created}:{event}:{event_key or ''}"[:128]
-        return Inbound(
-            openid=openid, kind="event", dedupe_key=key, event=event, event_key=event_key
-        )
+        return _event(message, openid, created)
     raw_id = _text(message._data.get("MsgId"), "MsgId", MAX_MSG_ID)
     if raw_id and not re.fullmatch(r"[0-9]+", raw_id.strip()):
         raise Refused(400, "MsgId is not a number")
@@ -306,4 +305,49 @@ def _to_inbound(message: Any) -> Inbound | None:
             latitude=_coordinate(message._data.get("Location_X"), "Location_X", 90),
             longitude=_coordinate(message._data.get("Location_Y"), "Location_Y", 180),
         )
-    return Inbound(openid=openid, kind="other", dedupe_key=key)
+    if kind in ("video", "shortvideo"):
+        _text(message._data.get("ThumbMediaId"), "ThumbMediaId", MAX_MEDIA_ID)
+        return Inbound(
+            openid=openid,
+            kind=kind,
+            dedupe_key=key,
+            media_id=_text(message._data.get("MediaId"), "MediaId", MAX_MEDIA_ID),
+        )
+    if kind in ("link", "file"):
+        for name in ("Title", "Description", "Url", "FileKey", "FileMd5", "FileTotalLen"):
+            _text(message._data.get(name), name)
+        return Inbound(openid=openid, kind=kind, dedupe_key=key)
+    return Inbound(
+        openid=openid, kind="other" if kind not in MESSAGE_KINDS else kind, dedupe_key=key
+    )
+
+
+def _event(message: Any, openid: str, created: str) -> Inbound | None:
+    """A follow (with or without a QR scene), a SCAN or a menu click; None for every other event:
+    system notifications nobody wrote (TEMPLATESENDJOBFINISH, subscribe_msg_popup_event, kf
+    sessions, verification notices…), location reports, menu VIEW and scan/photo buttons (their
+    result arrives as a message of its own), unsubscribe. They get "success" and no chat text."""
+    raw = (_text(message._data.get("Event"), "Event") or "").lower()
+    event = _FOLLOWS.get(raw, raw)
+    if event not in ANSWERED_EVENTS:
+        return None
+    value = _text(message._data.get("EventKey"), "EventKey", MAX_EVENT_KEY) or None
+    _text(message._data.get("Ticket"), "Ticket")
+    event_key = scene = None
+    if event == "click":
+        event_key = value
+    elif raw != "subscribe_scan_product" and value:  # a follow or a SCAN through a QR code
+        scene = value.removeprefix("qrscene_")
+        if len(scene) > MAX_SCENE:
+            raise Refused(400, f"the QR scene is longer than {MAX_SCENE} characters")
+    # WeChat's rule is FromUserName + CreateTime; the event and its key are added so two
+    # different menu clicks within one second are not mistaken for a re-delivery.
+    key = f"event:{openid}:{created}:{event}:{event_key or scene or ''}"[:128]
+    return Inbound(
+        openid=openid,
+        kind="event",
+        dedupe_key=key,
+        event=event,
+        event_key=event_key,
+        scene=scene,
+    )

@@ -15,6 +15,7 @@ from handlers import (
     followup,
     importing,
     resources,
+    review,
     sla,
     staff,
     summary,
@@ -35,6 +36,10 @@ HANDLERS: dict[type, Handler] = {
     cmd.RecordView: tickets.record_view,
     cmd.ReplyToResident: tickets.reply_to_resident,
     cmd.ShowPhone: tickets.show_phone,
+    cmd.AddToTicket: tickets.add_to_ticket,
+    cmd.CorrectLocation: tickets.correct_location,
+    cmd.CloseTicket: tickets.close,
+    cmd.CancelTicket: tickets.cancel,
     cmd.AssignHelper: resources.assign_helper,
     cmd.AddStaff: staff.add_staff,
     cmd.SetStaffActive: staff.set_staff_active,
@@ -52,6 +57,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.SendSlaDigests: sla.send_sla_digests,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
     cmd.KeepPastWeeks: summary.keep_past_weeks,
+    cmd.LabelMessage: review.label_message,
 }
 
 

@@ -37,6 +37,10 @@ class Actor:
     def staff(cls, staff_id: int, name: str) -> Actor:
         return cls("staff", staff_id, name)
 
+    @classmethod
+    def resident(cls, resident_id: int) -> Actor:
+        return cls("resident", resident_id)
+
 
 SYSTEM = Actor("system")
 
@@ -90,10 +94,49 @@ class ShowPhone:
 
 
 @dataclass(frozen=True)
+class AddToTicket:
+    """`补充 n 内容` (or a plain answer to staff within `conversation.reply_window`): a resident
+    adds to their own ticket #n; it reaches the assignee and the trail."""
+
+    number: int
+    text: str
+    actor: Actor  # a resident
+
+
+@dataclass(frozen=True)
+class CorrectLocation:
+    """A resident corrects the place of their ticket #n (after Sheli said which it assumed)."""
+
+    number: int
+    location: str
+    actor: Actor  # a resident
+
+
+@dataclass(frozen=True)
 class RecordView:
     """An operator opened a ticket's page (it shows the full phone)."""
 
     number: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CloseTicket:
+    """An operator closes #n with a reason (solved by phone, a duplicate, nothing to do); the
+    resident and the assignee are told, and no visit is sent."""
+
+    number: int
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CancelTicket:
+    """An operator cancels an active #n with a reason (registered by mistake, withdrawn by
+    phone); the resident and the assignee are told."""
+
+    number: int
+    reason: str
     actor: Actor
 
 
@@ -221,3 +264,15 @@ class KeepPastWeeks:
 @dataclass(frozen=True)
 class SendWeeklySummary:
     week: str | None = None  # an ISO week label; None: the last full week
+
+
+# --- the NLU review queue -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelMessage:
+    """A kept message (`sheli nlu review`) labelled with the intent it should have had."""
+
+    review_id: int
+    intent: str  # an intent key ("repair") or its Chinese name ("物业报修")
+    actor: Actor

@@ -1,10 +1,18 @@
 """One inbound message in, one passive reply out; side effects through the unit of work.
 
-A turn is read in a fixed order: other message kinds (events, images, locations) → staff
-keywords → resident keywords → the answer to a follow-up visit → the pending conversation
-state → the intent. Each step is a table: STATE_HANDLERS, MENU, RESIDENT_COMMANDS,
-STAFF_COMMAND_HANDLERS (handlers/staff_commands.py) and INTENT_HANDLERS. Adding an intent touches
+A turn is read in a fixed order: the flood limit → other message kinds (events, images,
+locations) → staff keywords → resident keywords → the answers to open questions → the intent.
+Each step is a table: KIND_HANDLERS, MENU, RESIDENT_COMMAND_HANDLERS, STAFF_COMMAND_HANDLERS
+(handlers/staff_commands.py), STATE_HANDLERS and INTENT_HANDLERS. Adding an intent touches
 training data, one handler and one row of INTENT_HANDLERS (and `routing:` in config.yaml).
+
+Open questions are what someone is waiting for an answer to: Sheli's own (the pending state:
+a missing place, 「确认」 to a cancel, 「确认注销」, a place to correct), a staff member's
+(`回复 n` within `conversation.reply_window`: the answer joins #n, handlers/threads.py) and the
+follow-up visit's. The newest question hears the message first, the way people answer the last
+thing they were asked; when it does not take the message (the visit does not read "老板拖欠工资"
+as a score, a staff thread lets a clear new request through), the next one may, then the intent.
+Keywords come before all of them: they say exactly what they mean.
 """
 
 from __future__ import annotations
@@ -13,8 +21,22 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from handlers import events, followup, residents, staff_commands
+from handlers import (
+    cancels,
+    corrections,
+    events,
+    floods,
+    followup,
+    media,
+    residents,
+    resources,
+    review,
+    staff_commands,
+    threads,
+)
 from handlers import messages as msg
 from handlers.errors import DomainError
 from handlers.inbound import Inbound
@@ -23,32 +45,46 @@ from handlers.keywords import (
     STAFF_COMMANDS,
     Command,
     involves_violence,
-    normalise,
     parse_command,
+    yes_or_no,
 )
-from handlers.lifecycle import is_active, record
-from handlers.masking import mask_personal
-from handlers.notices import notify
+from handlers.lifecycle import is_active
 from handlers.ports import Context
 from handlers.staff import bind
 from handlers.tickets import (
     assignee_label,
-    cancel_ticket,
     find_duplicate,
     link_duplicate,
     open_ticket,
-    resident_actor,
 )
-from handlers.turn import AWAITING_LOCATION, AWAITING_REQUEST, PendingRequest, Turn, text_of
+from handlers.times import human_duration
+from handlers.turn import (
+    AWAITING_CANCEL,
+    AWAITING_CORRECTION,
+    AWAITING_ERASE,
+    AWAITING_LOCATION,
+    AWAITING_REQUEST,
+    PendingCancel,
+    PendingCorrection,
+    PendingErase,
+    PendingRequest,
+    Turn,
+    load_pending,
+    text_of,
+)
 from nlu.base import TICKET_INTENTS
 from storage.errors import DuplicateMessage
-from storage.models import Attachment, InboundMessage
+from storage.models import InboundMessage, Ticket
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
 
 # Intents that cannot be dispatched without knowing where.
-NEEDS_LOCATION = ("repair",)
+NEEDS_LOCATION = ("repair", "hazard")
+# Intents that are always urgent (SPEC: a hazard is urgent), besides violent mediation.
+ALWAYS_URGENT = ("hazard",)
+# Intents whose reports at the same spot of the same problem join one ticket.
+DEDUPE_INTENTS = ("repair", "hazard")
 # Intents a resident may switch to while Sheli waits for what a menu button asked.
 _NOT_A_MENU_ANSWER = ("cancel", "status_query", "ask_human", "greet")
 
@@ -60,9 +96,14 @@ def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> s
         dedupe_key=inbound.dedupe_key,
         openid=inbound.openid,
         msg_type=inbound.kind if inbound.kind != "event" else f"event:{inbound.event}",
-        content=(text or inbound.media_id or inbound.location_label or inbound.event_key or "")[
-            :4000
-        ],
+        content=(
+            text
+            or inbound.media_id
+            or inbound.location_label
+            or inbound.event_key
+            or inbound.scene
+            or ""
+        )[:4000],
         received_at=ctx.now,
     )
     try:
@@ -70,10 +111,14 @@ def handle_message(inbound: Inbound, uow: AbstractUnitOfWork, ctx: Context) -> s
     except DuplicateMessage:  # nothing was written: the first copy's reply is the answer
         earlier = uow.inbound.by_key(inbound.dedupe_key)
         return (earlier.reply or "") if earlier else ""
-    resident = uow.residents.get_or_create(inbound.openid, ctx.now)
+    # The same statement says whether a staff thread is open (handlers/threads.py).
+    resident = uow.residents.get_or_create(
+        inbound.openid, ctx.now, thread_since=ctx.now - ctx.policy.reply_window
+    )
     turn = Turn(inbound, uow, ctx, resident, row=row)
     try:
-        reply = respond(turn)
+        reply = floods.refuse_message(turn) or respond(turn)
+        media.keep_voice(turn)  # the recording joins the ticket the message opened or joined
     except DomainError as refusal:  # expected refusals are polite replies; they write nothing
         reply = str(refusal)
     uow.inbound.answer(row, reply)
@@ -87,7 +132,7 @@ def respond(turn: Turn) -> str:
     if kind_handler is not None:
         return kind_handler(turn)
     if inbound.kind == "voice" and not inbound.text:
-        return msg.VOICE_NOT_RECOGNISED
+        return media.on_unrecognised_voice(turn)
     if inbound.kind not in ("text", "voice"):
         return msg.UNSUPPORTED
     text = turn.text
@@ -104,23 +149,50 @@ def respond(turn: Turn) -> str:
     ):
         return _on_resident_command(turn, command)
 
-    visit_reply = followup.answer_if_visit(turn.uow, turn.ctx, turn.resident, text, turn.parsed)
-    if visit_reply is not None:
-        return visit_reply
-
     prefix = ""
     state = turn.pending_state()
-    if state is not None:
-        if state.expires_at < turn.now:
-            turn.forget()
-            prefix = msg.LOCATION_STATE_EXPIRED + "\n" if state.state == AWAITING_LOCATION else ""
-        else:
-            handler = STATE_HANDLERS.get(state.state)
-            if handler is not None:
-                reply = handler(turn, PendingRequest.from_state(state.data))
-                if reply is not None:
-                    return reply
+    if state is not None and state.expires_at < turn.now:
+        turn.forget()
+        prefix = _expired_note(state.state, load_pending(state))
+        state = None
+    for answer in _open_questions(turn, state):
+        reply = answer()
+        if reply is not None:
+            return reply
     return prefix + _on_intent(turn)
+
+
+def _open_questions(turn: Turn, state: Any) -> list[Callable[[], str | None]]:
+    """Who waits for an answer, newest question first: Sheli's pending state, a staff member's
+    message about a ticket (within `conversation.reply_window`), the follow-up visit."""
+    asked: list[tuple[datetime, int, Callable[[], str | None]]] = []
+    if state is not None and state.state in STATE_HANDLERS:
+        handler, pending = STATE_HANDLERS[state.state], load_pending(state)
+        asked.append((state.updated_at, 2, lambda: handler(turn, pending)))
+    thread = threads.thread_ticket(turn)
+    if thread is not None and thread.staff_messaged_at is not None:
+        asked.append((thread.staff_messaged_at, 1, lambda: threads.join_thread(turn, thread)))
+    visit = turn.uow.tickets.visit_pending_for(turn.resident.id)
+    if visit is not None:
+        asked.append(
+            (
+                visit.followup_asked_at or datetime.min,
+                0,
+                lambda: followup.answer_if_visit(
+                    turn.uow, turn.ctx, turn.resident, turn.text, turn.parsed
+                ),
+            )
+        )
+    return [answer for _, _, answer in sorted(asked, key=lambda q: q[:2], reverse=True)]
+
+
+def _expired_note(state: str, pending: Any) -> str:
+    """What to say, before the answer, about a question whose time ran out."""
+    if state == AWAITING_LOCATION:
+        return msg.LOCATION_STATE_EXPIRED + "\n"
+    if state == AWAITING_CANCEL:
+        return msg.CANCEL_NOT_CONFIRMED.format(n=pending.number)
+    return ""
 
 
 # --- states: what the resident's next message means ------------------------------------------
@@ -165,17 +237,30 @@ def _continue_menu_request(turn: Turn, pending: PendingRequest) -> str | None:
     return _request(turn, pending.intent)
 
 
-StateHandler = Callable[[Turn, PendingRequest], str | None]
+def _erase_not_confirmed(turn: Turn, pending: PendingErase) -> str | None:
+    """After `注销` only 「确认注销」 erases (a keyword); a plain yes is asked for the words, a no
+    keeps everything, and anything else is read as what it says (nothing is erased)."""
+    answer = yes_or_no(turn.text)
+    if answer is True:
+        return msg.ERASE_SAY_THE_WORDS
+    turn.forget()
+    return msg.ERASE_KEPT if answer is False else None
+
+
+StateHandler = Callable[[Turn, Any], str | None]
 STATE_HANDLERS: dict[str, StateHandler] = {
     AWAITING_LOCATION: _continue_location,
     AWAITING_REQUEST: _continue_menu_request,
+    AWAITING_CANCEL: cancels.confirm_cancel,
+    AWAITING_ERASE: _erase_not_confirmed,
+    AWAITING_CORRECTION: corrections.correct_place,
 }
 
 
 def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> str:
     """File the request Sheli was waiting on, at `location` (None: still unknown)."""
     turn.forget()
-    return _open(
+    reply = _open(
         turn,
         pending.intent,
         pending.text,
@@ -184,6 +269,17 @@ def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> 
         pending.urgent,
         pending.confidence,
     )
+    ticket = _opened(turn)
+    if location is None and ticket is not None:  # the place may still come: it corrects #n
+        corrections.remember_place(turn, ticket, None)
+        reply += msg.LOCATION_STILL_MISSING.format(n=ticket.id)
+    return reply
+
+
+def _opened(turn: Turn) -> Ticket | None:
+    """The resident's own ticket this turn opened (not a duplicate it was linked to), if any."""
+    ticket = turn.uow.tickets.get(turn.row.ticket_id) if turn.row.ticket_id else None
+    return ticket if ticket is not None and ticket.resident_id == turn.resident.id else None
 
 
 # --- intents -------------------------------------------------------------------------------
@@ -192,6 +288,7 @@ def _file_pending(turn: Turn, pending: PendingRequest, location: str | None) -> 
 def _on_intent(turn: Turn) -> str:
     parsed = turn.parsed
     intent = parsed.intent if parsed else "nlu_fallback"
+    review.keep_if_unsure(turn.uow, turn.ctx, turn.resident, parsed)  # unsure: kept for review
     handler = INTENT_HANDLERS.get(intent, _help)
     return handler(turn, intent)
 
@@ -206,7 +303,7 @@ def _request(turn: Turn, intent: str) -> str:
             return answer
     location = parsed.first("location") if parsed else None
     phone = parsed.first("phone") if parsed else None
-    urgent = intent == "mediation" and involves_violence(text)
+    urgent = (intent == "mediation" and involves_violence(text)) or intent in ALWAYS_URGENT
     confidence = parsed.confidence if parsed else None
     from_room = location is None and intent in NEEDS_LOCATION and bool(turn.resident.room)
     if from_room:
@@ -218,9 +315,22 @@ def _request(turn: Turn, intent: str) -> str:
         )
         return msg.ASK_LOCATION
     reply = _open(turn, intent, text, location, phone, urgent, confidence)
-    if from_room:
+    if from_room and (ticket := _opened(turn)) is not None:
         reply += msg.LOCATION_FROM_ROOM.format(room=location)
+        corrections.remember_place(turn, ticket, location)  # "5栋301" next corrects it
+    extra = REPLY_EXTRAS.get(intent)
+    if extra is not None:
+        reply += extra(turn, text)
     return reply + events.event_hint(turn.uow, turn.ctx, intent)
+
+
+# Lines added to a new ticket's reply, by intent: an answer from community data, a reassurance.
+REPLY_EXTRAS: dict[str, Callable[[Turn, str], str]] = {
+    "social_security": lambda turn, text: resources.social_security_hint(turn.uow, text),
+    "hardship": lambda turn, text: msg.HARDSHIP_PRIVATE,
+}
+# A reply of its own for a new ticket of these intents (else TICKET_CREATED[_URGENT]).
+CREATED_REPLIES = {"hazard": msg.TICKET_CREATED_HAZARD}
 
 
 def _open(
@@ -233,7 +343,10 @@ def _open(
     confidence: float | None,
 ) -> str:
     uow, policy = turn.uow, turn.policy
-    if location and intent == "repair":
+    refusal = floods.refuse_new_ticket(turn)
+    if refusal is not None:
+        return refusal
+    if location and intent in DEDUPE_INTENTS:
         original = find_duplicate(uow, intent, location, text)
         if original is not None:
             link_duplicate(uow, turn.ctx, original, turn.resident, text)
@@ -253,11 +366,26 @@ def _open(
         confidence=confidence,
     )
     turn.row.ticket_id = ticket.id
+    if turn.live_state(AWAITING_CORRECTION) is not None:
+        turn.forget()  # a place now corrects this ticket, if any, not an earlier one
     extra = residents.after_ticket(turn.resident, ticket)  # room learned, phone consent
     intent_name = msg.INTENT_NAMES.get(intent, intent)
     if ticket.assignee is None:
         return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id) + extra
-    template = msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
+    wanted = policy.role_for(intent, urgent)
+    if ticket.role != wanted:  # nobody on duty in the role: the branch liaison has it first
+        return (
+            msg.TICKET_CREATED_FALLBACK.format(
+                intent_name=intent_name,
+                n=ticket.id,
+                wanted=policy.role_name(wanted),
+                assignee=assignee_label(policy, ticket),
+            )
+            + extra
+        )
+    template = CREATED_REPLIES.get(intent) or (
+        msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
+    )
     return (
         template.format(
             intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
@@ -282,16 +410,18 @@ def _rating_without_visit(turn: Turn, intent: str) -> str:
     return msg.RATING_WITHOUT_VISIT
 
 
-_TICKET_IN_TEXT = re.compile(r"#\s*(\d{1,9})|(?<!\d)(\d{1,9})\s*号?单")
+def _event_query(turn: Turn, intent: str) -> str:
+    """Community activities of every kind from the events table; joining as a volunteer is
+    answered with the volunteer teams."""
+    text = turn.inbound.text or ""
+    if resources.asks_to_volunteer(text):
+        return resources.volunteer_answer(turn.uow, turn.ctx)
+    return events.answer_event_question(turn.uow, turn.ctx, text)
 
 
 def _cancel_intent(turn: Turn, intent: str) -> str:
-    """ "取消刚才的报修": cancel the newest active ticket of this resident."""
-    ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
-    if ticket is None:
-        return msg.CANCEL_NOTHING
-    named = _TICKET_IN_TEXT.search(normalise(turn.inbound.text or ""))
-    return _cancel(turn, int(named.group(1) or named.group(2)) if named else ticket.id)
+    """ "取消刚才的报修": never guessed; the one ticket the words point to is confirmed first."""
+    return cancels.cancel_in_words(turn)
 
 
 def _status(turn: Turn, intent: str = "status_query") -> str:
@@ -320,32 +450,9 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
     return "\n".join(lines)
 
 
-def _cancel(turn: Turn, number: int) -> str:
-    ticket = cancel_ticket(turn.uow, turn.ctx, turn.resident, number)
-    return msg.CANCEL_DONE.format(n=ticket.id)
-
-
 def _human(turn: Turn, intent: str = "ask_human") -> str:
-    """`人工`: tell the branch liaison, who contacts the resident."""
-    liaison = turn.uow.staff.least_loaded(turn.policy.fallback_role)
-    last = turn.inbound.text or ""
-    recent = [
-        m.content
-        for m in turn.uow.inbound.for_openid(turn.resident.openid, limit=5)
-        if m.content and m.content != last and m.msg_type in ("text", "voice")
-    ]
-    who = f"{turn.resident.room or ''}（编号{turn.resident.id}）"
-    text = recent[-1] if recent else last
-    if liaison is None:
-        return msg.HUMAN_NO_ONE
-    notify(
-        turn.uow,
-        liaison.openid,
-        msg.NOTIFY_HUMAN.format(who=who, text=mask_personal(text)[:200]),
-        turn.now,
-        kind="handoff",
-    )
-    return msg.HUMAN_HANDOFF.format(name=liaison.name)
+    """`人工`: a ticket for the branch liaison (who answers with 回复 n)."""
+    return threads.ask_for_human(turn)
 
 
 IntentHandler = Callable[[Turn, str], str]
@@ -362,6 +469,10 @@ INTENT_HANDLERS: dict[str, IntentHandler] = {
     "ask_human": _human,
     "out_of_scope": _help,
     "nlu_fallback": _help,
+    "hazard": _request,
+    "hardship": _request,
+    "social_security": _request,
+    "event_query": _event_query,
 }
 
 
@@ -380,13 +491,21 @@ def _cmd_status(turn: Turn, command: Command) -> str:
 
 
 def _cmd_cancel(turn: Turn, command: Command) -> str:
-    if command.number is None:
-        if turn.pending_state() is not None:
-            turn.forget()
-            return msg.INTAKE_CANCELLED
-        newest = turn.uow.tickets.newest_active_for(turn.resident.id)
-        return msg.CANCEL_WHICH.format(n=newest.id) if newest else msg.CANCEL_NOTHING
-    return _cancel(turn, command.number)
+    if command.number is not None:
+        return cancels.cancel_number(turn, command.number)
+    state = turn.pending_state()
+    if state is not None and state.state in (AWAITING_LOCATION, AWAITING_REQUEST):
+        turn.forget()
+        return msg.INTAKE_CANCELLED
+    state = turn.live_state(AWAITING_CANCEL, AWAITING_ERASE)
+    if state is not None and state.state == AWAITING_CANCEL:
+        pending = load_pending(state)
+        assert isinstance(pending, PendingCancel)
+        return cancels.ask_again(turn, pending)
+    if state is not None:
+        turn.forget()
+        return msg.ERASE_KEPT
+    return cancels.cancel_bare(turn)
 
 
 def _cmd_human(turn: Turn, command: Command) -> str:
@@ -402,6 +521,15 @@ def _cmd_my_info(turn: Turn, command: Command) -> str:
 
 
 def _cmd_erase(turn: Turn, command: Command) -> str:
+    """`注销` says what would be erased and waits for 「确认注销」."""
+    turn.remember(AWAITING_ERASE, PendingErase())
+    return msg.ERASE_ASK.format(ttl=human_duration(turn.policy.state_ttl))
+
+
+def _cmd_confirm_erase(turn: Turn, command: Command) -> str:
+    """「确认注销」 within `conversation.state_ttl` of `注销` erases; otherwise nothing happens."""
+    if turn.live_state(AWAITING_ERASE) is None:
+        return msg.ERASE_NOT_ASKED
     return residents.erase(turn.uow, turn.ctx, turn.resident)
 
 
@@ -426,6 +554,8 @@ RESIDENT_COMMAND_HANDLERS: dict[str, ResidentCommandHandler] = {
     "注销": _cmd_erase,
     "报名": _cmd_sign_up,
     "保存电话": _cmd_save_phone,
+    "补充": threads.add,
+    "确认注销": _cmd_confirm_erase,
 }
 
 
@@ -436,6 +566,8 @@ def _on_staff_command(turn: Turn, command: Command) -> str:
         return bind(turn.uow, turn.ctx, turn.inbound.openid, command.rest)
     if turn.staff is None:
         return msg.STAFF_ONLY
+    if command.number is not None:
+        turn.row.ticket_id = command.number  # the staff member's message is about this ticket
     return staff_commands.run(turn, command)
 
 
@@ -456,6 +588,9 @@ MENU: dict[str, MenuItem] = {
     "MEDIATION": MenuItem("mediation", msg.MENU_PROMPTS["MEDIATION"]),
     "LEGAL": MenuItem("legal_consult", msg.MENU_PROMPTS["LEGAL"]),
     "JOBS": MenuItem("job_fair", msg.MENU_PROMPTS["JOBS"]),
+    "HAZARD": MenuItem("hazard", msg.MENU_PROMPTS["HAZARD"]),
+    "HARDSHIP": MenuItem("hardship", msg.MENU_PROMPTS["HARDSHIP"]),
+    "SOCIAL_SECURITY": MenuItem("social_security", msg.MENU_PROMPTS["SOCIAL_SECURITY"]),
     "PROGRESS": MenuItem(action=_status),
     "HUMAN": MenuItem(action=_human),
     "MY_INFO": MenuItem(action=lambda turn: _cmd_my_info(turn, Command("我的信息"))),
@@ -480,46 +615,39 @@ def _on_click(turn: Turn) -> str:
 
 def _on_event(turn: Turn) -> str:
     event = (turn.inbound.event or "").lower()
-    if event == "subscribe":
+    if event == "subscribe":  # with or without a QR scene (turn.inbound.scene)
         return msg.WELCOME.format(site=turn.site)
+    if event == "scan":  # a follower scanned a QR code again
+        return msg.WELCOME_BACK
     if event == "click":
         return _on_click(turn)
-    return ""  # scan, unsubscribe, view, location reports: nothing to say
+    return ""  # nothing to say (the webhook lets only these events through)
 
 
 def _on_image(turn: Turn) -> str:
-    ticket = turn.uow.tickets.newest_active_for(turn.resident.id)
-    if ticket is None:
-        return msg.IMAGE_NO_TICKET
-    turn.uow.tickets.add_attachment(
-        Attachment(
-            ticket_id=ticket.id,
-            kind="image",
-            media_id=turn.inbound.media_id,
-            url=turn.inbound.picture_url,
-            created_at=turn.now,
-        )
-    )
-    record(
-        turn.uow,
-        ticket,
-        "image",
-        resident_actor(turn.resident),
-        turn.now,
-        media_id=turn.inbound.media_id,
-    )
-    turn.row.ticket_id = ticket.id
-    return msg.IMAGE_ATTACHED.format(n=ticket.id)
+    return media.on_image(turn)  # the resident's newest active ticket gets it
 
 
 def _on_location_message(turn: Turn) -> str:
     label = (turn.inbound.location_label or "").strip() or (
         f"{turn.inbound.latitude},{turn.inbound.longitude}"
     )
-    state = turn.pending_state()
-    if state is not None and state.state == AWAITING_LOCATION and state.expires_at >= turn.now:
+    state = turn.live_state(AWAITING_LOCATION, AWAITING_CORRECTION)
+    if state is not None and state.state == AWAITING_LOCATION:
         return _file_pending(turn, PendingRequest.from_state(state.data), label[:64])
+    if state is not None:
+        pending = load_pending(state)
+        assert isinstance(pending, PendingCorrection)
+        corrected = corrections.correct_to(turn, pending, label[:64])
+        if corrected is not None:
+            return corrected
     return msg.LOCATION_RECEIVED.format(label=label)
+
+
+def _on_unsupported_kind(turn: Turn) -> str:
+    """Video, short video, link, file: say what Sheli can take."""
+    what = msg.UNSUPPORTED_KIND_NAMES.get(turn.inbound.kind)
+    return msg.UNSUPPORTED_KIND.format(what=what) if what else msg.UNSUPPORTED
 
 
 KindHandler = Callable[[Turn], str]
@@ -527,4 +655,8 @@ KIND_HANDLERS: dict[str, KindHandler] = {
     "event": _on_event,
     "image": _on_image,
     "location": _on_location_message,
+    "video": _on_unsupported_kind,
+    "shortvideo": _on_unsupported_kind,
+    "link": _on_unsupported_kind,
+    "file": _on_unsupported_kind,
 }

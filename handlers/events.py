@@ -113,6 +113,52 @@ def answer_job_question(uow: AbstractUnitOfWork, ctx: Context, text: str) -> str
     return "\n".join(lines)
 
 
+def kind_asked_about(text: str) -> str | None:
+    """The kind of event a question names ("周末有讲座吗" → lecture), or None."""
+    clean = normalise(text).replace(" ", "")
+    for kind, words in msg.EVENT_QUERY_KIND_WORDS.items():
+        if any(word in clean for word in words):
+            return kind
+    return None
+
+
+def _a_mix_of_kinds(events: Sequence[Event], limit: int = 5) -> list[Event]:
+    """The soonest event of each kind, then the soonest others, up to `limit`, in time order:
+    thirteen job fairs in a row must not hide the market and the legal clinic."""
+    chosen: dict[int, Event] = {}
+    for event in events:
+        if len(chosen) < limit and all(e.kind != event.kind for e in chosen.values()):
+            chosen[event.id] = event
+    for event in events:
+        if len(chosen) >= limit:
+            break
+        chosen.setdefault(event.id, event)
+    return sorted(chosen.values(), key=lambda e: (e.starts_at, e.id))
+
+
+def answer_event_question(uow: AbstractUnitOfWork, ctx: Context, text: str) -> str:
+    """`event_query`: the next community events of every kind ("社区最近有什么活动"), or of the
+    kind the question names ("周末有没有讲座"), from the events table; a polite answer when
+    nothing is planned. Job fairs are listed like the rest (openings are for job questions)."""
+    kind = kind_asked_about(text)
+    header = msg.EVENTS_HEADER
+    found: Sequence[Event] = []
+    if kind is not None:
+        found = upcoming(uow, ctx.now, kind)
+        kind_name = msg.EVENT_KIND_NAMES.get(kind, kind)
+        header = msg.EVENTS_OF_KIND_HEADER.format(kind=kind_name)
+        if not found:
+            header = msg.EVENTS_NONE_OF_KIND.format(kind=kind_name)
+    if not found:
+        found = _a_mix_of_kinds(upcoming(uow, ctx.now, limit=50))
+    if not found:
+        return msg.EVENTS_NONE
+    lines = [header]
+    lines += [event_line(uow, ctx.policy, event, openings=False) for event in found]
+    lines.append(msg.EVENTS_FOOTER.format(n=found[0].id))
+    return "\n".join(lines)
+
+
 # Which event a ticket's reply mentions: the next legal clinic, or the next job fair.
 HINTS: dict[str, tuple[str, str]] = {
     "legal_consult": (msg.NEXT_LEGAL_CLINIC, EventKind.LEGAL_CLINIC),
@@ -151,9 +197,11 @@ def sign_up(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, number: i
     if event.starts_at <= now:
         return msg.SIGN_UP_CLOSED.format(n=number)
     existing = uow.events.sign_up_of(event.id, resident.id)
+    if existing is not None and existing.status == SignUpStatus.WAITING:
+        position = [s.id for s in uow.events.waiting(event.id)].index(existing.id) + 1
+        return msg.SIGN_UP_ALREADY_WAITING.format(n=event.id, position=position)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
-        status = msg.SIGN_UP_STATUS.get(existing.status, existing.status)
-        return msg.SIGN_UP_ALREADY.format(n=event.id, status=status)
+        return msg.SIGN_UP_ALREADY.format(n=event.id)
     full = event.capacity is not None and uow.events.count_sign_ups(event.id) >= event.capacity
     status = SignUpStatus.WAITING if full else SignUpStatus.CONFIRMED
     # Signing up less than a day before: this reply is the reminder.
@@ -369,17 +417,22 @@ class EventFigures:
     attendance_marked: int
 
 
-def week_figures(uow: AbstractUnitOfWork, start: datetime, end: datetime) -> EventFigures:
-    """Sign-ups made in [start, end) and attendance at the events held then (counted in SQL)."""
-    return EventFigures(**uow.events.figures_between(start, end))
+def week_figures(
+    uow: AbstractUnitOfWork, start: datetime, end: datetime, now: datetime
+) -> EventFigures:
+    """Sign-ups made in [start, end) and attendance at the events held then: events that have
+    started by `now` (a summary of the current week does not count tomorrow's fair as held).
+    Counted in SQL."""
+    held_before = min(end, now + timedelta(seconds=1))
+    return EventFigures(**uow.events.figures_between(start, end, held_before))
 
 
 def summary_figures(
-    uow: AbstractUnitOfWork, start: datetime, end: datetime
+    uow: AbstractUnitOfWork, start: datetime, end: datetime, now: datetime
 ) -> tuple[dict[str, int], str | None]:
     """The week's events for the weekly summary: its figures, and its line (None: nothing held
     and nobody signed up, so the summary says nothing about events)."""
-    figures = week_figures(uow, start, end)
+    figures = week_figures(uow, start, end, now)
     line = None
     if figures.sign_ups or figures.held:
         line = msg.SUMMARY_EVENTS.format(
@@ -404,12 +457,15 @@ class _WithExtra(Protocol):
     def extra(self) -> dict[str, Any]: ...
 
 
-def add_to_summary(uow: AbstractUnitOfWork, summary: _WithExtra, week: _Period) -> None:
-    """Put the week's sign-ups and attendance into the weekly summary (`extra`).
+def add_to_summary(
+    uow: AbstractUnitOfWork, summary: _WithExtra, week: _Period, now: datetime
+) -> None:
+    """Put the week's sign-ups and attendance into the weekly summary (`extra`); only events
+    that have started by `now` count as held.
 
     Kept for handlers/summary.py until it calls `summary_figures` itself.
     """
-    figures, line = summary_figures(uow, week.start, week.end)
+    figures, line = summary_figures(uow, week.start, week.end, now)
     summary.extra["events"] = figures
     if line:
         summary.extra.setdefault("lines", []).append(line)

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 
 from handlers import masking
 
-RESIDENT_COMMANDS = ("进度", "取消", "人工", "报名", "登记", "我的信息", "注销", "保存电话")
+RESIDENT_COMMANDS = (
+    "进度",
+    "取消",
+    "人工",
+    "报名",
+    "登记",
+    "我的信息",
+    "注销",
+    "保存电话",
+    "补充",
+    "确认注销",
+)
 STAFF_COMMANDS = ("绑定", "任务", "接单", "完成", "转派", "备注", "回复", "电话")
 
 _CN_DIGITS = {
@@ -220,6 +231,99 @@ _VIOLENCE = (
     "出血",
     "血",
 )
+
+
+# Answers to a yes/no question Sheli asked ("确认取消 #4 吗？回复「确认」").
+_YES = (
+    "确认",
+    "确定",
+    "是",
+    "是的",
+    "对",
+    "对的",
+    "好",
+    "好的",
+    "嗯",
+    "可以",
+    "确认取消",
+    "取消吧",
+    "ok",
+)
+_NO = ("不", "不是", "不要", "不用", "不用了", "算了", "别", "不取消", "不注销", "否", "no")
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for a plain yes ("确认", "好的"), False for a plain no ("不用了"), else None."""
+    clean = normalise(text).lower().rstrip("。.!！~～ ")
+    if clean in _YES:
+        return True
+    if clean in _NO:
+        return False
+    return None
+
+
+# A cancel that takes itself back ("哎呀取消错了，欠工资那个我还要问的", "不用取消").
+_TAKE_BACK = (
+    "取消错",
+    "错取消",
+    "按错",
+    "点错",
+    "搞错",
+    "弄错",
+    "不取消",
+    "不要取消",
+    "别取消",
+    "不用取消",
+    "先别",
+    "还要问",
+    "还要办",
+    "还要修",
+    "还需要",
+    "撤回",
+)
+
+
+def takes_back_a_cancel(text: str) -> bool:
+    """Does this message say a cancel was a mistake, or should not happen?"""
+    clean = normalise(text).replace(" ", "")
+    return any(word in clean for word in _TAKE_BACK)
+
+
+# Words that name a kind of ticket, so "取消刚才的报修" or "欠工资那个" points at one.
+_KIND_WORDS = {
+    "repair": ("报修", "维修", "修理", "修", "坏"),
+    "mediation": ("调解", "纠纷", "矛盾", "吵", "噪音"),
+    "legal_consult": ("法律", "律师", "工资", "欠薪", "欠钱", "合同", "工伤", "赔偿"),
+    "job_fair": ("就业", "招聘", "求职", "找工作", "工作"),
+    "ask_human": ("人工",),
+    "hazard": ("隐患", "电线", "煤气", "燃气", "消防"),
+    "hardship": ("帮扶", "困难"),
+    "social_security": ("社保", "医保"),
+}
+_LATEST = (
+    "刚才",
+    "刚刚",
+    "刚报",
+    "刚提",
+    "最新",
+    "最近那",
+    "上一个",
+    "上一单",
+    "最后一个",
+    "最后那",
+)
+
+
+def kinds_named(text: str) -> set[str]:
+    """The ticket intents a message names in words ("报修" → repair, "欠工资" → legal_consult)."""
+    clean = normalise(text)
+    return {kind for kind, words in _KIND_WORDS.items() if any(w in clean for w in words)}
+
+
+def names_the_latest(text: str) -> bool:
+    """ "刚才的", "上一个": the newest of the tickets meant."""
+    clean = normalise(text)
+    return any(word in clean for word in _LATEST)
 
 
 def involves_violence(text: str) -> bool:

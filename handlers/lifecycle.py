@@ -18,8 +18,8 @@ from datetime import datetime
 
 from handlers.errors import IllegalTransition
 from handlers.messages import STATUS_NAMES, WRONG_STATE
-from storage.models import Ticket, TicketEvent
-from storage.states import ACTIVE_STATUSES, FollowUpState, TicketStatus
+from storage.models import OutboxMessage, Ticket, TicketEvent
+from storage.states import ACTIVE_STATUSES, FollowUpState, OutboxStatus, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 S = TicketStatus
@@ -122,7 +122,9 @@ def _stamp_reopened(ticket: Ticket, now: datetime) -> None:
 # (created or last reopened: the resolve clock) and `next_sla_check_at` ("look at this ticket
 # now" after any change; the SLA check then sets the moment its next deadline passes, or NULL
 # when nothing is left to check). Code that changes a ticket's intent or urgency outside these
-# events changes its deadlines too, and must set `next_sla_check_at` to now.
+# events changes its deadlines too, and must set `next_sla_check_at` to now. Code that changes
+# its building changes its week's figures: it must forget that week if it was kept
+# (handlers/summary.py `forget_kept_week`, as a place correction does).
 STAMPS: Mapping[str, Callable[[Ticket, datetime], None]] = {
     "created": _stamp_created,
     "unassigned": _stamp_unassigned,
@@ -230,3 +232,24 @@ def set_followup(ticket: Ticket, to: FollowUpState, due_at: datetime | None = No
         ticket.followup_due_at = due_at
     elif to == F.NONE:
         ticket.followup_due_at = None
+
+
+# --- outbox messages ---------------------------------------------------------------------------
+
+# pending → sending (one dispatcher claims it; a conditional UPDATE in the repository) → sent, or
+# back to pending (a retry), or dead (given up); a send with an unknown outcome stays "sending"
+# until it is reconciled (sent again, or dead); an operator may queue a dead message again.
+OUTBOX_TRANSITIONS: Mapping[OutboxStatus, frozenset[OutboxStatus]] = {
+    OutboxStatus.PENDING: frozenset({OutboxStatus.SENDING}),
+    OutboxStatus.SENDING: frozenset({OutboxStatus.SENT, OutboxStatus.PENDING, OutboxStatus.DEAD}),
+    OutboxStatus.SENT: frozenset(),
+    OutboxStatus.DEAD: frozenset({OutboxStatus.PENDING}),
+}
+
+
+def set_outbox_status(message: OutboxMessage, to: OutboxStatus) -> None:
+    """Move an outbox message to `to` (checked against OUTBOX_TRANSITIONS)."""
+    source = OutboxStatus(message.status)
+    if to not in OUTBOX_TRANSITIONS[source]:
+        raise IllegalTransition(f"outbox #{message.id} cannot go from {source} to {to}")
+    message.status = to

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import overload
+
+from nlu.places import building_of, find_locations, normalise_location
 
 _ARABIC = "0-9０-９"
 _CHINESE = "〇零一二三四五六七八九幺两"
@@ -110,3 +113,40 @@ def pseudonym(identifier: str | None) -> str:
     if not identifier:
         return "-"
     return "u" + hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:10]
+
+
+# --- erasure: removing, not masking ------------------------------------------------------------
+
+REMOVED = "（已删除）"
+# "我叫王小明", "我姓王", "联系人：李四" — a name a resident gives about themselves.
+_OWN_NAME = re.compile(
+    r"(?P<lead>我叫|我是|我姓|名字是|名字叫|联系人[:：]?\s*)(?P<name>[一-龥]{1,3})"
+)
+
+
+@overload
+def remove_personal(text: str) -> str: ...
+
+
+@overload
+def remove_personal(text: None) -> None: ...
+
+
+def remove_personal(text: str | None) -> str | None:
+    """`text` without the personal parts a resident may have written: phones, landlines and ID
+    numbers removed, a room cut down to its building ("3栋502" → "3栋"), a self-given name
+    removed. The problem stays readable: "3栋502热水器坏了，电话13812345678" → "3栋热水器坏了，
+    电话（已删除）"."""
+    if not text:
+        return text
+    text = _ID_NUMBER.sub(REMOVED, text)
+    text = _MOBILE.sub(REMOVED, text)
+    text = _LANDLINE.sub(REMOVED, text)
+    pieces, cursor = [], 0
+    for start, end in find_locations(text):
+        pieces.append(text[cursor:start])
+        pieces.append(building_of(normalise_location(text[start:end])) or REMOVED)
+        cursor = end
+    pieces.append(text[cursor:])
+    text = "".join(pieces)
+    return _OWN_NAME.sub(lambda m: m.group("lead") + REMOVED, text)

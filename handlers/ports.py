@@ -43,6 +43,10 @@ class Policy:
     role_names: dict[str, str]
     state_ttl: timedelta
     reply_window: timedelta
+    max_new_tickets: int  # per resident per ticket_window
+    ticket_window: timedelta
+    max_messages: int  # per resident per message_window
+    message_window: timedelta
     bind_code_ttl: timedelta
     followup_delay: timedelta
     followup_expire: timedelta
@@ -51,6 +55,10 @@ class Policy:
     summary_recipients: tuple[str, ...]
     public_url: str
     timezone: str
+    # A message whose top two intents are closer than this is kept for review (nlu.review_margin).
+    review_margin: float
+    # Roles told about a new ticket of an intent besides its assignee (config `inform:`).
+    inform: dict[str, tuple[str, ...]]
 
     @property
     def fallback_role(self) -> str:
@@ -75,6 +83,10 @@ class Policy:
             if text == name or (len(text) >= 2 and (text in name or name in text)):
                 return key
         return None
+
+    def informed_roles(self, intent: str) -> tuple[str, ...]:
+        """The roles told about a new ticket of this intent, for their information."""
+        return self.inform.get(intent, ())
 
     def deadlines(self, intent: str, urgent: bool = False) -> Deadlines | None:
         """Accept/resolve deadlines for a ticket, if any are configured."""

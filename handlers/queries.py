@@ -57,21 +57,20 @@ def ticket_detail(
         for e in uow.tickets.events(ticket.id)
     ]
     data["attachments"] = [
-        {"kind": a.kind, "media_id": a.media_id, "url": a.url}
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "media_id": a.media_id,
+            "url": a.url,
+            "fetch_status": a.fetch_status,  # pending | fetched | failed | erased
+            "content_type": a.content_type,
+            "size": a.size,
+            "last_error": a.last_error,
+        }
         for a in uow.tickets.attachments(ticket.id)
     ]
     data["followers"] = [r.id for r in uow.tickets.followers(ticket.id)]
     return data
-
-
-def ticket_line(ticket: Ticket, policy: Policy) -> str:
-    """One line for `sheli tickets list`."""
-    who = ticket.assignee.name if ticket.assignee else "-"
-    breach = " 超时" if (ticket.accept_breach_level or ticket.resolve_breach_level) else ""
-    return (
-        f"#{ticket.id:<5} {ticket.status:<9} {ticket.intent:<13} {policy.role_name(ticket.role)}/{who}"
-        f"  {ticket.location or '-'}  {ticket.text[:30]}{breach}"
-    )
 
 
 def staff_json(staff: Staff, policy: Policy, load: int = 0) -> dict[str, Any]:

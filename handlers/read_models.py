@@ -9,7 +9,7 @@ so the dashboard and the WeChat summary never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,17 +23,19 @@ from handlers.lifecycle import is_active
 from handlers.notices import residents_of
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
+from handlers.sla import SlaClock, countdown
 from handlers.summary import (
     BadWeek,
     Summary,
     Week,
     compute_figures,
     compute_summary,
+    figure_rows,
     render_summary,
     week_of,
 )
-from handlers.times import local_day_start, local_text, to_local
-from nlu.places import room_label
+from handlers.times import local_day_start, local_stamp, local_text, to_local, utc_offset
+from nlu.places import place_sort_key, room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
 from storage.models import (
     Attachment,
@@ -44,7 +46,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
-from storage.states import ACTIVE_STATUSES
+from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 # Inbound messages this long before a ticket was opened are shown as part of its conversation.
@@ -73,6 +75,11 @@ def current_week(now: datetime, timezone: str) -> Week:
     return _iso_week(to_local(now, timezone).date(), now, timezone)
 
 
+def current_week_label(uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """The label of the week `now` falls in ("2026-W48")."""
+    return current_week(ctx.now, ctx.policy.timezone).label
+
+
 def recent_weeks(now: datetime, timezone: str, count: int = 12) -> list[Week]:
     """The last `count` weeks, oldest first, ending with the current one."""
     this = current_week(now, timezone)
@@ -92,6 +99,11 @@ def _week(ctx: Context, label: str | None) -> Week:
         return week_of(label or None, ctx.now, ctx.policy.timezone)
     except BadWeek:
         raise Invalid(msg.BAD_WEEK) from None
+
+
+def summary_week(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Week:
+    """ISO week `label` (default: the last full week); Invalid if it is not a week."""
+    return _week(ctx, label)
 
 
 def week_summary(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Summary:
@@ -200,28 +212,32 @@ class TicketFilter:
     page: int = 1
 
 
-def find_tickets(
-    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter
-) -> tuple[list[Ticket], bool]:
-    """One page of the tickets matching the filter, newest first; the flag says another page
-    follows. `overdue`: active tickets with a breach told (the SLA check's levels)."""
+def _selection(ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
+    """The filter as TicketRepository arguments (local dates as UTC bounds, "active")."""
     timezone = ctx.policy.timezone
     status: str | Sequence[str] | None = wanted.status
     if wanted.status == "active":
         status = ACTIVE_STATUSES
-    found, more = uow.tickets.page(
-        size=PAGE_SIZE,
-        page=wanted.page,
-        status=status,
-        intent=wanted.intent,
-        role=wanted.role,
-        building=wanted.building,
-        since=local_day_start(wanted.since, timezone) if wanted.since else None,
-        until=(
+    return {
+        "status": status,
+        "intent": wanted.intent,
+        "role": wanted.role,
+        "building": wanted.building,
+        "since": local_day_start(wanted.since, timezone) if wanted.since else None,
+        "until": (
             local_day_start(wanted.until + timedelta(days=1), timezone) if wanted.until else None
         ),
-        overdue=wanted.overdue,
-    )
+        "overdue": wanted.overdue,
+    }
+
+
+def find_tickets(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, size: int = PAGE_SIZE
+) -> tuple[list[Ticket], bool]:
+    """One page (`wanted.page`, `size` a page) of the tickets matching the filter, newest
+    first; the flag says another page follows. `overdue`: active tickets with a breach told
+    (the SLA check's levels)."""
+    found, more = uow.tickets.page(size=size, page=wanted.page, **_selection(ctx, wanted))
     return list(found), more
 
 
@@ -232,12 +248,23 @@ class TicketsPage:
     buildings: list[str]  # every building that has had a ticket, for the filter's choices
     page: int = 1
     size: int = PAGE_SIZE
+    sla: dict[int, SlaClock] = field(default_factory=dict)  # active tickets' clocks
+
+
+def sla_clocks(
+    uow: AbstractUnitOfWork, ctx: Context, tickets: Sequence[Ticket]
+) -> dict[int, SlaClock]:
+    """The SLA clock of each active ticket shown (from the ticket alone: its times)."""
+    clocks = {t.id: countdown(t, ctx.policy, ctx.now) for t in tickets if is_active(t)}
+    return {number: clock for number, clock in clocks.items() if clock is not None}
 
 
 def tickets_page(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> TicketsPage:
-    """One page of the tickets list with its filter's choices."""
+    """One page of the tickets list with its filter's choices and each active ticket's SLA
+    clock."""
     found, more = find_tickets(uow, ctx, wanted)
-    return TicketsPage(found, more, list(uow.tickets.buildings()), wanted.page)
+    buildings = sorted(uow.tickets.buildings(), key=place_sort_key)
+    return TicketsPage(found, more, buildings, wanted.page, sla=sla_clocks(uow, ctx, found))
 
 
 def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
@@ -256,22 +283,106 @@ def tickets_json(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) ->
     }
 
 
-def ticket_rows(
-    uow: AbstractUnitOfWork,
-    ctx: Context,
-    *,
-    status: str | None = None,
-    intent: str | None = None,
-    role: str | None = None,
-    overdue: bool = False,
-    limit: int = 200,
-    page: int = 1,
-) -> list[Ticket]:
-    """Tickets newest first, `limit` per page, for `sheli tickets list`."""
-    rows, _ = uow.tickets.page(
-        size=limit, page=page, status=status, intent=intent, role=role, overdue=overdue
+def ticket_lines(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, limit: int = 200
+) -> list[tuple[Ticket, SlaClock | None]]:
+    """`sheli tickets list`: page `wanted.page` of the tickets matching the filter, `limit` a
+    page, newest first, with their SLA clocks (the dashboard's filter, so the list and the
+    export select the same tickets)."""
+    found, _ = find_tickets(uow, ctx, wanted, size=limit)
+    clocks = sla_clocks(uow, ctx, found)
+    return [(t, clocks.get(t.id)) for t in found]
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+EXPORT_BATCH = 500
+EXPORT_COLUMNS = tuple(msg.EXPORT_TICKET_COLUMNS)
+
+
+def _batches(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter, size: int = EXPORT_BATCH
+) -> Iterator[Sequence[Ticket]]:
+    """Every ticket matching the filter, newest first, `size` at a time (keyset pagination)."""
+    selection = _selection(ctx, wanted)
+    before = None
+    while True:
+        batch = uow.tickets.batch_before(before, size, **selection)
+        if not batch:
+            return
+        yield batch
+        if len(batch) < size:
+            return
+        before = batch[-1].id
+
+
+def export_header(uow: AbstractUnitOfWork, ctx: Context) -> list[str]:
+    """The export's column headings; the time columns name the site's UTC offset."""
+    offset = utc_offset(ctx.policy.timezone, ctx.now)
+    return [msg.EXPORT_TICKET_COLUMNS[key].format(offset=offset) for key in EXPORT_COLUMNS]
+
+
+def export_row(ticket: Ticket, policy: Policy, clock: SlaClock | None) -> dict[str, Any]:
+    """One ticket as an export row: names in Chinese, times local (naive), phones masked as
+    on every list."""
+
+    def local(value: datetime | None) -> datetime | None:
+        moment = to_local(value, policy.timezone)
+        return moment.replace(tzinfo=None) if moment else None
+
+    return {
+        "number": ticket.id,
+        "created_at": local(ticket.created_at),
+        "intent": msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+        "urgent": msg.EXPORT_YES if ticket.urgent else "",
+        "status": msg.STATUS_NAMES.get(ticket.status, ticket.status),
+        "role": policy.role_name(ticket.role),
+        "assignee": ticket.assignee.name if ticket.assignee else "",
+        "location": ticket.location or "",
+        "building": ticket.building or "",
+        "phone": mask_phone(ticket.phone) if ticket.phone else "",
+        "text": mask_phones_in(ticket.text),
+        "sla": clock.text if clock else "",
+        "accepted_at": local(ticket.accepted_at),
+        "resolved_at": local(ticket.resolved_at),
+        "closed_at": local(ticket.closed_at),
+        "resolution": mask_phones_in(ticket.resolution or ""),
+        "rating": ticket.rating,
+        "followup": msg.FOLLOWUP_NAMES.get(ticket.followup_state, ticket.followup_state),
+    }
+
+
+def ticket_export(
+    uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter
+) -> Iterator[dict[str, Any]]:
+    """Every ticket matching the filter as export rows, newest first, read a batch at a time:
+    run it with `sheli.stream` so the rows are written while they are read."""
+    for batch in _batches(uow, ctx, wanted):
+        clocks = sla_clocks(uow, ctx, batch)
+        for ticket in batch:
+            yield export_row(ticket, ctx.policy, clocks.get(ticket.id))
+
+
+@dataclass
+class SummaryExport:
+    week: Week
+    figures: list[tuple[str, Any, str]]  # (name, value, how to read it)
+    text: str
+    tickets: TicketFilter  # the week's new tickets
+
+
+def summary_export(
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
+) -> SummaryExport:
+    """The week's summary for a spreadsheet: its figures (worded as the text words them), its
+    text, and the filter of its tickets (the ones it counts as new)."""
+    page = summary_page(uow, ctx, label)
+    return SummaryExport(
+        week=page.week,
+        figures=figure_rows(page.figures, ctx.policy),
+        text=page.text,
+        tickets=TicketFilter(since=page.week.local_start, until=page.week_end),
     )
-    return list(rows)
 
 
 def find_ticket_record(
@@ -312,9 +423,8 @@ def conversation(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> list[
         rows: Sequence[InboundMessage] = uow.inbound.for_openid(resident.openid, limit=200)
         for row in rows:
             if row.ticket_id == ticket.id or start <= row.received_at <= end:
-                lines.append(
-                    ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, row.content or row.msg_type)
-                )
+                text = row.content or msg.CHAT_MESSAGE_KINDS.get(row.msg_type, row.msg_type)
+                lines.append(ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, text))
                 if row.reply:
                     lines.append(ChatLine(row.received_at, "reply", policy.site_name, row.reply))
     names = {resident.openid: msg.CHAT_RESIDENT} if resident is not None else {}
@@ -354,22 +464,60 @@ class TicketPage:
     active: bool
     helpers: list[TicketHelper]
     volunteers: list[Volunteer]  # who can still be asked to help
+    sla: SlaClock | None = None
+    phone: str | None = None  # masked; the full one is one audited step away (ShowPhone)
+    actors: dict[str, str] = field(default_factory=dict)  # trail label → who, in Chinese
+    can_close: bool = False
+    can_reply: bool = False
+
+
+def actor_names(uow: AbstractUnitOfWork, ctx: Context, labels: set[str]) -> dict[str, str]:
+    """How the trail's actors read in Chinese: "物业管家张师傅", "运营人员 admin", "住户 12", "系统"."""
+    staff = {member.id: member for member in uow.staff.list()} if labels else {}
+    names = {}
+    for label in labels:
+        kind, _, rest = label.partition(":")
+        if kind == "staff":
+            staff_id, _, name = rest.partition(":")
+            member = staff.get(int(staff_id)) if staff_id.isdigit() else None
+            role = ctx.policy.role_name(member.role) if member else ""
+            names[label] = msg.ACTOR_STAFF.format(role=role, name=name)
+        elif kind == "operator":
+            names[label] = msg.ACTOR_OPERATOR.format(name=rest)
+        elif kind == "resident":
+            names[label] = msg.ACTOR_RESIDENT.format(id=rest)
+        elif kind == "system":
+            names[label] = msg.ACTOR_SYSTEM
+        else:
+            names[label] = label
+    return names
 
 
 def ticket_page(uow: AbstractUnitOfWork, ctx: Context, number: int) -> TicketPage:
-    """Everything about one ticket: the full phone, the trail, the conversation, the helpers."""
+    """Everything about one ticket: the trail, the conversation, the helpers, the SLA clock,
+    the masked phone (the full one is shown by the audited ShowPhone command)."""
     ticket = uow.tickets.get(number)
     if ticket is None:
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
+    events = list(uow.tickets.events(number))
+    clocks = sla_clocks(uow, ctx, [ticket])
+    phone = ticket.phone or (ticket.resident.phone if ticket.resident else None)
+    done = ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+    resident_gone = ticket.resident is None or ticket.resident.erased_at is not None
     return TicketPage(
         ticket=ticket,
-        events=list(uow.tickets.events(number)),
+        events=events,
         attachments=list(uow.tickets.attachments(number)),
         followers=list(uow.tickets.followers(number)),
         chat=conversation(uow, ctx, ticket),
         active=is_active(ticket),
         helpers=list(uow.resources.helpers(number)),
         volunteers=list(uow.resources.volunteers(active_only=True)),
+        sla=clocks.get(ticket.id),
+        phone=mask_phone(phone) if phone else None,
+        actors=actor_names(uow, ctx, {e.actor for e in events}),
+        can_close=not done,
+        can_reply=not done and not resident_gone,
     )
 
 
@@ -446,6 +594,7 @@ def event_json(
         "starts_at": _iso(event.starts_at),
         "ends_at": _iso(event.ends_at),
         "local_start": local_text(event.starts_at, policy.timezone),
+        "local_start_stamp": local_stamp(event.starts_at, policy.timezone),
         "when": when(event, policy),
         "place": event.place,
         "details": event.details,
@@ -606,7 +755,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     Residents and requests are counted in SQL (GROUP BY building).
     """
     living = uow.buildings.residents_per_building()
-    tickets = uow.tickets.per_building()
+    tickets = uow.tickets.per_building(not_intents=SENSITIVE_INTENTS)
     requests = {name: n for name, (n, _) in tickets.items()}
     open_requests = {name: active for name, (_, active) in tickets.items()}
     rows = []
@@ -642,6 +791,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
                 "open_requests": open_requests.get(name, 0),
             }
         )
+    rows.sort(key=lambda row: place_sort_key(str(row["name"])))  # "3栋" before "12栋"
     return rows
 
 
@@ -654,7 +804,7 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int 
     for resident in residents:
         by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
     rooms = []
-    for room in building.rooms if building else []:
+    for room in sorted(building.rooms, key=lambda r: place_sort_key(r.label)) if building else []:
         ids = by_room.pop(room.label, [])
         rooms.append(
             {
@@ -664,16 +814,19 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int 
                 "residents": ids,
             }
         )
-    for label, ids in sorted(by_room.items()):  # rooms residents named that were never imported
+    # Rooms residents named that were never imported, in the order people count them.
+    for label, ids in sorted(by_room.items(), key=lambda item: place_sort_key(item[0])):
         rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
-    tickets, more = uow.tickets.page(size=PAGE_SIZE, page=page, building=name)
+    tickets, more = uow.tickets.page(
+        size=PAGE_SIZE, page=page, building=name, not_intents=SENSITIVE_INTENTS
+    )
     return {
         "name": name,
         "imported": building is not None,
         "capacity": sum(r["capacity"] or 0 for r in rooms),
         "residents": len(residents),
         "rooms": rooms,
-        "requests": uow.tickets.count(building=name),
+        "requests": uow.tickets.count(building=name, not_intents=SENSITIVE_INTENTS),
         "tickets": [ticket_json(t, ctx.policy) for t in tickets],
         "page": page,
         "has_next": more,
@@ -772,6 +925,7 @@ def inbox(uow: AbstractUnitOfWork, ctx: Context, openid: str, after: int = 0) ->
             "ticket": m.ticket_id,
             "status": m.status,
             "at": _iso(m.created_at),
+            "attachment": m.attachment_id,  # a forwarded photo or voice note
         }
         for m in uow.outbox.for_recipient(openid, after_id=after)
     ]

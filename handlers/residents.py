@@ -8,10 +8,15 @@ import secrets
 from handlers import messages as msg
 from handlers.events import resident_sign_ups
 from handlers.keywords import mask_phone
-from handlers.lifecycle import record
+from handlers.lifecycle import is_active, record
+from handlers.masking import remove_personal
+from handlers.media import forget_media
 from handlers.ports import Context
+from handlers.review import forget_resident as forget_review_messages
+from handlers.tickets import resident_actor
 from nlu.places import building_of, room_label
-from storage.models import Resident, Ticket
+from storage.models import Resident, Ticket, TicketEvent
+from storage.states import SENSITIVE_INTENTS
 from storage.uow import AbstractUnitOfWork
 
 
@@ -87,18 +92,62 @@ def after_ticket(resident: Resident, ticket: Ticket) -> str:
 
 
 def erase(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
-    """`注销`: erase personal data; tickets stay for statistics, without anything personal."""
-    old_openid = resident.openid
-    anonymous = f"erased:{secrets.token_hex(8)}"
+    """`注销`: erase the resident's personal data everywhere Sheli wrote it."""
+    forget_resident(uow, ctx, resident)
+    return msg.ERASED
+
+
+# Trail data that could point back to a person (kept out after erasure); ratings and the like stay.
+_PERSONAL_EVENT_DATA = ("media_id", "phone", "openid", "text")
+
+
+def _scrub_event(event: TicketEvent) -> None:
+    event.detail = remove_personal(event.detail)
+    if event.data:  # e.g. a corrected place's old and new values: cut down to the building
+        event.data = {
+            key: remove_personal(value) if isinstance(value, str) else value
+            for key, value in event.data.items()
+            if key not in _PERSONAL_EVENT_DATA
+        }
+
+
+def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> None:
+    """Remove the personal parts of everything Sheli keeps about `resident`: what stays is
+    anonymous (each ticket's intent, building, times, status and rating, so the figures do not
+    change). An open ticket keeps its problem without phone, ID number, name or room, so staff
+    can still fix it; a finished one keeps no text at all."""
+    actor = resident_actor(resident)
+    phones = {resident.phone} if resident.phone else set()
     for ticket in uow.tickets.list(resident_id=resident.id):
-        ticket.text = msg.ERASED_TICKET_TEXT
+        if ticket.phone:
+            phones.add(ticket.phone)
+        ticket.text = remove_personal(ticket.text) if is_active(ticket) else msg.ERASED_TICKET_TEXT
+        ticket.resolution = remove_personal(ticket.resolution)
         ticket.phone = None
         ticket.location = ticket.building or building_of(ticket.location)
+        if ticket.intent in SENSITIVE_INTENTS:
+            ticket.location = None  # not even the building: it is about a person
+        for event in uow.tickets.events(ticket.id):
+            _scrub_event(event)
+        for message in uow.outbox.about_ticket(ticket.id):  # staff notices quoted the request
+            message.body = remove_personal(message.body)
+        for said in uow.inbound.about_ticket(ticket.id):  # staff keywords quoting the resident
+            said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
         record(uow, ticket, "anonymised", "resident", ctx.now)
+    for event in uow.tickets.events_by_actor(actor):  # what they added to others' tickets
+        _scrub_event(event)
+    uow.tickets.forget_follower(resident.id)
+    for phone in phones:  # notices without a ticket that quoted them (e.g. a handoff)
+        for message in uow.outbox.mentioning(phone):
+            message.body = remove_personal(message.body)
+        for said in uow.inbound.mentioning(phone):
+            said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
-    uow.residents.forget_traces(old_openid, anonymous)
+    forget_media(uow, resident.id)  # photos and voice notes: files, media ids, forwards
+    forget_review_messages(uow, resident, ctx.now)  # kept for review: deleted, labels too
+    anonymous = f"erased:{secrets.token_hex(8)}"
+    uow.residents.forget_traces(resident.openid, anonymous)
     resident.openid = anonymous
     resident.phone = None
     set_room(resident, None)
     resident.erased_at = ctx.now
-    return msg.ERASED

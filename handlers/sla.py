@@ -87,6 +87,54 @@ def breach_levels(policy: Policy, ticket: Ticket, now: datetime) -> tuple[int, i
     return accept, resolve
 
 
+@dataclass(frozen=True)
+class SlaClock:
+    """Where an active ticket stands against the deadline that comes first: "accept" (while
+    nobody has taken it) or "resolve"; `left` is negative once it is past."""
+
+    deadline: str
+    due_at: datetime  # naive UTC
+    left: timedelta
+
+    @property
+    def overdue(self) -> bool:
+        return self.left < timedelta(0)
+
+    @property
+    def text(self) -> str:
+        """ "距接单时限还剩 35分钟" / "接单已超时 2小时"."""
+        what = msg.SLA_WHAT[self.deadline]
+        if self.overdue:
+            return msg.SLA_OVER.format(what=what, over=human_duration(-self.left))
+        return msg.SLA_LEFT.format(what=what, left=human_duration(self.left))
+
+
+def due_times(ticket: Ticket, policy: Policy) -> tuple[datetime | None, datetime | None]:
+    """(accept due, resolve due) of an active ticket, naive UTC; None where no deadline runs.
+
+    The same clocks as `breach_levels`: accept from the (re)assignment while nobody has taken
+    the ticket, resolve from the start of its current round of work (`work_started_at`: its
+    last reopening, else its creation). Pages ask this one function; it reads only the ticket.
+    """
+    deadlines = policy.deadlines(ticket.intent, ticket.urgent)
+    if deadlines is None or ticket.status not in CHECKED_STATUSES:
+        return None, None
+    accept = None
+    if awaits_acceptance(ticket):
+        accept = (ticket.assigned_at or ticket.created_at) + deadlines.accept
+    return accept, resolve_clock_start(ticket) + deadlines.resolve
+
+
+def countdown(ticket: Ticket, policy: Policy, now: datetime) -> SlaClock | None:
+    """The ticket's SLA clock at `now` (None: no deadline runs, or the ticket is done)."""
+    accept, resolve = due_times(ticket, policy)
+    clocks = [(due, kind) for due, kind in ((accept, "accept"), (resolve, "resolve")) if due]
+    if not clocks:
+        return None
+    due, kind = min(clocks)
+    return SlaClock(kind, due, due - now)
+
+
 def next_check(policy: Policy, ticket: Ticket) -> datetime | None:
     """When a level not yet reached will be: the earliest of the deadlines still ahead."""
     deadlines = policy.deadlines(ticket.intent, ticket.urgent)

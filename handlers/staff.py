@@ -39,7 +39,7 @@ def _role(policy: Policy, text: str) -> str:
     """A role key from its key or Chinese name (支部联络员, 物业管家, …)."""
     role = policy.role_from_text(text) if text.strip() else None
     if role is None:
-        roles = "、".join(f"{name}（{key}）" for key, name in policy.role_names.items())
+        roles = "、".join(policy.role_names.values())
         raise Invalid(msg.STAFF_UNKNOWN_ROLE.format(role=text.strip(), roles=roles))
     return role
 

@@ -12,7 +12,6 @@ from handlers.errors import Invalid
 from handlers.keywords import Command
 from handlers.lifecycle import status_name
 from handlers.masking import mask_personal
-from handlers.tickets import assignee_label
 from handlers.times import human_duration
 from handlers.turn import Turn
 from storage.models import Staff
@@ -84,7 +83,7 @@ def _transfer(turn: Turn, command: Command) -> str:
         turn.uow,
         turn.ctx,
     )
-    return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(turn.policy, ticket))
+    return tickets.handoff_sentence(turn.policy, ticket, turn.policy.role_from_text(command.rest))
 
 
 def _note(turn: Turn, command: Command) -> str:

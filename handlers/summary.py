@@ -29,6 +29,7 @@ trail, so anyone can check it with `sheli tickets show N`:
   the report (overdue_detail says which deadline and role).
 - load_by_role: open tickets per role at the time of the report.
 - top_buildings: the buildings with two or more of this week's tickets, most first (at most 3).
+  Sensitive cases (storage.states.SENSITIVE_INTENTS: hardship) are never counted by building.
 
 How they are read: each kind of figure is one set-based query (storage/figures.py) over the
 week, or over many consecutive weeks at once grouped by week (the dashboard's twelve), never a
@@ -56,7 +57,8 @@ from handlers import messages as msg
 from handlers.events import add_to_summary as add_community_figures
 from handlers.notices import notify
 from handlers.ports import Context, Deadlines, Policy
-from handlers.times import human_duration
+from handlers.times import local_stamp, minutes_text
+from nlu.places import place_sort_key
 from storage.figures import Rule, WeekData, median, merge
 from storage.uow import AbstractUnitOfWork
 
@@ -213,10 +215,26 @@ KEPT_WEEKS = 14
 KEPT_RENEWAL = timedelta(days=1)
 
 
+# What a kept week holds; a new version when that changes (2: no sensitive cases by building),
+# so weeks kept before are read again rather than trusted.
+KEPT_VERSION = 2
+
+
 def kept_key(week: Week, limits: Sequence[Rule]) -> str:
-    """The figure_cache key of a week: its bounds and the accept deadlines it is counted with."""
-    fingerprint = hashlib.sha256(repr(list(limits)).encode()).hexdigest()[:12]
+    """The figure_cache key of a week: its bounds, the accept deadlines it is counted with and
+    KEPT_VERSION."""
+    fingerprint = hashlib.sha256(repr([KEPT_VERSION, *limits]).encode()).hexdigest()[:12]
     return f"{week.start:%Y%m%d%H%M}-{week.end:%Y%m%d%H%M}-{fingerprint}"
+
+
+def forget_kept_week(uow: AbstractUnitOfWork, policy: Policy, moment: datetime) -> None:
+    """The week `moment` falls in no longer holds what was kept of it (a ticket created then
+    moved to another building): forget it; the next report reads it fresh, the scheduler keeps
+    it again."""
+    local_day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(policy.timezone)).date()
+    iso = local_day.isocalendar()
+    week = week_of(f"{iso.year}-W{iso.week:02d}", moment, policy.timezone)
+    uow.figures.forget(kept_key(week, accept_limits(policy)))
 
 
 def _week_data(
@@ -265,6 +283,12 @@ class Figures:
     open: int
     unassigned: int
     buildings: list[tuple[str, int]]  # the whole span's tickets per building, most first
+
+
+def _most_first(item: tuple[str, list[int]]) -> tuple[int, tuple[Any, ...]]:
+    """Buildings by their count, most first; ties in the order people count them ("3栋" before
+    "12栋")."""
+    return -item[1][0], place_sort_key(item[0])
 
 
 def compute_figures(
@@ -330,13 +354,13 @@ def compute_figures(
         summary.overdue = overdue
         summary.overdue_detail = overdue_detail
         summary.load_by_role = dict(snapshot.load_by_role)
-        counts = sorted(held.places.items(), key=lambda item: (-item[1][0], item[0]))
+        counts = sorted(held.places.items(), key=_most_first)
         summary.top_buildings = [(b, n) for b, (n, _) in counts if n >= 2][:3]
-        add_community_figures(uow, summary, week)
+        add_community_figures(uow, summary, week, now)
         return summary
 
     total = merge(data)
-    spread = sorted(total.places.items(), key=lambda item: (-item[1][0], item[1][1]))
+    spread = sorted(total.places.items(), key=_most_first)
     return Figures(
         weekly=[summary_of(week, held) for week, held in zip(weeks, data, strict=True)],
         whole=summary_of(whole, total) if whole is not None else None,
@@ -385,12 +409,20 @@ def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: da
     return compute_figures(uow, policy, [week], now).weekly[0]
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+# One rounding for every figure a person reads: the WeChat text, the dashboard's cards and the
+# exports all write figures with these (so the card and the text never disagree).
 
 
-def _minutes(value: float | None) -> str:
-    return "—" if value is None else human_duration(timedelta(minutes=value))
+def percent_text(value: float | None) -> str:
+    """A rate 0–1 as "67%" ("—" when there was nothing to divide)."""
+    return msg.DURATION_NONE if value is None else f"{value * 100:.0f}%"
+
+
+def rating_text(value: float | None) -> str:
+    """A mean rating to one decimal ("3.7", "5"; "—" when nobody rated)."""
+    if value is None:
+        return msg.DURATION_NONE
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
@@ -411,32 +443,32 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
             new=summary.new_tickets, by_intent=f"（{by_intent}）" if by_intent else ""
         )
         + (t["cancelled"].format(n=summary.cancelled) if summary.cancelled else "")
-        + t["resolved"].format(n=summary.resolved),
+        + t["intake_end"],
         t["rates"].format(
-            completion=_pct(summary.completion_rate),
+            completion=percent_text(summary.completion_rate),
             fraction=t["fraction"].format(done=summary.completed, of=summary.counted)
             if summary.counted
             else "",
-            response=_pct(summary.response_rate),
-            solve=_pct(summary.solve_rate),
-            satisfaction=_pct(summary.satisfaction_rate),
+            response=percent_text(summary.response_rate),
+            solve=percent_text(summary.solve_rate),
+            satisfaction=percent_text(summary.satisfaction_rate),
         ),
     ]
+    resolved = t["resolved"].format(n=summary.resolved)
     if (summary.median_first_response_minutes, summary.median_resolution_minutes) != (None, None):
-        lines.append(
-            t["times"].format(
-                first=_minutes(summary.median_first_response_minutes),
-                resolve=_minutes(summary.median_resolution_minutes),
-            )
+        resolved += t["times"].format(
+            first=minutes_text(summary.median_first_response_minutes),
+            resolve=minutes_text(summary.median_resolution_minutes),
         )
+    lines.append(resolved + t["resolved_end"])
     if summary.visits_concluded:
         lines.append(
             t["visits"].format(
                 concluded=summary.visits_concluded,
                 answered=summary.visits_answered,
-                rate=_pct(summary.visit_response_rate),
+                rate=percent_text(summary.visit_response_rate),
                 mean=(
-                    t["mean"].format(mean=f"{summary.mean_rating:.1f}")
+                    t["mean"].format(mean=rating_text(summary.mean_rating))
                     if summary.mean_rating is not None
                     else ""
                 ),
@@ -471,6 +503,37 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
         lines.append(t["link"].format(url=policy.public_url.rstrip("/"), week=summary.week))
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def figure_rows(summary: Summary, policy: Policy) -> list[tuple[str, Any, str]]:
+    """The figures as (name, value, how to read it) rows for a spreadsheet: counts as numbers,
+    rates, times and the mean rating worded exactly as the text words them."""
+    names = msg.SUMMARY_FIGURES
+    as_of = datetime.fromisoformat(summary.as_of.removesuffix("Z")) if summary.as_of else None
+    texts: dict[str, Any] = {
+        "week": summary.week,
+        "days": f"{summary.first_day} — {summary.last_day}",
+        "as_of": local_stamp(as_of, summary.timezone),
+        "overdue": len(summary.overdue),
+    }
+    rates = ("completion_rate", "response_rate", "visit_response_rate", "solve_rate")
+    for key in (*rates, "satisfaction_rate"):
+        texts[key] = percent_text(getattr(summary, key))
+    for key in ("median_first_response_minutes", "median_resolution_minutes"):
+        texts[key] = minutes_text(getattr(summary, key))
+    texts["mean_rating"] = rating_text(summary.mean_rating)
+    rows = [
+        (name, texts[key] if key in texts else getattr(summary, key), note)
+        for key, (name, note) in names.items()
+    ]
+    for intent, n in summary.new_by_intent.items():
+        name = msg.INTENT_NAMES.get(intent, intent)
+        rows.append((msg.SUMMARY_FIGURE_INTENT.format(name=name), n, ""))
+    for role, n in summary.load_by_role.items():
+        rows.append((msg.SUMMARY_FIGURE_LOAD.format(name=policy.role_name(role)), n, ""))
+    for building, n in summary.top_buildings:
+        rows.append((msg.SUMMARY_FIGURE_BUILDING.format(name=building), n, ""))
+    return rows
 
 
 def summary_key(week: str) -> str:

@@ -1,4 +1,5 @@
-"""Ticket services: open, assign, accept, resolve, transfer, cancel, note, reopen.
+"""Ticket services: open, assign, accept, resolve, transfer, cancel, close, note, reopen, and
+what a resident adds to their ticket (补充, answers to staff, a corrected place).
 
 Every status change goes through handlers.lifecycle.transition (the table, the time stamps, the
 audit event). The command handlers at the bottom serve staff in chat and operators on the
@@ -15,11 +16,13 @@ from handlers import messages as msg
 from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
+from handlers.masking import mask_personal
 from handlers.notices import notify, tell_residents
 from handlers.ports import Context, Policy
-from nlu.places import building_of
+from handlers.summary import forget_kept_week
+from nlu.places import building_of, same_place
 from storage.models import Resident, Staff, Ticket, TicketFollower
-from storage.states import FollowUpState, TicketStatus
+from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, FollowUpState, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
 # Opening the same ticket's page again within this time does not add another "viewed" line.
@@ -75,6 +78,8 @@ def assign_ticket(
 ) -> None:
     """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open.
 
+    With nobody on duty in `role`, the branch liaison takes it, and the notice says why (so does
+    the trail: the "assigned" event carries `wanted_role`).
     `keep_status`: a reopened ticket handed to a colleague stays reopened.
     """
     policy = ctx.policy
@@ -93,6 +98,7 @@ def assign_ticket(
             event="unassigned",
         )
         return
+    fell_back = chosen_role != role
     transition(
         uow,
         ticket,
@@ -103,9 +109,26 @@ def assign_ticket(
         event="assigned",
         role=chosen_role,
         staff_id=staff.id,
+        **({"wanted_role": role} if fell_back else {}),
     )
     if notify_assignee:
-        notify(uow, staff.openid, task_text(template, policy, ticket), ctx.now, ticket=ticket)
+        text = task_text(template, policy, ticket)
+        if fell_back:
+            text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
+        notify(uow, staff.openid, text, ctx.now, ticket=ticket)
+
+
+def handoff_sentence(policy: Policy, ticket: Ticket, wanted_role: str | None) -> str:
+    """What staff and operators are told after a transfer to `wanted_role`: to whom it went,
+    and, when nobody in that role is on duty, that the branch liaison has it first."""
+    wanted = policy.role_name(wanted_role or ticket.role)
+    if ticket.assignee is None:
+        return msg.TRANSFERRED_NOBODY.format(n=ticket.id, wanted=wanted)
+    if wanted_role is not None and ticket.role != wanted_role:
+        return msg.TRANSFERRED_FALLBACK.format(
+            n=ticket.id, wanted=wanted, assignee=assignee_label(policy, ticket)
+        )
+    return msg.TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
 
 
 def open_ticket(
@@ -119,8 +142,9 @@ def open_ticket(
     phone: str | None = None,
     urgent: bool = False,
     confidence: float | None = None,
+    template: str = msg.NOTIFY_NEW_TASK,
 ) -> Ticket:
-    """Create ticket #n, record it and hand it to the right role."""
+    """Create ticket #n, record it and hand it to the right role (its staff get `template`)."""
     policy = ctx.policy
     ticket = Ticket(
         id=uow.tickets.next_number(),
@@ -131,7 +155,8 @@ def open_ticket(
         resident=resident,
         text=text[:2000],
         location=location,
-        building=building_of(location),
+        # A sensitive case is about a person: it is never grouped by building.
+        building=None if intent in SENSITIVE_INTENTS else building_of(location),
         phone=phone or resident.phone,
         confidence=confidence,
         created_at=ctx.now,
@@ -150,8 +175,31 @@ def open_ticket(
         urgent=urgent,
     )
     uow.tickets.add(ticket)
-    assign_ticket(uow, ctx, ticket, ticket.role)
+    assign_ticket(uow, ctx, ticket, ticket.role, template=template)
+    inform_roles(uow, ctx, ticket)
     return ticket
+
+
+def inform_roles(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> None:
+    """Tell the roles `inform:` names for this intent (a hazard: the grid worker) about a new
+    ticket, for their information; they do not take it. Once per ticket and role."""
+    for role in ctx.policy.informed_roles(ticket.intent):
+        staff = uow.staff.least_loaded(role)
+        if staff is None or staff.id == ticket.assignee_id:
+            continue
+        notify(
+            uow,
+            staff.openid,
+            task_text(
+                msg.NOTIFY_INFORMED,
+                ctx.policy,
+                ticket,
+                assignee=assignee_label(ctx.policy, ticket),
+            ),
+            ctx.now,
+            ticket=ticket,
+            dedupe_key=f"inform:{ticket.id}:{role}",
+        )
 
 
 # --- duplicates ------------------------------------------------------------------------------
@@ -160,7 +208,8 @@ def open_ticket(
 _FILLER = set("的了吗呢啊呀吧哦嘛坏掉不没有是我你他她它们这那个在也又还都就很太好请帮快来修一下")
 
 
-def _problem_bigrams(text: str, location: str | None) -> set[str]:
+def problem_bigrams(text: str, location: str | None = None) -> set[str]:
+    """The character pairs of `text` that say what the problem is (not the place, not filler)."""
     text = text.replace(location, " ") if location else text
     chars = [c if not c.isspace() and c.isalnum() else " " for c in text.lower()]
     return {
@@ -170,18 +219,36 @@ def _problem_bigrams(text: str, location: str | None) -> set[str]:
     }
 
 
-def same_problem(first: str, second: str, location: str | None) -> bool:
-    """Do two descriptions at one place name the same thing? ("电梯坏了" ~ "电梯卡在三楼了")."""
-    a, b = _problem_bigrams(first, location), _problem_bigrams(second, location)
+def same_problem(
+    first: str, second: str, location: str | None, second_location: str | None = None
+) -> bool:
+    """Do two descriptions at one place name the same thing? ("电梯坏了" ~ "电梯卡在三楼了").
+
+    `second_location` is where the second was reported, when written differently.
+    """
+    a = problem_bigrams(first, location)
+    b = problem_bigrams(second, location if second_location is None else second_location)
     if not a or not b:
         return False
     return len(a & b) / min(len(a), len(b)) >= 0.5
 
 
 def find_duplicate(uow: AbstractUnitOfWork, intent: str, location: str, text: str) -> Ticket | None:
-    """The open ticket that already covers this report: same intent, place and problem."""
-    for ticket in uow.tickets.active_at(intent, location):
-        if same_problem(ticket.text, text, location):
+    """The open ticket that already covers this report: same intent, same spot, same problem.
+
+    The spot is nlu.places.same_place: when both reports name a room, the same room ("1栋40号房"
+    and "1栋12号房" are two tickets); otherwise the same building and a public facility both
+    name ("3栋楼道灯坏了", "三栋走廊的灯不亮"). A place with no building (a WeChat location
+    pin's label) matches only the same place, written the same way.
+    """
+    building = building_of(location)
+    if building is None:
+        candidates = uow.tickets.active_at(intent, location)
+        return next((t for t in candidates if same_problem(t.text, text, location)), None)
+    for ticket in uow.tickets.list(status=ACTIVE_STATUSES, intent=intent, building=building):
+        if same_place(ticket.location, location, ticket.text, text) and same_problem(
+            ticket.text, text, ticket.location, location
+        ):
             return ticket
     return None
 
@@ -343,15 +410,81 @@ def add_note(command: cmd.AddNote, uow: AbstractUnitOfWork, ctx: Context) -> Tic
 
 
 def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
-    """An operator opened the ticket's page (which shows the full phone): into its trail, once
-    per `VIEW_QUIET` per operator, so reloading the page does not flood the trail."""
+    """An operator opened the ticket's page (the conversation, the resident's words): into its
+    trail, once per `VIEW_QUIET` per operator. Anything the operator wrote into the trail in
+    that time counts as a look too, so reloading the page, or coming back to it after acting
+    on it, does not flood the trail with "viewed" lines."""
     ticket = _ticket(uow, command.number)
     actor = command.actor.label
-    trail = uow.tickets.events(ticket.id)
-    last = trail[-1] if trail else None
-    if last and last.kind == "viewed" and last.actor == actor and ctx.now - last.at < VIEW_QUIET:
+    since = ctx.now - VIEW_QUIET
+    if any(e.actor == actor and e.at > since for e in uow.tickets.events(ticket.id)):
         return ticket
     record(uow, ticket, "viewed", actor, ctx.now)
+    return ticket
+
+
+def _tell_the_end(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    ticket: Ticket,
+    staff: Staff | None,
+    templates: tuple[str, str],
+    reason: str,
+) -> None:
+    """Tell the resident (and followers) and the assignee that an operator ended the ticket."""
+    to_resident, to_staff = templates
+    who = _sender_label(ctx.policy, staff)
+    tell_residents(uow, ticket, to_resident.format(n=ticket.id, who=who, reason=reason), ctx.now)
+    assignee = ticket.assignee
+    if assignee is not None and assignee.active and (staff is None or assignee.id != staff.id):
+        notify(
+            uow,
+            assignee.openid,
+            to_staff.format(n=ticket.id, who=who, reason=reason),
+            ctx.now,
+            ticket=ticket,
+        )
+
+
+def close(command: cmd.CloseTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """结单 from the dashboard: an active or resolved ticket is closed with a reason (no visit
+    follows); the trail records the reason and who closed it."""
+    reason = command.reason.strip()[:500]
+    if not reason:
+        raise Invalid(msg.CLOSE_NEED_REASON)
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    transition(uow, ticket, TicketStatus.CLOSED, command.actor.label, ctx.now, reason)
+    if ticket.followup_state == FollowUpState.DUE:
+        set_followup(ticket, FollowUpState.SKIPPED)
+    _tell_the_end(
+        uow,
+        ctx,
+        ticket,
+        staff,
+        (msg.NOTIFY_CLOSED_BY_OPERATOR, msg.NOTIFY_STAFF_CLOSED),
+        reason,
+    )
+    return ticket
+
+
+def cancel(command: cmd.CancelTicket, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
+    """取消 from the dashboard: an active ticket is cancelled with a reason; the trail records
+    the reason and who cancelled it."""
+    reason = command.reason.strip()[:500]
+    if not reason:
+        raise Invalid(msg.CANCEL_NEED_REASON)
+    ticket, staff = _ticket_for(uow, ctx.policy, command.actor, command.number)
+    if not is_active(ticket):
+        raise Invalid(msg.CANNOT_CANCEL_DONE.format(n=ticket.id, status=status_name(ticket.status)))
+    transition(uow, ticket, TicketStatus.CANCELLED, command.actor.label, ctx.now, reason)
+    _tell_the_end(
+        uow,
+        ctx,
+        ticket,
+        staff,
+        (msg.NOTIFY_CANCELLED_BY_OPERATOR, msg.NOTIFY_STAFF_CANCELLED),
+        reason,
+    )
     return ticket
 
 
@@ -456,3 +589,109 @@ def reopen_ticket(
         ctx.now,
     )
     return ticket
+
+
+# --- what residents add to their own tickets -------------------------------------------------
+
+
+def _residents_ticket(uow: AbstractUnitOfWork, resident: Resident, number: int) -> Ticket:
+    """The resident's own ticket #number (or one they follow); anyone else's is "not found"."""
+    ticket = uow.tickets.get(number)
+    if ticket is None or (
+        ticket.resident_id != resident.id
+        and resident.id not in {r.id for r in uow.tickets.followers(number)}
+    ):
+        raise NotFound(msg.NOT_YOUR_TICKET.format(n=number))
+    return ticket
+
+
+def _acting_resident(uow: AbstractUnitOfWork, actor: cmd.Actor) -> Resident:
+    resident = uow.residents.get(actor.id) if actor.kind == "resident" and actor.id else None
+    if resident is None or resident.erased_at is not None:
+        raise NotAllowed(msg.STAFF_ONLY)
+    return resident
+
+
+def forward_to_staff(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    ticket: Ticket,
+    resident: Resident,
+    text: str,
+    template: str = msg.NOTIFY_RESIDENT_REPLY,
+) -> Staff | None:
+    """The resident's words reach the ticket's assignee (the branch liaison when nobody has it),
+    masked, and go into the trail. Returns who was told (None: nobody is on duty)."""
+    staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
+    staff = staff or uow.staff.least_loaded(ctx.policy.fallback_role)
+    record(uow, ticket, "resident_reply", resident_actor(resident), ctx.now, text[:1000])
+    if staff is not None and staff.openid:
+        body = template.format(n=ticket.id, text=mask_personal(text))
+        notify(uow, staff.openid, body, ctx.now, ticket=ticket, kind="resident_reply")
+        return staff
+    return None
+
+
+def passed_on(policy: Policy, ticket: Ticket, staff: Staff | None) -> str:
+    """What the resident hears after their words were forwarded."""
+    if staff is None:
+        return msg.PASSED_ON_NOBODY.format(n=ticket.id)
+    who = msg.ASSIGNEE.format(role=policy.role_name(staff.role), name=staff.name)
+    return msg.PASSED_ON.format(n=ticket.id, assignee=who)
+
+
+def add_to_ticket(command: cmd.AddToTicket, uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """`补充 n 内容`: at any time, the resident adds to their own open ticket; it reaches the
+    assignee and the trail. Someone else's, a closed or a cancelled ticket: refused, nothing sent."""
+    resident = _acting_resident(uow, command.actor)
+    ticket = _residents_ticket(uow, resident, command.number)
+    if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+        raise Invalid(msg.ADD_CLOSED.format(n=ticket.id, status=status_name(ticket.status)))
+    text = command.text.strip()
+    if not text:
+        raise Invalid(msg.ADD_EMPTY.format(n=ticket.id))
+    staff = forward_to_staff(uow, ctx, ticket, resident, text, msg.NOTIFY_RESIDENT_ADDED)
+    return passed_on(ctx.policy, ticket, staff)
+
+
+def correct_location(command: cmd.CorrectLocation, uow: AbstractUnitOfWork, ctx: Context) -> str:
+    """The resident says where their ticket really is: the place (and building) change, the
+    trail says from what to what, and the assignee is told."""
+    resident = _acting_resident(uow, command.actor)
+    ticket = _residents_ticket(uow, resident, command.number)
+    if ticket.resident_id != resident.id:
+        raise NotFound(msg.NOT_YOUR_TICKET.format(n=command.number))
+    _require_active(ticket)
+    location = command.location.strip()[:64]
+    if not location:
+        raise Invalid(msg.ASK_LOCATION)
+    old = ticket.location
+    if old and same_place(old, location):
+        return msg.LOCATION_UNCHANGED.format(n=ticket.id, location=old)
+    building = None if ticket.intent in SENSITIVE_INTENTS else building_of(location)
+    if building != ticket.building:  # the week's kept figures counted it in the old building
+        forget_kept_week(uow, ctx.policy, ticket.created_at)
+    ticket.location, ticket.building = location, building
+    record(
+        uow,
+        ticket,
+        "location_corrected",
+        resident_actor(resident),
+        ctx.now,
+        f"{old or '未填'} → {location}",
+        old=old,
+        new=location,
+    )
+    staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
+    if staff is None or not staff.openid:
+        return msg.LOCATION_CORRECTED_NOBODY.format(n=ticket.id, location=location)
+    notify(
+        uow,
+        staff.openid,
+        msg.NOTIFY_LOCATION_CORRECTED.format(n=ticket.id, location=location, old=old or "未填"),
+        ctx.now,
+        ticket=ticket,
+    )
+    return msg.LOCATION_CORRECTED.format(
+        n=ticket.id, location=location, assignee=assignee_label(ctx.policy, ticket)
+    )

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import overload
 from zoneinfo import ZoneInfo
 
+from handlers.messages import DURATION_NONE, LOCAL_STAMP
+
 
 @overload
 def to_local(value: datetime, timezone: str) -> datetime: ...
@@ -41,9 +43,27 @@ def local_text(value: datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M
     return local.strftime(fmt) if local else ""
 
 
+def utc_offset(timezone: str, at: datetime | None = None) -> str:
+    """The site's offset from UTC at `at` (naive UTC; default now): "+08:00"."""
+    moment = (at or datetime.now(UTC).replace(tzinfo=None)).replace(tzinfo=UTC)
+    offset = moment.astimezone(ZoneInfo(timezone)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def local_stamp(value: datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A database time as people read it, with the offset: "2026-11-23 09:00 (+08:00)"."""
+    if value is None:
+        return ""
+    return LOCAL_STAMP.format(
+        time=local_text(value, timezone, fmt), offset=utc_offset(timezone, value)
+    )
+
+
 def human_duration(delta: timedelta) -> str:
-    """ "30分钟", "2小时", "1.5小时", "3天" — for messages to people."""
-    minutes = int(delta.total_seconds() // 60)
+    """ "30分钟", "2小时", "1.5小时", "3天" — for messages to people (to the nearest minute)."""
+    minutes = int(delta.total_seconds() / 60 + 0.5)
     if minutes < 60:
         return f"{max(minutes, 1)}分钟"
     if minutes < 48 * 60:
@@ -51,3 +71,8 @@ def human_duration(delta: timedelta) -> str:
         return f"{hours:.0f}小时" if hours == int(hours) else f"{hours:.1f}小时"
     days = minutes / 1440
     return f"{days:.0f}天" if days == int(days) else f"{days:.1f}天"
+
+
+def minutes_text(value: float | None) -> str:
+    """A figure in minutes (a median) as the summary text and the dashboard both write it."""
+    return DURATION_NONE if value is None else human_duration(timedelta(minutes=value))

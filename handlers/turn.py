@@ -1,6 +1,7 @@
 """A chat turn: what every chat handler (resident keywords, staff keywords, intents, states)
-receives, as `handler(turn, …) -> reply`. Conversation state is data: a PendingRequest
-stored per person until their next message."""
+receives, as `handler(turn, …) -> reply`. Conversation state is data: a PendingRequest (or one
+of the other Pending… dataclasses below, one per state) stored per person until their next
+message or `conversation.state_ttl`."""
 
 from __future__ import annotations
 
@@ -39,6 +40,52 @@ AWAITING_REQUEST = "awaiting_request"  # a menu button was pressed: the next mes
 
 
 _UNKNOWN: Any = object()
+
+
+@dataclass
+class PendingCancel:
+    """A cancel in words that points to one ticket: only 「确认」 cancels it."""
+
+    number: int
+    summary: str = ""
+
+
+@dataclass
+class PendingErase:
+    """`注销` was asked for: only 「确认注销」 (within `conversation.state_ttl`) erases."""
+
+    asked: bool = True
+
+
+@dataclass
+class PendingCorrection:
+    """Sheli said which place it assumed for #number (or that it has none): a message that is
+    only a place corrects it."""
+
+    number: int
+    location: str | None = None
+
+
+AWAITING_CANCEL = "awaiting_cancel"  # 「确认取消 #4（…）吗？回复「确认」」
+AWAITING_ERASE = "awaiting_erase"  # 「…回复「确认注销」」
+AWAITING_CORRECTION = "awaiting_correction"  # 「地点按你的住址3栋502登记；不在这里的话…」
+
+Pending = PendingRequest | PendingCancel | PendingErase | PendingCorrection
+# The dataclass each state's data is stored as.
+PENDING_TYPES: dict[str, type[Pending]] = {
+    AWAITING_LOCATION: PendingRequest,
+    AWAITING_REQUEST: PendingRequest,
+    AWAITING_CANCEL: PendingCancel,
+    AWAITING_ERASE: PendingErase,
+    AWAITING_CORRECTION: PendingCorrection,
+}
+
+
+def load_pending(state: ConversationState) -> Pending:
+    """A stored state row's data as its dataclass (keys from other versions are ignored)."""
+    cls = PENDING_TYPES.get(state.state, PendingRequest)
+    known = set(cls.__dataclass_fields__)
+    return cls(**{k: v for k, v in (state.data or {}).items() if k in known})
 
 
 @dataclass
@@ -91,7 +138,7 @@ class Turn:
             self._parse_done = True
         return self._parsed
 
-    def remember(self, state: str, pending: PendingRequest) -> None:
+    def remember(self, state: str, pending: Pending) -> None:
         """Keep `pending` until the resident's next message (or `conversation.state_ttl`)."""
         self.uow.conversations.set(
             self.resident.openid, state, asdict(pending), self.now, self.now + self.policy.state_ttl
@@ -102,6 +149,13 @@ class Turn:
 
     def pending_state(self) -> ConversationState | None:
         return self.uow.conversations.get(self.resident.openid, self.now)
+
+    def live_state(self, *states: str) -> ConversationState | None:
+        """The stored state if it has not expired (and is one of `states`, when given)."""
+        state = self.pending_state()
+        if state is None or state.expires_at < self.now:
+            return None
+        return state if not states or state.state in states else None
 
 
 def text_of(inbound: Inbound) -> str | None:

@@ -2,7 +2,8 @@
 
 The bot's CLI adds this group with `cli.add_command(nlu.cli.nlu)` and passes settings as
 `ctx.obj = {"nlu": {"backend": …, "rasa_url": …, "threshold": …, "cache_dir": …}}`;
-without them the defaults below apply.
+without them the defaults below apply. `"labelled"` may be a function returning the review
+queue's labelled (text, intent) pairs: `train` and `parse` then learn from them too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _DEFAULTS: dict[str, Any] = {
     "cache_dir": None,
     "rasa_timeout": 1.5,
     "data_path": None,
+    "labelled": None,
 }
 
 
@@ -58,7 +60,23 @@ def _data(settings: dict[str, Any]) -> TrainingData:
     return load_training_data(settings["data_path"] or DEFAULT_DATA_PATH)
 
 
-def _parser(settings: dict[str, Any], backend: str | None) -> Parser:
+def _labelled(settings: dict[str, Any], wanted: bool) -> list[tuple[str, str]]:
+    """The labelled examples the caller provides (none without a provider or when not wanted)."""
+    provider = settings.get("labelled")
+    if not wanted or provider is None:
+        return []
+    try:
+        return list(provider())
+    except Exception as error:
+        raise click.ClickException(
+            f"could not read the labelled examples ({type(error).__name__}); "
+            "--no-labelled uses the data file alone"
+        ) from None
+
+
+def _parser(
+    settings: dict[str, Any], backend: str | None, labelled: list[tuple[str, str]] | None = None
+) -> Parser:
     try:
         return build_parser(
             backend or settings["backend"],
@@ -67,6 +85,7 @@ def _parser(settings: dict[str, Any], backend: str | None) -> Parser:
             threshold=float(settings["threshold"]),
             cache_dir=_cache_dir(settings),
             rasa_timeout=_seconds(settings["rasa_timeout"]),
+            extra_examples=labelled or (),
         )
     except (ValueError, FileNotFoundError, ImportError) as error:
         raise click.ClickException(str(error)) from error
@@ -74,6 +93,12 @@ def _parser(settings: dict[str, Any], backend: str | None) -> Parser:
 
 _backend_option = click.option(
     "--backend", type=click.Choice(BACKENDS), default=None, help="Defaults to the configured one."
+)
+_labelled_option = click.option(
+    "--labelled/--no-labelled",
+    default=True,
+    show_default=True,
+    help="Learn from the messages labelled in the review queue too.",
 )
 
 
@@ -84,28 +109,42 @@ def nlu() -> None:
 
 @nlu.command()
 @_backend_option
-def train(backend: str | None) -> None:
-    """Train the NLU model (embedded: in-process and cached; rasa: `make rasa-train`)."""
+@_labelled_option
+def train(backend: str | None, labelled: bool) -> None:
+    """Train the NLU model (embedded: in-process and cached; rasa: `make rasa-train`).
+
+    The embedded model learns from the data file plus the labelled messages; running
+    services pick the same labels up by themselves.
+    """
     settings = _settings()
     if (backend or settings["backend"]) == "rasa":
         completed = subprocess.run(["make", "rasa-train"], cwd=PROJECT_ROOT, check=False)
         sys.exit(completed.returncode)
     data = _data(settings)
-    parser = EmbeddedParser(data, float(settings["threshold"]), cache_dir=_cache_dir(settings))
+    pairs = _labelled(settings, labelled)
+    try:
+        parser = EmbeddedParser(
+            data, float(settings["threshold"]), cache_dir=_cache_dir(settings), extra_examples=pairs
+        )
+    except ValueError as error:  # a label whose intent the data file no longer has
+        raise click.ClickException(str(error)) from None
     started = time.perf_counter()
     parser.train()
     seconds = time.perf_counter() - started
     click.echo(
-        f"trained embedded model on {len(data.examples)} examples, "
+        f"trained embedded model on {len(data.examples)} examples"
+        f"{f' + {len(parser.extra_examples)} labelled' if parser.extra_examples else ''}, "
         f"{len(parser.labels)} intents in {seconds:.2f}s -> {parser.cache_path()}"
     )
 
 
 @nlu.command()
 @_backend_option
-def parse(backend: str | None) -> None:
+@_labelled_option
+def parse(backend: str | None, labelled: bool) -> None:
     """Read messages from stdin, one per line; write one JSON object per line."""
-    parser = _parser(_settings(), backend)
+    settings = _settings()
+    parser = _parser(settings, backend, _labelled(settings, labelled))
     for line in sys.stdin:
         text = line.rstrip("\r\n")
         if not text.strip():

@@ -292,3 +292,12 @@ def same_place(a: str | None, b: str | None, text_a: str = "", text_b: str = "")
     facilities_a = set(public_facilities(a) or public_facilities(text_a))
     facilities_b = set(public_facilities(b) or public_facilities(text_b))
     return bool(facilities_a & facilities_b)
+
+
+_NUMBER_RUN = re.compile(r"(\d+)")
+
+
+def place_sort_key(place: str | None) -> tuple[tuple[int, int | str], ...]:
+    """Sort places as people count them: "3栋" before "12栋", "B区2幢" before "B区12幢"."""
+    parts = _NUMBER_RUN.split(place or "")
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)

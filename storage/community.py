@@ -17,6 +17,8 @@ class EventKind(enum.StrEnum):
     JOB_FAIR = "job_fair"  # 招聘会 ("遇荐九龙湾")
     LEGAL_CLINIC = "legal_clinic"  # 法律服务 ("三官一律进网格")
     MARKET = "market"  # 市集 (festival markets)
+    LECTURE = "lecture"  # 讲座 (talks, training sessions)
+    VOLUNTEER = "volunteer"  # 志愿活动 (volunteer teams' activities)
     OTHER = "other"
 
 

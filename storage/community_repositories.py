@@ -126,9 +126,12 @@ class EventRepository:
             or 0
         )
 
-    def figures_between(self, start: datetime, end: datetime) -> dict[str, int]:
+    def figures_between(
+        self, start: datetime, end: datetime, held_before: datetime | None = None
+    ) -> dict[str, int]:
         """Sign-ups made in [start, end) (not cancelled; of them waiting), events held then
-        (not cancelled) and, of their confirmed sign-ups, attended and attendance marked."""
+        (not cancelled, starting in [start, held_before), by default [start, end)) and, of
+        their confirmed sign-ups, attended and attendance marked."""
         made = self.session.execute(
             select(
                 func.count(),
@@ -140,7 +143,9 @@ class EventRepository:
             )
         ).one()
         held_events = select(Event.id).where(
-            Event.starts_at >= start, Event.starts_at < end, Event.cancelled.is_(False)
+            Event.starts_at >= start,
+            Event.starts_at < (end if held_before is None else held_before),
+            Event.cancelled.is_(False),
         )
         held = self.session.scalar(select(func.count()).select_from(held_events.subquery()))
         attendance = self.session.execute(

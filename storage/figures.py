@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import FigureCache, Ticket, TicketEvent
-from storage.states import ACTIVE_STATUSES, DONE_STATUSES, TicketStatus
+from storage.states import ACTIVE_STATUSES, DONE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 
 # A rule for a value per ticket: (intent, True: urgent tickets only / False: any, value).
 Rule = tuple[str, bool, Any]
@@ -72,7 +72,8 @@ class WeekData:
 
     new: int = 0
     by_intent: dict[str, list[int]] = field(default_factory=dict)  # intent: [count, first id]
-    places: dict[str, list[int]] = field(default_factory=dict)  # building: [count, first id]
+    # building: [count, first id], without SENSITIVE_INTENTS
+    places: dict[str, list[int]] = field(default_factory=dict)
     # Of this week's tickets (without the pending ones, when cached):
     cancelled: int = 0
     completed: int = 0  # resolved or closed
@@ -336,7 +337,9 @@ class FiguresRepository:
             week.cancelled += int(cancelled)
             week.completed += int(done)
             week.responded_in_time += int(in_time)
-            for table, key in ((week.by_intent, intent), (week.places, building)):
+            # Sensitive cases are about a person, not a place: never counted by building.
+            place = None if intent in SENSITIVE_INTENTS else building
+            for table, key in ((week.by_intent, intent), (week.places, place)):
                 if key is not None:
                     known = table.setdefault(key, [0, first])
                     known[0] += count
@@ -556,6 +559,10 @@ class FiguresRepository:
                 data=week.to_bytes(),
             )
         )
+
+    def forget(self, key: str) -> None:
+        """Drop one kept week (what it held changed)."""
+        self.session.execute(delete(FigureCache).where(FigureCache.key == key))
 
     def forget_before(self, moment: datetime) -> None:
         """Drop kept weeks computed before `moment` (nobody reads them any more)."""

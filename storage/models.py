@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
-from storage.states import FollowUpState, OutboxStatus
+from storage.states import FollowUpState, MediaStatus, OutboxStatus
 
 
 class Resident(Base):
@@ -136,7 +136,11 @@ class TicketFollower(Base):
 
 
 class Attachment(Base):
+    """A photo or voice note a resident sent about a ticket; fetched from WeChat in the
+    background (handlers/media.py, bot/media.py) and kept under media.dir."""
+
     __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_fetch_due", "fetch_status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -144,6 +148,21 @@ class Attachment(Base):
     media_id: Mapped[str | None] = mapped_column(String(128))
     url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # Who sent it (a voice note can join another resident's ticket); erasure goes by this.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    # pending → fetched | pending (retry) | failed; erased after 注销. See storage.states.MediaStatus.
+    fetch_status: Mapped[str] = mapped_column(
+        String(16), default=MediaStatus.PENDING, server_default=MediaStatus.PENDING.value
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The stored copy: a content-addressed file name under media.dir (sha256 + extension).
+    path: Mapped[str | None] = mapped_column(String(80))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    fetched_at: Mapped[datetime | None]
 
 
 class InboundMessage(Base):
@@ -186,6 +205,11 @@ class OutboxMessage(Base):
     # Sends whose outcome was unknown (a timeout after WeChat got the request, a crash) and that
     # were sent again; capped by outbox.max_unknown, so one message reaches WeChat at most 1 + N times.
     unknown_outcomes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A forwarded photo or voice note (kind "image" / "voice"): the attachment, and the WeChat
+    # media id to send while it is valid (WeChat keeps temporary media three days).
+    attachment_id: Mapped[int | None] = mapped_column(index=True)
+    media_id: Mapped[str | None] = mapped_column(String(128))
+    media_expires_at: Mapped[datetime | None]
 
 
 class ConversationState(Base):
@@ -292,3 +316,28 @@ class OperatorSession(Base):
     password_fingerprint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReviewMessage(Base):
+    """A message the NLU did not understand or was unsure of, kept for review (issue 16).
+
+    The text is masked (phones, ID numbers); the resident's id lets `注销` delete their rows.
+    An operator's label turns the row into a training example for the embedded model.
+    """
+
+    __tablename__ = "nlu_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # The intent the NLU ranked first (even below the threshold), its confidence, the runner-up.
+    intent: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float]
+    runner_up: Mapped[str | None] = mapped_column(String(32))
+    runner_up_confidence: Mapped[float | None]
+    # Why it was kept: below_threshold | out_of_scope | close (see handlers/review.py).
+    reason: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    labelled_intent: Mapped[str | None] = mapped_column(String(32))
+    labelled_by: Mapped[str | None] = mapped_column(String(80))
+    labelled_at: Mapped[datetime | None] = mapped_column(index=True)

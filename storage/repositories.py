@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,11 @@ from storage.states import (
 )
 
 # session.info keys: what ResidentRepository.get_or_create learnt is not there (openids without
-# a conversation state, resident ids without a visit waiting for an answer).
+# a conversation state, resident ids without a visit waiting for an answer, (resident id, since)
+# without a ticket staff wrote to them about since then).
 NO_STATE = "sheli:no_state"
 NO_VISIT = "sheli:no_visit"
+NO_THREAD = "sheli:no_thread"
 
 
 # Statements the webhook runs for every message, built once per dialect (building one costs
@@ -55,21 +57,35 @@ def _statement(session: Session, name: str, build: Any) -> Any:
 
 
 def _resident_upsert(insert: Any) -> Any:
-    """Insert or touch a resident (:openid, :now), and say whether a state or a visit waits."""
+    """Insert or touch a resident (:openid, :now), and say whether a state, a visit or a staff
+    thread (a ticket staff wrote to them about at or after :thread_since) waits."""
     openid: Any = bindparam("openid")
     has_state = select(ConversationState.openid).where(ConversationState.openid == openid)
     known = aliased(Resident)
+    resident_id = select(known.id).where(known.openid == openid).scalar_subquery()
     has_visit = select(Ticket.id).where(
-        Ticket.resident_id == select(known.id).where(known.openid == openid).scalar_subquery(),
+        Ticket.resident_id == resident_id,
         Ticket.status == TicketStatus.RESOLVED,
         Ticket.followup_state.in_(ASKED_STATES),
     )
+    has_thread = select(Ticket.id).where(*_staff_wrote(resident_id, bindparam("thread_since")))
     return (
         insert.values(openid=openid, created_at=bindparam("now"), last_seen_at=bindparam("now"))
         .on_conflict_do_update(
             index_elements=[Resident.openid], set_={"last_seen_at": insert.excluded.last_seen_at}
         )
-        .returning(Resident, has_state.exists(), has_visit.exists())
+        .returning(Resident, has_state.exists(), has_visit.exists(), has_thread.exists())
+    )
+
+
+def _staff_wrote(resident_id: Any, since: Any) -> tuple[Any, ...]:
+    """Tickets the resident owns or follows, not closed or cancelled, that staff wrote to them
+    about (回复 n) at or after `since`."""
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.resident_id == resident_id)
+    return (
+        (Ticket.resident_id == resident_id) | Ticket.id.in_(followed),
+        Ticket.staff_messaged_at >= since,
+        Ticket.status.not_in((TicketStatus.CLOSED, TicketStatus.CANCELLED)),
     )
 
 
@@ -101,6 +117,11 @@ def _inbound_answer(_: Any) -> Any:
 _inbound_answer.table = InboundMessage  # type: ignore[attr-defined]
 
 
+def _like_escaped(fragment: str) -> str:
+    """`fragment` for a LIKE pattern with escape character backslash."""
+    return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class ResidentRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -109,30 +130,43 @@ class ResidentRepository:
         """The resident with this openid, if known."""
         return self.session.scalar(select(Resident).where(Resident.openid == openid))
 
-    def get_or_create(self, openid: str, now: datetime) -> Resident:
+    def get_or_create(
+        self, openid: str, now: datetime, thread_since: datetime | None = None
+    ) -> Resident:
         """The resident with this openid, created on first contact, seen `now`.
 
         One statement, race-free: "insert … on conflict (openid) do update last_seen_at …
         returning" gives the row whether it was new or not; when a new resident's first messages
         arrive together, the second waits for the first's commit and then updates its row.
-        The same statement says whether a conversation state or a visit waits for them: when
-        neither does, ConversationRepository.get and TicketRepository.visit_pending_for answer
-        from that for the rest of the unit of work, without asking the database again.
+        The same statement says whether a conversation state, a visit or (with `thread_since`)
+        a ticket staff wrote to them about since then waits for them: when none does,
+        ConversationRepository.get, TicketRepository.visit_pending_for and
+        TicketRepository.staff_wrote_since answer from that for the rest of the unit of work,
+        without asking the database again.
         """
-        resident, state, visit = self.session.execute(
+        resident, state, visit, thread = self.session.execute(
             _statement(self.session, "resident upsert", _resident_upsert),
-            {"openid": openid, "now": now},
+            {"openid": openid, "now": now, "thread_since": thread_since or now},
             execution_options={"populate_existing": True},
         ).one()
         if not state:
             self.session.info.setdefault(NO_STATE, set()).add(openid)
         if not visit:
             self.session.info.setdefault(NO_VISIT, set()).add(resident.id)
+        if not thread and thread_since is not None:
+            self.session.info.setdefault(NO_THREAD, set()).add((resident.id, thread_since))
         return resident
 
     def get(self, resident_id: int) -> Resident | None:
         """The resident with this id."""
         return self.session.get(Resident, resident_id)
+
+    def lock(self, resident_id: int) -> None:
+        """Hold the resident's row until commit, so one person's concurrent messages take their
+        turns (PostgreSQL: SELECT … FOR UPDATE; SQLite has one writer at a time anyway)."""
+        self.session.execute(
+            select(Resident.id).where(Resident.id == resident_id).with_for_update()
+        )
 
     def forget_traces(self, openid: str, anonymous: str) -> None:
         """Remove what messages in and out say about `openid`; pending messages are dropped."""
@@ -292,10 +326,12 @@ class TicketRepository:
         since: datetime | None = None,
         until: datetime | None = None,
         overdue: bool = False,
+        not_intents: Collection[str] = (),
     ) -> tuple[Sequence[Ticket], bool]:
         """One page of the tickets matching every filter, newest first, and whether another
         page follows. The numbers are found first (the indexes answer that), then only the
-        page's tickets are loaded. `overdue`: active tickets with a breach told."""
+        page's tickets are loaded. `overdue`: active tickets with a breach told; `not_intents`:
+        kinds left out (a building's page leaves out SENSITIVE_INTENTS)."""
         numbers = _filtered(
             select(Ticket.id),
             status=status,
@@ -305,12 +341,9 @@ class TicketRepository:
             resident_id=resident_id,
             since=since,
             until=until,
+            overdue=overdue,
+            not_intents=not_intents,
         )
-        if overdue:
-            numbers = numbers.where(
-                Ticket.status.in_(ACTIVE_STATUSES),
-                (Ticket.accept_breach_level > 0) | (Ticket.resolve_breach_level > 0),
-            )
         found = list(
             self.session.scalars(
                 numbers.order_by(Ticket.id.desc()).offset(max(page - 1, 0) * size).limit(size + 1)
@@ -342,25 +375,78 @@ class TicketRepository:
         )
         return [str(name) for (name,) in rows]
 
-    def per_building(self) -> dict[str, tuple[int, int]]:
-        """{building: (tickets, active tickets)}."""
+    def per_building(self, not_intents: Collection[str] = ()) -> dict[str, tuple[int, int]]:
+        """{building: (tickets, active tickets)}, leaving out the kinds in `not_intents`."""
+        query = select(
+            Ticket.building,
+            func.count(),
+            func.sum(case((Ticket.status.in_(ACTIVE_STATUSES), 1), else_=0)),
+        ).where(Ticket.building.is_not(None))
         rows = self.session.execute(
-            select(
-                Ticket.building,
-                func.count(),
-                func.sum(case((Ticket.status.in_(ACTIVE_STATUSES), 1), else_=0)),
-            )
-            .where(Ticket.building.is_not(None))
-            .group_by(Ticket.building)
+            _filtered(query, not_intents=not_intents).group_by(Ticket.building)
         )
         return {str(b): (int(n), int(active or 0)) for b, n, active in rows}
 
-    def count(self, *, resident_id: int | None = None, building: str | None = None) -> int:
-        """How many tickets a resident opened, or a building has (an index answers either)."""
+    def count(
+        self,
+        *,
+        resident_id: int | None = None,
+        building: str | None = None,
+        not_intents: Collection[str] = (),
+    ) -> int:
+        """How many tickets a resident opened, or a building has (an index answers either),
+        leaving out the kinds in `not_intents`."""
         query = _filtered(
-            select(func.count()).select_from(Ticket), resident_id=resident_id, building=building
+            select(func.count()).select_from(Ticket),
+            resident_id=resident_id,
+            building=building,
+            not_intents=not_intents,
         )
         return int(self.session.scalar(query) or 0)
+
+    def opened_by_since(self, resident_id: int, since: datetime) -> int:
+        """How many tickets the resident opened at or after `since`."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Ticket)
+                .where(Ticket.resident_id == resident_id, Ticket.created_at >= since)
+            )
+            or 0
+        )
+
+    def newest_cancelled_by(self, resident_id: int, since: datetime) -> Ticket | None:
+        """The resident's ticket cancelled most recently, at or after `since`."""
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(
+                    Ticket.resident_id == resident_id,
+                    Ticket.status == TicketStatus.CANCELLED,
+                    Ticket.closed_at >= since,
+                )
+                .order_by(Ticket.closed_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            .unique()
+            .first()
+        )
+
+    def staff_wrote_since(self, resident_id: int, since: datetime) -> Ticket | None:
+        """Of the tickets the resident owns or follows and that are not closed or cancelled, the
+        one staff wrote to them about last (回复 n), at or after `since`."""
+        if (resident_id, since) in self.session.info.get(NO_THREAD, ()):
+            return None
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(*_staff_wrote(resident_id, since))
+                .order_by(Ticket.staff_messaged_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            .unique()
+            .first()
+        )
 
     def newest_active_for(self, resident_id: int) -> Ticket | None:
         """The resident's most recent ticket that still needs work."""
@@ -537,11 +623,64 @@ class TicketRepository:
             .order_by(TicketEvent.id)
         ).all()
 
+    def events_by_actor(self, actor: str) -> Sequence[TicketEvent]:
+        """Every trail event one actor wrote ("resident:12"), on any ticket."""
+        return self.session.scalars(
+            select(TicketEvent).where(TicketEvent.actor == actor).order_by(TicketEvent.id)
+        ).all()
+
+    def forget_follower(self, resident_id: int) -> None:
+        """The resident follows no ticket any more (erasure)."""
+        self.session.execute(
+            delete(TicketFollower).where(TicketFollower.resident_id == resident_id)
+        )
+
     def events(self, number: int) -> Sequence[TicketEvent]:
         """A ticket's audit trail, oldest first."""
         return self.session.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)
         ).all()
+
+    def last_event_at(self, numbers: Sequence[int], kind: str) -> dict[int, datetime]:
+        """When each of these tickets' trails last recorded `kind` (one query for a page)."""
+        if not numbers:
+            return {}
+        rows = self.session.execute(
+            select(TicketEvent.ticket_id, func.max(TicketEvent.at))
+            .where(TicketEvent.ticket_id.in_(list(numbers)), TicketEvent.kind == kind)
+            .group_by(TicketEvent.ticket_id)
+        )
+        return {number: at for number, at in rows}
+
+    def batch_before(
+        self,
+        before: int | None,
+        size: int,
+        *,
+        status: str | Sequence[str] | None = None,
+        intent: str | None = None,
+        role: str | None = None,
+        building: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        overdue: bool = False,
+    ) -> Sequence[Ticket]:
+        """The next `size` tickets below number `before` (None: from the newest) that match the
+        filters, newest first: an export walks the whole selection a batch at a time (keyset
+        pagination on the primary key), so its cost grows with the rows it writes."""
+        query = _filtered(
+            select(Ticket),
+            status=status,
+            intent=intent,
+            role=role,
+            building=building,
+            since=since,
+            until=until,
+            overdue=overdue,
+        )
+        if before is not None:
+            query = query.where(Ticket.id < before)
+        return self.session.scalars(query.order_by(Ticket.id.desc()).limit(size)).unique().all()
 
 
 def _filtered(
@@ -555,8 +694,11 @@ def _filtered(
     building: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    overdue: bool = False,
+    not_intents: Collection[str] = (),
 ) -> Any:
-    """`query` restricted to the tickets matching every given filter (each has an index)."""
+    """`query` restricted to the tickets matching every given filter (each has an index).
+    `overdue`: active tickets with a breach told; `not_intents`: leave these kinds out."""
     if isinstance(status, str):
         query = query.where(Ticket.status == status)
     elif status is not None:
@@ -575,6 +717,13 @@ def _filtered(
         query = query.where(Ticket.created_at >= since)
     if until is not None:
         query = query.where(Ticket.created_at < until)
+    if overdue:
+        query = query.where(
+            Ticket.status.in_(ACTIVE_STATUSES),
+            (Ticket.accept_breach_level > 0) | (Ticket.resolve_breach_level > 0),
+        )
+    if not_intents:
+        query = query.where(Ticket.intent.not_in(list(not_intents)))
     return query
 
 
@@ -617,6 +766,33 @@ class InboundRepository:
         self.session.execute(
             _statement(self.session, "inbound answer", _inbound_answer),
             {"message_id": message.id, "new_reply": reply, "about": message.ticket_id},
+        )
+
+    def about_ticket(self, number: int) -> Sequence[InboundMessage]:
+        """Messages (from anyone) recorded as being about ticket #number."""
+        return self.session.scalars(
+            select(InboundMessage).where(InboundMessage.ticket_id == number)
+        ).all()
+
+    def mentioning(self, fragment: str) -> Sequence[InboundMessage]:
+        """Messages whose text or reply contains `fragment` (for erasure; rare, a scan is fine)."""
+        pattern = f"%{_like_escaped(fragment)}%"
+        return self.session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.content.like(pattern, escape="\\")
+                | InboundMessage.reply.like(pattern, escape="\\")
+            )
+        ).all()
+
+    def count_since(self, openid: str, since: datetime) -> int:
+        """How many messages this person sent at or after `since`."""
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(InboundMessage)
+                .where(InboundMessage.openid == openid, InboundMessage.received_at >= since)
+            )
+            or 0
         )
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
@@ -727,6 +903,23 @@ class OutboxRepository:
             .where(OutboxMessage.recipient == openid, OutboxMessage.id > after_id)
             .order_by(OutboxMessage.id)
             .limit(limit)
+        ).all()
+
+    def about_ticket(self, number: int) -> Sequence[OutboxMessage]:
+        """Every message about ticket #number, to anyone."""
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.ticket_id == number)
+            .order_by(OutboxMessage.id)
+        ).all()
+
+    def mentioning(self, fragment: str) -> Sequence[OutboxMessage]:
+        """Messages whose text contains `fragment` (erasure looks for a phone this way; rare,
+        so a scan is acceptable)."""
+        return self.session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.body.like(f"%{_like_escaped(fragment)}%", escape="\\")
+            )
         ).all()
 
     def count_by_status(self) -> dict[str, int]:

@@ -28,6 +28,12 @@ ACTIVE_STATUSES = (
 )
 DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
+# Tickets of these intents are about a person, not a place: they never appear grouped by
+# building (the summary's hotspots, the dashboard's building charts and lists), and they are
+# opened without a building. Here, beside the statuses, so SQL in storage and the handlers'
+# figures exclude the same ones.
+SENSITIVE_INTENTS = ("hardship",)
+
 
 class FollowUpState(enum.StrEnum):
     """The follow-up visit (回访) of a ticket."""
@@ -53,3 +59,12 @@ class OutboxStatus(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"  # given up; kept with last_error for the operator
+
+
+class MediaStatus(enum.StrEnum):
+    """A photo or voice note attached to a ticket, and its copy under media.dir."""
+
+    PENDING = "pending"  # waiting to be fetched from WeChat (or for a retry)
+    FETCHED = "fetched"  # stored under media.dir: path, sha256, content type and size are set
+    FAILED = "failed"  # given up; last_error says why (shown on the dashboard)
+    ERASED = "erased"  # the resident erased their data (注销): file and media id are gone

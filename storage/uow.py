@@ -15,6 +15,8 @@ from storage.access_repositories import (
 )
 from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
 from storage.figures import FiguresRepository
+from storage.media_files import MediaFiles
+from storage.media_repository import AttachmentRepository
 from storage.repositories import (
     ConversationRepository,
     InboundRepository,
@@ -25,6 +27,7 @@ from storage.repositories import (
     StaffRepository,
     TicketRepository,
 )
+from storage.review_repositories import ReviewRepository
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -43,6 +46,24 @@ class AbstractUnitOfWork(abc.ABC):
     login_throttle: LoginThrottleRepository
     operator_sessions: OperatorSessionRepository
     figures: FiguresRepository
+    attachments: AttachmentRepository
+    # The media folder; files are removed only once the transaction that let go of them commits.
+    media_files: MediaFiles
+
+    _discarded_files: list[str]
+
+    def discard_media_file(self, name: str) -> None:
+        """Delete the stored file `name` when (and only if) this unit of work commits."""
+        if self.media_files.root is None:  # refuse now, before anything is written
+            raise RuntimeError("no media.dir configured for this unit of work")
+        self._discarded_files.append(name)
+
+    def _delete_discarded_files(self) -> None:
+        names, self._discarded_files = self._discarded_files, []
+        for name in names:
+            self.media_files.delete(name)
+
+    review: ReviewRepository
 
     def __enter__(self) -> Self:
         return self
@@ -67,8 +88,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(
+        self, session_factory: sessionmaker[Session], media_files: MediaFiles | None = None
+    ):
         self.session_factory = session_factory
+        self.media_files = media_files or MediaFiles(None)
 
     def __enter__(self) -> Self:
         self.session = self.session_factory()
@@ -87,6 +111,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.login_throttle = LoginThrottleRepository(self.session)
         self.operator_sessions = OperatorSessionRepository(self.session)
         self.figures = FiguresRepository(self.session)
+        self.attachments = AttachmentRepository(self.session)
+        self._discarded_files: list[str] = []
+        self.review = ReviewRepository(self.session)
         return super().__enter__()
 
     def __exit__(
@@ -101,6 +128,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         self.session.commit()
+        self._delete_discarded_files()
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._discarded_files = []

@@ -81,14 +81,23 @@ SheliFactory = Callable[..., Sheli]
 
 
 @pytest.fixture
-def make_sheli(parser: Parser, clock: FakeClock, sqlite_url: str) -> Iterator[SheliFactory]:
-    """Build a wired Sheli on a migrated database; keyword overrides are config keys."""
+def make_sheli(
+    parser: Parser, clock: FakeClock, sqlite_url: str, tmp_path: Path
+) -> Iterator[SheliFactory]:
+    """Build a wired Sheli on a migrated database; keyword overrides are config keys.
+
+    Photos and voice notes go to a temporary media.dir, never the project's var/media/.
+    """
     built: list[Sheli] = []
 
     def factory(
         url: str | None = None, sender: Any = None, nlu: Parser | None = None, **overrides: Any
     ) -> Sheli:
-        settings = {"database.url": url or sqlite_url, "wechat.token": TOKEN}
+        settings = {
+            "database.url": url or sqlite_url,
+            "wechat.token": TOKEN,
+            "media.dir": str(tmp_path / "media"),
+        }
         settings.update({key.replace("__", "."): value for key, value in overrides.items()})
         config = load_config(settings, environ={})
         sheli = bootstrap(config, clock=clock, parser=nlu or parser, sender=sender)

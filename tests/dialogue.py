@@ -60,6 +60,7 @@ class Voice:
     """A voice message; `recognition` is WeChat's speech-to-text, None when it has none."""
 
     recognition: str | None
+    media_id: str = "media-voice-1"
 
     def __str__(self) -> str:
         return f"[voice: {self.recognition!r}]"
@@ -400,7 +401,7 @@ def _send(person: Person, says: Says) -> str:
     if isinstance(says, Image):
         return person.image(says.media_id)
     if isinstance(says, Voice):
-        return person.voice(says.recognition)
+        return person.voice(says.recognition, says.media_id)
     if isinstance(says, Event):
         reply = person.event(says.event, says.key)
         assert reply.status == 200, (reply.status, reply.body)

@@ -1,17 +1,26 @@
 """A fake WeChat API on 127.0.0.1 for tests that drive wechatpy's real client over HTTP.
 
-It issues access tokens, accepts customer-service and template messages and menus, records what it
-received, and can be told to fail the ways WeChat does: down (connection refused or HTTP 500),
-40001 for every token, 45015 for chosen openids, 45047 for everyone, or slow (a message accepted
-but answered after the client gave up).
+It issues access tokens, accepts customer-service (text, image, voice) and template messages and
+menus, records what it received, and can be told to fail the ways WeChat does: down (connection
+refused or HTTP 500), 40001 for every token, 45015 for chosen openids, 45047 for everyone, or slow
+(a message accepted but answered after the client gave up).
+
+Its media store serves what users "sent" (`add_media`: real PNG or AMR bytes by media id, as
+`media/get` does), takes uploads (`media/upload`), and can fail a download: WeChat's error JSON
+instead of the bytes, HTTP 500, or an answer slower than the client waits. Media ids it expired,
+or never knew, get 40007 (invalid media_id), for a download and for an image message alike.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import itertools
 import json
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +35,32 @@ APP_ID = "wxtest"
 APP_SECRET = "s"
 
 
+def png_bytes(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (220, 60, 40)) -> bytes:
+    """A real PNG (8-bit RGB, one colour), small enough for a test and valid for any viewer."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width  # filter type 0, then the pixels
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def amr_bytes(frames: int = 50) -> bytes:
+    """A real AMR-NB recording (WeChat's voice format): one second of 12.2 kbit/s silence frames."""
+    return b"#!AMR\n" + (b"\x3c" + bytes(31)) * frames
+
+
 @dataclass
 class Received:
-    """One message the fake accepted: `kind` is "custom" or "template"."""
+    """One message the fake accepted: `kind` is "custom" (text), "image", "voice" or "template";
+    for an image or voice message, `text` is its media id."""
 
     kind: str
     openid: str
@@ -54,6 +86,13 @@ class FakeWeChatAPI:
     refuse_custom: dict[str, int] = field(default_factory=dict)  # openid → errcode (e.g. 45015)
     custom_errcode: int | None = None  # every customer-service message fails (e.g. 45047)
     template_errcode: int | None = None
+    # The media store: media id → (bytes, content type); what media/get serves.
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_gets: list[str] = field(default_factory=list)  # media ids asked for, in order
+    uploads: list[tuple[str, bytes, str]] = field(default_factory=list)  # (type, bytes, media id)
+    media_errcode: dict[str, int] = field(default_factory=dict)  # media id → error JSON instead
+    media_outage: bool = False  # media/get answers HTTP 500
+    media_latency: float = 0.0  # seconds media/get takes before answering
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -136,11 +175,67 @@ class FakeWeChatAPI:
             return {"errcode": 42001, "errmsg": "access_token expired"}
         return None
 
+    def add_media(self, media_id: str, data: bytes, content_type: str) -> None:
+        """A file a user sent: `media/get?media_id=…` serves it until `expire_media`."""
+        with self._lock:
+            self.media[media_id] = (data, content_type)
+
+    def expire_media(self, media_id: str) -> None:
+        """WeChat deleted it (three days passed): 40007 from now on."""
+        with self._lock:
+            self.media.pop(media_id, None)
+
+    def media_sent_to(self, openid: str) -> list[tuple[str, str]]:
+        """(msgtype, media id) of the image and voice messages accepted for `openid`."""
+        with self._lock:
+            return [
+                (m.kind, m.text)
+                for m in self.received
+                if m.openid == openid and m.kind in ("image", "voice")
+            ]
+
+    def media_get(self, query: dict[str, str]) -> tuple[int, dict[str, Any] | tuple[bytes, str]]:
+        """`media/get`: the bytes and their type, or WeChat's error JSON."""
+        media_id = query.get("media_id", "")
+        with self._lock:
+            self.media_gets.append(media_id)
+            found = self.media.get(media_id)
+            code = self.media_errcode.get(media_id)
+        if self.media_latency:
+            time.sleep(self.media_latency)
+        if self.media_outage:
+            return 500, {"error": "fake media outage"}
+        if code is not None:
+            return 200, {"errcode": code, "errmsg": f"fake media error {code}"}
+        if found is None:
+            return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
+        return 200, found
+
+    def media_upload(self, media_type: str, data: bytes, content_type: str) -> dict[str, Any]:
+        """`media/upload`: keep the file and give it a new media id."""
+        if media_type not in ("image", "voice", "video", "thumb") or not data:
+            return {"errcode": 40004, "errmsg": "invalid media type"}
+        with self._lock:
+            media_id = f"UPLOADED-{next(self._numbers)}"
+            self.media[media_id] = (data, content_type)
+            self.uploads.append((media_type, data, media_id))
+        return {"type": media_type, "media_id": media_id, "created_at": int(time.time())}
+
     def custom_send(self, data: dict[str, Any]) -> dict[str, Any]:
         openid = str(data.get("touser", ""))
         code = self.refuse_custom.get(openid) or self.custom_errcode
         if code:
             return {"errcode": code, "errmsg": f"fake refusal {code}"}
+        msgtype = str(data.get("msgtype") or "text")
+        if msgtype in ("image", "voice"):
+            media_id = str((data.get(msgtype) or {}).get("media_id", ""))
+            with self._lock:
+                known = media_id in self.media
+            if not known:
+                return {"errcode": 40007, "errmsg": "invalid media_id"}
+            with self._lock:
+                self.received.append(Received(msgtype, openid, media_id, data))
+            return {"errcode": 0, "errmsg": "ok"}
         text = str((data.get("text") or {}).get("content", ""))
         with self._lock:
             self.received.append(Received("custom", openid, text, data))
@@ -193,13 +288,46 @@ def _handler(api: FakeWeChatAPI) -> type[BaseHTTPRequestHandler]:
             parsed = urlparse(self.path)
             return parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()}
 
+        def _answer_file(self, data: bytes, content_type: str, media_id: str) -> None:
+            extension = content_type.rsplit("/", 1)[-1]
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header(
+                    "Content-disposition", f'attachment; filename="{media_id}.{extension}"'
+                )
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (media_latency)
+
         def do_GET(self) -> None:
             if api.outage:
                 return self._answer(500, {"error": "fake outage"})
             path, query = self._query()
+            if path == "/cgi-bin/media/get":
+                refusal = api.check_token(query.get("access_token"))
+                if refusal:
+                    return self._answer(200, refusal)
+                status, answer = api.media_get(query)
+                if isinstance(answer, tuple):
+                    return self._answer_file(*answer, query.get("media_id", ""))
+                return self._answer(status, answer)
             if path != "/cgi-bin/token":
                 return self._answer(404, {"errcode": 404, "errmsg": "not found"})
             self._answer(*api.issue_token(query))
+
+        def _upload(self, query: dict[str, str], raw: bytes) -> None:
+            # multipart/form-data with one file field "media", as wechatpy's media.upload posts it
+            head = f"Content-Type: {self.headers.get('Content-Type', '')}\r\n\r\n".encode()
+            form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+            for part in form.iter_parts() if form.is_multipart() else ():
+                if part.get_param("name", header="content-disposition") == "media":
+                    data = part.get_payload(decode=True) or b""
+                    kind = query.get("type", "")
+                    return self._answer(200, api.media_upload(kind, data, part.get_content_type()))
+            self._answer(200, {"errcode": 41005, "errmsg": "media data missing"})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -207,6 +335,9 @@ def _handler(api: FakeWeChatAPI) -> type[BaseHTTPRequestHandler]:
             if api.outage:
                 return self._answer(500, {"error": "fake outage"})
             path, query = self._query()
+            if path == "/cgi-bin/media/upload":
+                refusal = api.check_token(query.get("access_token"))
+                return self._answer(200, refusal) if refusal else self._upload(query, raw)
             endpoint = _POSTS.get(path)
             if endpoint is None:
                 return self._answer(404, {"errcode": 404, "errmsg": "not found"})

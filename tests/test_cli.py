@@ -58,7 +58,9 @@ def test_staff_add_with_unknown_role_is_a_clear_error(env: dict[str, str]) -> No
     run(env, "db", "upgrade")
     result = run(env, "staff", "add", "--role", "plumber", "--name", "x")
     assert result.exit_code != 0
-    assert "unknown role 'plumber'" in result.output and "Traceback" not in result.output
+    # Deliberate change (issue 15): the refusal is all Chinese, the choices by their names.
+    assert "没有「plumber」这个岗位。可选：支部联络员、片区民警" in result.output
+    assert "Traceback" not in result.output and "unknown" not in result.output
 
 
 def test_staff_add_takes_a_role_by_its_chinese_name(env: dict[str, str]) -> None:
@@ -66,7 +68,11 @@ def test_staff_add_takes_a_role_by_its_chinese_name(env: dict[str, str]) -> None
     result = run(
         env, "staff", "add", "--role", "支部联络员", "--name", "李书记", "--openid", "o_li"
     )
-    assert result.exit_code == 0 and "(支部联络员)" in result.output
+    assert result.exit_code == 0
+    assert (
+        result.output.strip()
+        == "已添加工作人员 #1 李书记（支部联络员）\n已直接绑定到微信号 o_li，无需绑定码。"
+    )
     [member] = json.loads(run(env, "staff", "list", "--format", "json").output)
     assert (member["role"], member["bound"]) == ("branch_liaison", True)
 
@@ -85,9 +91,10 @@ def test_staff_code_unbinds_the_old_account(env: dict[str, str]) -> None:
 def test_staff_deactivate_and_reactivate(env: dict[str, str]) -> None:
     run(env, "db", "upgrade")
     run(env, "staff", "add", "--role", "grid_worker", "--name", "赵网格", "--openid", "o_zhao")
-    assert "inactive" in run(env, "staff", "deactivate", "1").output
+    assert "工作人员 #1 赵网格 已停用" in run(env, "staff", "deactivate", "1").output
     assert json.loads(run(env, "staff", "list", "--format", "json").output)[0]["active"] is False
-    assert "now active" in run(env, "staff", "reactivate", "1").output
+    assert "  网格员  赵网格  在办0件（已绑定，已停用）" in run(env, "staff", "list").output
+    assert "工作人员 #1 赵网格 已恢复接单。" in run(env, "staff", "reactivate", "1").output
     assert run(env, "staff", "deactivate", "99").exit_code != 0
 
 
@@ -132,7 +139,7 @@ def test_tickets_list_and_show(env: dict[str, str], make_sheli: Any, tmp_path: P
     assert run(env, "tickets", "list", "--status", "open").exit_code == 0
     assert run(env, "tickets", "list", "--status", "bogus").exit_code == 2
     missing = run(env, "tickets", "show", "42")
-    assert missing.exit_code == 1 and "no ticket #42" in missing.output
+    assert missing.exit_code == 1 and "没有找到工单 #42。" in missing.output
 
 
 def test_bad_config_value_is_one_clear_line(env: dict[str, str]) -> None:

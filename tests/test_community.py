@@ -193,11 +193,12 @@ def test_sign_up_once_then_full_goes_to_the_waiting_list(
     first, second, third, fourth = (person(f"o_{n}") for n in range(4))
     reply = first.say(f"报名 {fair14}")
     assert "报名成功" in reply and f"「活动{fair14}」" in reply and "11月28日" in reply
-    assert "已经报名" in first.say(f"报名 #{fair14}")  # once
+    again = first.say(f"报名 #{fair14}")  # once, said once: not "报名了「活动2」（已报名）"
+    assert again == f"你已经报名了「活动{fair14}」，不用重复报名。"
     assert "报名成功" in second.say(f"报名 活动{fair14}")
     assert "候补第1位" in third.say(f"报名{fair14}")
     assert "候补第2位" in fourth.say(f"报名 {fair14}")
-    assert "候补中" in third.say(f"报名 {fair14}")
+    assert f"已在「活动{fair14}」的候补名单上（第1位）" in third.say(f"报名 {fair14}")
     assert [s.status for s in sign_ups(sheli, fair14)] == [
         "confirmed",
         "confirmed",
@@ -322,6 +323,7 @@ def test_no_reminder_for_a_cancelled_event_or_an_erased_resident(
     first.say(f"报名 {kept}")
     second.say(f"报名 {gone}")
     second.say("注销")
+    second.say("确认注销")
     sheli.handle(CancelEvent(kept))
     clock.advance(days=4, hours=1)
     assert run_due(sheli)["event_reminders"] == []
@@ -396,7 +398,8 @@ def test_erasure_removes_personal_data_and_keeps_anonymous_counts(
     resident.say("3栋502热水器坏了 电话13812345678")
     resident.say("保存电话")
     resident.say(f"报名 {fair14}")
-    assert "已删除" in resident.say("注销")
+    assert "确认注销" in resident.say("注销")
+    assert "已删除" in resident.say("确认注销")
     assert resident_row(sheli, "o_res") is None  # the openid is gone
     [ticket] = tickets(sheli)
     assert ticket.phone is None and "13812345678" not in ticket.text
@@ -431,7 +434,7 @@ def test_sign_ups_and_attendance_appear_in_the_weekly_summary(
         "attended": 1,
         "attendance_marked": 1,
     }
-    assert "活动：本周报名2人次（候补1），举办1场，签到1人。" in render_summary(
+    assert "活动：本周报名2人次（候补1），已举办1场，签到1人。" in render_summary(
         summary, sheli.policy
     )
     assert summary.to_json()["extra"]["events"]["sign_ups"] == 2
@@ -563,7 +566,9 @@ def test_sign_ups_reminders_and_erasure_on_each_database(
         assert uow.events.forget_resident(first.id) == 1
         uow.commit()
     with sheli.uow() as uow:
-        figures = events.week_figures(uow, datetime(2026, 11, 22), datetime(2026, 11, 30))
+        figures = events.week_figures(
+            uow, datetime(2026, 11, 22), datetime(2026, 11, 30), datetime(2026, 11, 30)
+        )
         [reminder] = [m for m in uow.outbox.for_recipient("o_a") if m.kind == "event"]
     assert (figures.sign_ups, figures.waiting, figures.held) == (2, 1, 1)
     assert reminder.dedupe_key == f"event-reminder:{fair}:{first.id}"

@@ -242,8 +242,24 @@ def test_cannot_cancel_someone_elses_ticket(people: Any, sheli: Any) -> None:
     assert ticket(sheli, 1)[0].status == "assigned"
 
 
-def test_cancel_in_words_cancels_the_newest_request(people: Any, sheli: Any) -> None:
-    dialogue([("resident", "3栋502热水器坏了", None), ("resident", "取消刚才的报修", "#1")], people)
+def test_cancel_in_words_asks_first_and_the_confirmation_cancels(people: Any, sheli: Any) -> None:
+    # Deliberately changed (issue 14): a cancel in words is confirmed before anything happens.
+    dialogue(
+        [
+            ("resident", "3栋502热水器坏了", None),
+            ("resident", "取消刚才的报修", ["确认取消 #1（热水器坏了）", "「确认」"]),
+            ("property_steward", INBOX, None),
+        ],
+        people,
+    )
+    assert ticket(sheli, 1)[0].status == "assigned"
+    dialogue(
+        [
+            ("resident", "确认", "#1 已取消"),
+            ("property_steward", INBOX, only("#1", "取消")),
+        ],
+        people,
+    )
     assert ticket(sheli, 1)[0].status == "cancelled"
 
 
@@ -454,7 +470,8 @@ def test_cancel_in_words_naming_a_ticket_cancels_that_one(people: Any, sheli: An
         [
             ("resident", "3栋502热水器坏了", None),
             ("resident", "老板拖欠工资怎么办", None),
-            ("resident", "帮我把#1取消了，不用修了", "#1"),
+            ("resident", "帮我把#1取消了，不用修了", "确认取消 #1"),
+            ("resident", "好的", "#1 已取消"),
         ],
         people,
     )

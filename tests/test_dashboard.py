@@ -103,7 +103,7 @@ def dashboard_rules(app: Any) -> list[tuple[str, str]]:
             "dashboard.static",
         ):
             continue
-        url = rule.build({"number": 1, "staff_id": 1}, append_unknown=False)[1]
+        url = rule.build({"number": 1, "staff_id": 1, "attachment_id": 1}, append_unknown=False)[1]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             rules.append((method, url))
     return rules
@@ -243,11 +243,15 @@ def test_phone_numbers_are_masked_on_lists(operator: Any, repaired: Person) -> N
 def test_opening_a_ticket_shows_everything_and_records_who_looked(
     operator: Any, sheli: Any, repaired: Person
 ) -> None:
+    # Deliberate change (issue 15): the page shows the phone masked, also inside the resident's
+    # words; the full number is one audited click away (test_the_full_phone_is_one_click_away).
     page = operator.get("/dashboard/tickets/1").get_data(as_text=True)
-    assert "13812345678" in page  # the full number, for calling back
+    assert "138****5678" in page and "13812345678" not in page
     assert "换了加热棒" in page  # the resolution
     assert "3栋502热水器坏了" in page  # the conversation
     assert "已由物业管家张师傅接单" in page  # what Sheli told the resident
+    assert "运营人员 admin" in page and "物业管家张师傅" in page  # who did what, in Chinese
+    assert OPERATOR not in page
     assert trail(sheli, 1)[-1] == ("viewed", OPERATOR)
     operator.get("/dashboard/tickets/1")  # a reload a moment later is not a new line
     assert trail(sheli, 1).count(("viewed", OPERATOR)) == 1
@@ -474,3 +478,17 @@ def test_the_stylesheet_needs_no_login(client: Any) -> None:
 
 def test_wechat_server_still_works_alongside(wechat: WeChatServer) -> None:
     assert Person(wechat, "o_someone").say("你好")
+
+
+def test_reassigning_to_a_role_nobody_fills_says_the_liaison_has_it_first(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "张师傅", "o_steward")
+    hire(sheli, "branch_liaison", "李联络", "o_liaison")
+    person("o_resident").say("6号楼楼道灯坏了")
+    response = post(operator, "/dashboard/tickets/1/reassign", role="grid_worker")
+    assert response.status_code == 302
+    page = operator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "网格员暂无在岗人员，#1 已先交给支部联络员李联络" in page
+    liaison = person("o_liaison").new_messages()
+    assert any("#1" in text and "网格员暂无在岗人员" in text for text in liaison)

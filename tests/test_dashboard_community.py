@@ -185,7 +185,7 @@ def test_a_bad_event_form_is_shown_again_with_the_problems(operator: Any, sheli:
     )
     assert response.status_code == 400
     html = page(response)
-    assert "没有保存" in html and "title is empty" in html and "no time of day" in html
+    assert "没有保存" in html and "名称为空" in html and "没有写几点几分" in html
     assert "党群服务中心广场" in html  # what was typed is kept
     with sheli.uow() as uow:
         assert uow.events.list() == []
@@ -306,20 +306,20 @@ def test_a_file_with_a_bad_row_imports_nothing_and_names_each_problem(
     assert response.status_code == 400
     html = page(response)
     assert "没有导入" in html
-    assert "row 3: kind &#39;dance&#39; is not one of" in html
-    assert "row 3: starts_at &#39;2026-12-06&#39; has no time of day" in html
-    assert "row 3: capacity must be ≥ 0, not -3" in html
-    assert "row 2" not in html  # the good row is fine, and still not imported
+    assert "第3行：类型&#39;dance&#39;不在可选范围内" in html
+    assert "第3行：开始时间&#39;2026-12-06&#39;没有写几点几分" in html
+    assert "第3行：名额不能小于0，现在是-3" in html
+    assert "第2行" not in html  # the good row is fine, and still not imported
     with sheli.uow() as uow:
         assert uow.events.list() == []
 
 
 def test_unreadable_or_missing_files_are_refused(operator: Any, sheli: Any) -> None:
     response = upload(operator, "/dashboard/events/import", "events.yaml", "- [unclosed")
-    assert response.status_code == 400 and "events.yaml: not valid YAML" in page(response)
+    assert response.status_code == 400 and "events.yaml：不是有效的 YAML 文件" in page(response)
     assert "/tmp" not in page(response)
     response = upload(operator, "/dashboard/events/import", "events.yaml", "title: 一个活动")
-    assert response.status_code == 400 and "expected a list of events" in page(response)
+    assert response.status_code == 400 and "文件内容应是活动的列表" in page(response)
     response = operator.post(
         "/dashboard/events/import",
         data={"csrf_token": csrf(operator)},
@@ -339,13 +339,13 @@ def test_rooms_and_resources_have_upload_forms_too(operator: Any, sheli: Any) ->
     )
     assert response.status_code == 302
     bad = upload(operator, "/dashboard/buildings/import", "rooms.csv", "building,room\n,501\n")
-    assert bad.status_code == 400 and "row 2: building is missing" in page(bad)
+    assert bad.status_code == 400 and "第2行：缺少楼栋" in page(bad)
     response = upload(operator, "/dashboard/resources/import", "resources.yaml", RESOURCES_YAML)
     assert response.status_code == 302
     bad = upload(
         operator, "/dashboard/resources/import", "r.yaml", "volunteers:\n  - {name: 无名}\n"
     )
-    assert bad.status_code == 400 and "volunteers row 1: team is empty" in page(bad)
+    assert bad.status_code == 400 and "志愿者第1行：服务队为空" in page(bad)
     with sheli.uow() as uow:
         assert len(uow.buildings.rooms()) == 2 and len(uow.resources.volunteers()) == 2
 
@@ -417,7 +417,8 @@ def test_an_erased_resident_shows_as_anonymous(
     operator: Any, sheli: Any, fair: int, person: Any
 ) -> None:
     number = resident_id(sheli, "o_res0")
-    assert "已删除" in person("o_res0").say("注销")
+    assert "确认注销" in person("o_res0").say("注销")
+    assert "已删除" in person("o_res0").say("确认注销")
     html = page(operator.get(f"/dashboard/residents/{number}"))
     assert "匿名住户" in html and "3栋502" not in html and "5678" not in html
     event_html = page(operator.get(f"/dashboard/events/{fair}"))

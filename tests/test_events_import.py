@@ -63,15 +63,17 @@ def test_every_bad_row_is_reported_with_its_number() -> None:
     ]
     with pytest.raises(ImportRejected) as rejected:
         validate_events(rows, SITE)
-    assert rejected.value.problems == ["row 5: expected a mapping of fields, got 'just text'"]
+    assert rejected.value.problems == [
+        "第5行：这一行应是一组字段（如 title: …），现在是'just text'"
+    ]
     assert problems(rows[:4]) == [
-        "row 2: kind 'concert' is not one of job_fair, legal_clinic, market, other",
-        "row 2: title is empty",
-        "row 2: starts_at '2026-12-05' has no time of day",
-        "row 2: capacity must be ≥ 0, not -1",
-        "row 3: starts_at '明天上午' is not a time like 2026-11-28 09:00 or 2026-11-28T09:00+08:00",
-        "row 3: capacity must be a whole number ≥ 0, not '二十'",
-        "row 4: ends_at is not after starts_at",
+        "第2行：类型'concert'不在可选范围内：招聘会、法律服务、市集、讲座、志愿活动、活动",
+        "第2行：名称为空",
+        "第2行：开始时间'2026-12-05'没有写几点几分",
+        "第2行：名额不能小于0，现在是-1",
+        "第3行：开始时间'明天上午'不是有效的时间，请写成 2026-11-28 09:00 或 2026-11-28T09:00+08:00",
+        "第3行：名额必须是不小于0的整数，现在是'二十'",
+        "第4行：结束时间必须晚于开始时间",
     ]
 
 
@@ -104,12 +106,12 @@ def test_kinds_capacity_and_openings_are_normalised() -> None:
 
 def test_the_same_event_twice_in_one_file_is_refused() -> None:
     row = {"kind": "market", "title": "市集", "starts_at": "2026-12-31 17:00"}
-    assert problems([row, dict(row)]) == ["row 2: the same event as row 1"]
+    assert problems([row, dict(row)]) == ["第2行：与第1行是同一个活动"]
 
 
 def test_an_empty_or_non_list_file_is_refused() -> None:
-    assert problems(None) == ["the file has no events"]
-    assert problems({"kind": "market"}) == ["expected a list of events, got dict"]
+    assert problems(None) == ["文件里没有活动"]
+    assert problems({"kind": "market"}) == ["文件内容应是活动的列表（每项一组字段）"]
 
 
 def test_room_labels() -> None:
@@ -136,7 +138,7 @@ def test_a_csv_with_a_bad_row_imports_nothing(db_url: str, make_sheli: Any, tmp_
     )
     with sheli.uow() as uow, pytest.raises(ImportRejected) as rejected:
         import_events(uow, read_file(path), SITE, NOW, csv_file=True)
-    assert rejected.value.problems == ["row 3: title is empty"]  # the header is row 1
+    assert rejected.value.problems == ["第3行：名称为空"]  # the header is row 1
     with sheli.uow() as uow:
         assert list(uow.events.list(include_cancelled=True)) == []
 
@@ -178,13 +180,15 @@ def test_rooms_are_validated_and_upserted(sheli: Any) -> None:
                 {"building": "门卫室", "room": "501", "capacity": 6},
                 {"building": "3", "room": "东头", "capacity": ""},
                 {"building": "3栋", "room": "501室", "capacity": 4},
+                {"building": "3栋", "room": "503", "capacity": "abc"},
             ],
         )
     assert rejected.value.problems == [
-        "row 2: building '门卫室' is not a name like 3栋, B区2幢 or 6号楼",
-        "row 3: room '东头' is not a room number like 502",
-        "row 3: capacity is missing",
-        "row 4: 3栋501 is already on row 1",
+        "第2行：楼栋'门卫室'不是3栋、B区2幢、6号楼这样的楼栋名",
+        "第3行：房间'东头'不是502这样的房间号",
+        "第3行：缺少容量",
+        "第4行：3栋501与第1行重复",
+        "第5行：容量必须是不小于0的整数，现在是'abc'",
     ]
     with sheli.uow() as uow:
         result = import_rooms(uow, [{"building": "3", "room": "501", "capacity": 6}])
@@ -210,9 +214,9 @@ def test_resources_report_rows_per_section(sheli: Any) -> None:
             },
         )
     assert rejected.value.problems == [
-        "alliance_units row 2: name is empty",
-        "volunteers row 1: team is empty",
-        "volunteers row 2: active must be yes or no, not 'maybe'",
+        "共建单位第2行：名称为空",
+        "志愿者第1行：服务队为空",
+        "志愿者第2行：是否在岗（active）只能填是或否，现在是'maybe'",
     ]
     with sheli.uow() as uow:
         assert list(uow.resources.units()) == []
@@ -233,13 +237,14 @@ def run(env: dict[str, str], *args: str) -> Any:
 def test_the_example_files_import_through_the_cli(env: dict[str, str]) -> None:
     assert run(env, "db", "upgrade").exit_code == 0
     imported = run(env, "events", "import", str(EXAMPLES / "events.yaml"))
-    assert imported.exit_code == 0 and "3 created" in imported.output
+    assert imported.exit_code == 0 and "导入活动：新增 3 条" in imported.output
     again = run(env, "events", "import", str(EXAMPLES / "events.yaml"))
-    assert "0 created, 3 updated" in again.output
+    assert "新增 0 条，更新 3 条" in again.output
     rooms = run(env, "rooms", "import", str(EXAMPLES / "rooms.csv"))
-    assert rooms.exit_code == 0 and "7 created" in rooms.output
+    assert rooms.exit_code == 0 and "新增 7 条" in rooms.output
     resources = run(env, "resources", "import", str(EXAMPLES / "resources.yaml"))
-    assert resources.exit_code == 0 and "3 new alliance units, 3 new volunteers" in resources.output
+    assert resources.exit_code == 0
+    assert "其中新共建单位 3 个，其中新志愿者 3 个" in resources.output
     listed = json.loads(run(env, "events", "list", "--all", "--format", "json").output)
     assert {e["title"] for e in listed} >= {"遇荐九龙湾·第14场招聘会", "元旦市集"}
     fair = next(e for e in listed if e["kind"] == "job_fair")
@@ -262,17 +267,18 @@ def test_a_bad_file_is_refused_whole_with_every_problem(
     )
     result = run(env, "events", "import", str(path))
     assert result.exit_code != 0
-    assert "row 2: kind 'concert'" in result.output
-    assert (
-        "row 3: title is empty" in result.output and "row 3: capacity must be ≥ 0" in result.output
-    )
-    assert "3 problem(s), nothing was imported" in result.output
+    assert "第2行：类型'concert'" in result.output
+    assert "第3行：名称为空" in result.output and "第3行：名额不能小于0" in result.output
+    assert "有 3 个问题，整个文件都没有导入" in result.output
     assert "Traceback" not in result.output
-    assert "no events" in run(env, "events", "list", "--all").output
+    assert "没有活动" in run(env, "events", "list", "--all").output
 
 
 def test_unreadable_yaml_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
     run(env, "db", "upgrade")
     path = write(tmp_path, "broken.yaml", "- kind: [job_fair\n")
     result = run(env, "events", "import", str(path))
-    assert result.exit_code != 0 and "not valid YAML" in result.output
+    assert (
+        result.exit_code != 0
+        and "broken.yaml：不是有效的 YAML 文件（第2行附近有格式错误）" in result.output
+    )

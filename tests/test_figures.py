@@ -12,14 +12,17 @@ from typing import Any
 
 import pytest
 
+from bot.app import create_app
 from bot.scheduler import run_due
 from handlers import read_models
-from handlers.commands import KeepPastWeeks
+from handlers.commands import Actor, CorrectLocation, KeepPastWeeks
 from handlers.read_models import recent_weeks, span
 from handlers.summary import compute_figures, compute_summary, week_of
 from storage.figures import FiguresRepository
 from storage.models import FigureCache
+from tests.helpers import hire
 from tests.test_summary import Week47, local
+from tests.wechat import Person, WeChatServer
 
 
 def figures_json(sheli: Any, weeks: list[Any]) -> list[Any]:
@@ -139,3 +142,71 @@ def test_a_week_not_over_is_never_kept(story: Any) -> None:
     this_week = week_of("2026-W48", sheli.clock.now(), sheli.policy.timezone)
     with sheli.uow() as uow:
         assert not any(key.startswith(f"{this_week.start:%Y%m%d%H%M}") for key in _keys(uow))
+
+
+def _two_repairs_in_3栋(sheli: Any, person: Any, clock: Any, when: str) -> None:
+    hire(sheli, "property_steward", "张师傅", "o_steward")
+    clock.current = local(when)
+    assert "#1" in person("o_a").say("3栋502热水器坏了")
+    assert "#2" in person("o_b").say("3栋301水龙头漏水")
+
+
+def test_sensitive_cases_are_never_counted_by_building_however_read(
+    make_sheli: Any, clock: Any, db_url: str
+) -> None:
+    sheli = make_sheli(url=db_url)
+    server = WeChatServer(create_app(sheli=sheli).test_client())
+    person = lambda openid: Person(server, openid, sheli)  # noqa: E731
+    _two_repairs_in_3栋(sheli, person, clock, "11-18 10:00")
+    assert "#3" in person("o_c").say("3栋205马桶堵了")
+    with sheli.uow() as uow:  # #3 is a hardship case that kept its building (older data)
+        ticket = uow.tickets.get(3)
+        assert ticket is not None and ticket.building == "3栋"
+        ticket.intent = "hardship"
+        uow.commit()
+    week = week_of("2026-W47", clock.now(), sheli.policy.timezone)
+
+    def by_building() -> list[Any]:
+        summary = sheli.read(read_models.week_summary, "2026-W47")
+        overview = sheli.read(read_models.overview)
+        [row] = [r for r in sheli.read(read_models.buildings_overview) if r["name"] == "3栋"]
+        detail = sheli.read(read_models.building_detail, "3栋")
+        return [
+            summary.top_buildings,
+            overview.buildings,
+            (row["requests"], row["open_requests"]),
+            (detail["requests"], [t["id"] for t in detail["tickets"]]),
+        ]
+
+    expected = [[("3栋", 2)], [("3栋", 2)], (2, 2), (2, [2, 1])]
+    assert by_building() == expected
+    clock.current = local("11-23 09:00")  # the week is over: the scheduler keeps it
+    assert "2026-W47" in sheli.handle(KeepPastWeeks(weeks=14))
+    assert kept(sheli) > 0
+    assert by_building() == expected
+    with sheli.uow() as uow:
+        assert compute_summary(uow, sheli.policy, week, clock.now()).top_buildings == [("3栋", 2)]
+
+
+def test_a_place_corrected_after_its_week_was_kept_counts_in_its_new_building(
+    make_sheli: Any, clock: Any, db_url: str
+) -> None:
+    sheli = make_sheli(url=db_url)
+    server = WeChatServer(create_app(sheli=sheli).test_client())
+    person = lambda openid: Person(server, openid, sheli)  # noqa: E731
+    _two_repairs_in_3栋(sheli, person, clock, "11-22 23:50")  # late on Sunday
+    clock.current = local("11-23 00:30")
+    assert "2026-W47" in sheli.handle(KeepPastWeeks(weeks=14))
+    assert sheli.read(read_models.week_summary, "2026-W47").top_buildings == [("3栋", 2)]
+    with sheli.uow() as uow:
+        resident = uow.residents.by_openid("o_b")
+        assert resident is not None
+        actor = Actor.resident(resident.id)
+    reply = sheli.handle(CorrectLocation(2, "5栋301", actor))  # "不是3栋，是5栋301"
+    assert "5栋301" in reply
+    weeks = recent_weeks(clock.now(), sheli.policy.timezone, 12)
+    corrected = figures_json(sheli, weeks)
+    assert sheli.read(read_models.week_summary, "2026-W47").top_buildings == []
+    assert corrected[-1] == [("3栋", 1), ("5栋", 1)]
+    forget_kept(sheli)
+    assert figures_json(sheli, weeks) == corrected

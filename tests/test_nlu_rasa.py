@@ -424,7 +424,8 @@ def test_a_conversation_on_the_rasa_backend(rasa_url: str, make_sheli: Any, pars
     hire(sheli, "property_steward", "张师傅", "o_zhang")
     resident = Person(WeChatServer(create_app(sheli=sheli).test_client()), "o_res", sheli)
     assert "#1" in resident.say("3栋502热水器坏了") and "张师傅" in resident.say("进度")
-    assert "#1" in resident.say("取消刚才的报修")
+    assert "确认取消 #1" in resident.say("取消刚才的报修")  # confirmed first (issue 14)
+    assert "#1 已取消" in resident.say("确认")
     with sheli.uow() as uow:
         ticket = uow.tickets.get(1)
     assert ticket is not None

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,7 +169,9 @@ mkdir -p "$out" && echo model > "$out/$name.tar.gz"
 """
 
 
-def _rasa_train(tmp_path: Path, target: str, **variables: str) -> subprocess.CompletedProcess:
+def _rasa_train(
+    tmp_path: Path, target: str, environ: dict[str, str] | None = None, **variables: str
+) -> subprocess.CompletedProcess:
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True, exist_ok=True)
     fake = venv / "bin" / "rasa"
@@ -183,7 +186,7 @@ def _rasa_train(tmp_path: Path, target: str, **variables: str) -> subprocess.Com
     }
     command = ["make", "--no-print-directory", "-f", "nlu/rasa/rasa.mk", target]
     command += [f"{key}={value}" for key, value in settings.items()]
-    env = {**os.environ, "RECORD": str(tmp_path / "record.txt")}
+    env = {**os.environ, "RECORD": str(tmp_path / "record.txt"), **(environ or {})}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
@@ -191,7 +194,8 @@ def _rasa_train(tmp_path: Path, target: str, **variables: str) -> subprocess.Com
 def test_rasa_retrain_includes_the_labelled_examples(tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.yml"
     write_rasa_yaml([("暖气片哐哐响", "repair")], labelled)
-    done = _rasa_train(tmp_path, "rasa-retrain", RASA_EXTRA_DATA=str(labelled))
+    # RASA_EXPORT empty: the file as given, not an export from the configured database
+    done = _rasa_train(tmp_path, "rasa-retrain", RASA_EXTRA_DATA=str(labelled), RASA_EXPORT="")
     assert done.returncode == 0, done.stdout + done.stderr
     record = (tmp_path / "record.txt").read_text(encoding="utf-8")
     assert record.splitlines()[:2] == ["labelled.yml", "nlu.yml"]
@@ -200,6 +204,45 @@ def test_rasa_retrain_includes_the_labelled_examples(tmp_path: Path) -> None:
     assert (tmp_path / "models" / "sheli-nlu.tar.gz").is_file()
 
     # without the file, Rasa sees the data file alone
-    done = _rasa_train(tmp_path, "rasa-retrain", RASA_EXTRA_DATA=str(tmp_path / "none.yml"))
+    done = _rasa_train(
+        tmp_path, "rasa-retrain", RASA_EXTRA_DATA=str(tmp_path / "none.yml"), RASA_EXPORT=""
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "record.txt").read_text(encoding="utf-8").splitlines()[0] == "nlu.yml"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "sheli").exists(), reason="no .venv/bin/sheli")
+def test_rasa_retrain_exports_the_review_queue_first(tmp_path: Path, make_sheli: Any) -> None:
+    """`make rasa-retrain` runs `sheli nlu export` on the configured database, then trains."""
+    from handlers.commands import Actor, LabelMessage
+    from storage.models import ReviewMessage
+
+    url = f"sqlite:///{tmp_path / 'sheli.db'}"
+    sheli = make_sheli(url=url)
+    with sheli.uow() as uow:
+        for text in ("暖气片哐哐响", "咕噜咕噜"):
+            uow.review.add(
+                ReviewMessage(
+                    text=text,
+                    intent="out_of_scope",
+                    confidence=0.3,
+                    reason="below_threshold",
+                    created_at=sheli.clock.now(),
+                )
+            )
+        uow.commit()
+    sheli.handle(LabelMessage(1, "repair", Actor.operator("admin")))
+    labelled = tmp_path / "var" / "labelled.yml"
+    done = _rasa_train(
+        tmp_path,
+        "rasa-retrain",
+        environ={"SHELI_DATABASE__URL": url, "SHELI_NLU__CACHE_DIR": str(tmp_path / "cache")},
+        RASA_EXTRA_DATA=str(labelled),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "wrote 1 labelled example(s)" in done.stdout
+    record = (tmp_path / "record.txt").read_text(encoding="utf-8")
+    assert record.splitlines()[:2] == ["labelled.yml", "nlu.yml"]
+    assert "- intent: repair\n  examples: |\n    - 暖气片哐哐响" in record
+    assert "咕噜咕噜" not in record  # not labelled: not trained on

@@ -381,13 +381,14 @@ def test_sheli_outbox_status_and_retry(
 
     status = runner.invoke(cli, ["outbox", "status"], env=env, catch_exceptions=False)
     lines = status.output.splitlines()
-    assert lines[0] == "pending 1  sent 2  dead 1"
-    assert lines[1].startswith("dead #1 to o_quiet (1x): wechat error 45015")
+    assert lines[0] == "待发送 1  已发送 2  发送失败 1"
+    assert lines[1].startswith("发送失败 #1 发给 o_quiet（尝试 1 次）：wechat error 45015")
     as_json = runner.invoke(cli, ["outbox", "status", "--format", "json"], env=env)
     assert json.loads(as_json.output)["dead"][0]["id"] == 1
 
     refused = runner.invoke(cli, ["outbox", "retry", "2"], env=env)
-    assert refused.exit_code == 1 and "sent, not dead" in refused.output
+    assert refused.exit_code == 1 and "消息 #2 的状态是已发送，不是发送失败" in refused.output
+    assert runner.invoke(cli, ["outbox", "retry", "99"], env=env).exit_code == 1
     retried = runner.invoke(cli, ["outbox", "retry", "1"], env=env, catch_exceptions=False)
-    assert retried.output.strip() == "outbox #1 is pending again"
+    assert retried.output.strip() == "消息 #1 已重新排队发送。"
     assert statuses(sheli) == {"pending": 2, "sent": 2}

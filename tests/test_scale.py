@@ -178,7 +178,7 @@ def statements_of(sheli: Any, action: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "most"),
     [
-        ("你好", 5),  # nonce, claim, resident, reply (+ nonce purge on SQLite)
+        ("你好", 5),  # nonce, claim, resident, flood count, reply (+ nonce purge on SQLite)
         ("谢谢", 5),
         ("进度", 7),  # … and the resident's own and followed tickets
     ],

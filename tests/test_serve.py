@@ -68,10 +68,10 @@ def test_serve_with_two_workers_and_the_scheduler_on_sqlite(tmp_path: Path) -> N
         status = ""
         while time.monotonic() < deadline:  # the scheduler thread delivers the staff task
             status = run("outbox", "status").stdout
-            if "sent 1" in status:
+            if "已发送 1" in status:
                 break
             time.sleep(0.5)
-        assert "sent 1" in status and "pending 0" in status
+        assert "已发送 1" in status and "待发送 0" in status
         assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
     finally:
         server.terminate()

@@ -165,9 +165,11 @@ def test_the_text_reads_well_and_fits_one_message(week47: Any) -> None:
     assert len(text) < 600
     for part in (
         "2026-W47（11月16日—11月22日）",
-        "新收诉求6件（物业报修3，矛盾调解1，法律咨询1，就业服务1），取消1件；本周办结4件。",
-        "办结率40%（2/5），响应率40%，解决率50%，满意率67%。",
-        "首次响应中位3小时，办结用时中位38.5小时。",
+        # Deliberate change (issue 15): 办结率 counts this week's new tickets, 本周共办结 every
+        # ticket resolved this week; the text names both, so they no longer seem to disagree.
+        "新收诉求6件（物业报修3，矛盾调解1，法律咨询1，就业服务1），取消1件。",
+        "办结率40%（新收5件已办结2件），响应率40%，解决率50%，满意率67%。",
+        "本周共办结4件（含往周诉求），首次响应中位3小时，办结用时中位38.5小时。",
         "回访5件，回复4件（80%），平均3.7分，1件未回复（不计入满意）。",
         "本周督办2件，其中1件已报支部书记。",
         "当前超时未办3件：#5（办结）、#7（接单）、#9（接单）。",
@@ -223,7 +225,7 @@ def test_a_busy_week_still_fits_one_message(make_sheli: Any, clock: Any) -> None
 
 def test_an_empty_week_says_so_plainly(sheli: Any) -> None:
     text = render_summary(summary_of(sheli), sheli.policy)
-    assert "新收诉求0件；本周办结0件。" in text
+    assert "新收诉求0件。" in text and "本周共办结0件（含往周诉求）。" in text
     assert "（0/0）" not in text and "None" not in text
 
 
@@ -287,7 +289,8 @@ def test_sheli_summary_prints_text_and_json(make_sheli: Any, clock: Any, sheli_c
     Week47(make_sheli(), clock).play()
     shown = sheli_cli("summary", "--week", "2026-W47")
     assert shown.exit_code == 0, shown.output
-    assert "办结率40%（2/5），响应率40%，解决率50%，满意率67%。" in shown.output
+    assert shown.output.startswith("2026-W47（2026-11-16 至 2026-11-22）的周报：\n")
+    assert "办结率40%（新收5件已办结2件），响应率40%，解决率50%，满意率67%。" in shown.output
     figures = json.loads(sheli_cli("summary", "--week", "2026-w47", "--format", "json").output)
     assert figures["week"] == "2026-W47"
     assert (figures["new_tickets"], figures["completion_rate"], figures["mean_rating"]) == (
@@ -303,9 +306,9 @@ def test_sheli_summary_send_pushes_it_now_and_once(make_sheli: Any, sheli_cli: A
     sheli = make_sheli()
     first = sheli_cli("summary", "--week", "2026-W47", "--send")
     assert first.exit_code == 0, first.output
-    assert "sent 2" in first.output
+    assert "已排队发给 2 位接收人" in first.output and "成功 2" in first.output
     again = sheli_cli("summary", "--week", "2026-W47", "--send")
-    assert "sent 0" in again.output
+    assert "成功 0" in again.output
     rows = [m for m in outbox_rows(sheli) if m.kind == "summary"]
     assert sorted(m.recipient for m in rows) == ["o_deputy", "o_secretary"]
     assert {m.status for m in rows} == {"sent"}
@@ -320,3 +323,24 @@ def test_sheli_summary_refuses_a_bad_week_clearly(
     assert result.exit_code == 2
     assert "Invalid value for '--week'" in result.output and "2026-W47" in result.output
     assert "Traceback" not in result.output
+
+
+def test_sheli_summary_says_which_week_and_points_to_this_week_when_empty(
+    make_sheli: Any, sheli_cli: Any
+) -> None:
+    from datetime import UTC
+
+    from handlers.read_models import current_week
+
+    make_sheli()
+    this_week = current_week(datetime.now(UTC).replace(tzinfo=None), "Asia/Shanghai").label
+    shown = sheli_cli("summary")
+    assert shown.exit_code == 0, shown.output
+    first_line = shown.output.splitlines()[0]
+    assert first_line.endswith("的周报（上一整周）：") and this_week not in first_line
+    assert (
+        f"这一周没有任何诉求。要看本周（{this_week}）至今的情况：sheli summary --week {this_week}"
+        in shown.output
+    )
+    current = sheli_cli("summary", "--week", this_week)
+    assert current.output.startswith(f"{this_week}（") and "要看本周" not in current.output

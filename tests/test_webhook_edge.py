@@ -178,8 +178,8 @@ def test_the_longest_values_the_database_holds_are_accepted(make_sheli: Any, db_
         "o" * 64, "image", {"PicUrl": "http://x/p.jpg", "MediaId": "m" * 128, "MsgId": 6}
     )
     assert server.post(picture).status == 200
-    unknown_event = message_xml("o_x", "event", {"Event": "some_event_nobody_sends_at_all_x"})
-    assert server.post(unknown_event).status == 200
+    click = message_xml("o_x", "event", {"Event": "CLICK", "EventKey": "K" * 128})
+    assert server.post(click).status == 200
     assert count(sheli, InboundMessage) == 3
 
 

@@ -131,8 +131,8 @@ class Person:
         assert reply.status == 200, (reply.status, reply.body)
         return reply.text or ""
 
-    def voice(self, recognition: str | None) -> str:
-        fields: dict[str, Any] = {"MediaId": "media-voice-1", "Format": "amr"}
+    def voice(self, recognition: str | None, media_id: str = "media-voice-1") -> str:
+        fields: dict[str, Any] = {"MediaId": media_id, "Format": "amr"}
         if recognition is not None:
             fields["Recognition"] = recognition
         return self.send("voice", fields).text or ""

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from bot.cli import chat, community, dashboard, menu, outbox, serve, staff, summary, tickets
+from bot.cli import chat, community, dashboard, menu, outbox, review, serve, staff, summary, tickets
 from bot.config import ConfigError, load_config
 from handlers.errors import DomainError
 
@@ -51,6 +51,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         "backend": config.get("nlu.backend"),
         "rasa_url": config.get("nlu.rasa_url"),
         "threshold": float(config.get("nlu.threshold", 0.45)),
+        # The service's model cache, so `sheli nlu train` warms what `sheli serve` loads.
+        "cache_dir": str(config.nlu_cache_dir),
+        # The review queue's labels, read only when a command asks for them.
+        "labelled": lambda: review.labelled(ctx),
     }
 
 
@@ -77,6 +81,8 @@ def _attach_nlu() -> None:
         from nlu.cli import nlu
     except ImportError:  # pragma: no cover - nlu is part of the package
         return
+    for command in review.COMMANDS:  # review, label, export: they need the database
+        nlu.add_command(command)
     cli.add_command(nlu)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import echo_json, sheli_of
+from handlers import messages as msg
 from handlers import read_models
 from handlers.commands import ImportData
 from handlers.importing import ImportRejected, read_file
@@ -23,9 +24,10 @@ def import_file(ctx: click.Context, path: str, what: str) -> None:
         for problem in rejected.problems:
             click.echo(problem, err=True)
         raise click.ClickException(
-            f"{path}: {len(rejected.problems)} problem(s), nothing was imported"
+            msg.CLI_IMPORT_REFUSED.format(path=path, n=len(rejected.problems))
         ) from None
-    click.echo(f"{what} from {path}: {result}")
+    name = msg.IMPORT_KIND_NAMES.get(what, what)
+    click.echo(msg.CLI_IMPORTED.format(path=path, what=name, result=result))
 
 
 @click.group()
@@ -52,14 +54,28 @@ def events_list(ctx: click.Context, show_all: bool, fmt: str) -> None:
         echo_json(rows)
         return
     if not rows:
-        click.echo("no events")
+        click.echo(msg.CLI_EVENTS_NONE)
     for row in rows:
         seats = f"/{row['capacity']}" if row["capacity"] is not None else ""
-        state = " (cancelled)" if row["cancelled"] else " (past)" if row["past"] else ""
+        state = (
+            msg.CLI_EVENT_CANCELLED
+            if row["cancelled"]
+            else msg.CLI_EVENT_PAST
+            if row["past"]
+            else ""
+        )
         click.echo(
-            f"活动{row['id']:<4} {row['kind']:<12} {row['local_start']}  {row['title']}"
-            f"  @ {row['place'] or '-'}  signed up {row['confirmed']}{seats}"
-            f", waiting {row['waiting']}{state}"
+            msg.CLI_EVENT_LINE.format(
+                id=row["id"],
+                kind=row["kind_name"],
+                start=row["local_start_stamp"],
+                title=row["title"],
+                place=row["place"] or msg.EVENT_PLACE_TBD,
+                confirmed=row["confirmed"],
+                seats=seats,
+                waiting=row["waiting"],
+                state=state,
+            )
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from bot.cli.common import echo_json, sheli_of
+from handlers import messages as msg
 from handlers.ports import Context
 from storage.uow import AbstractUnitOfWork
 
@@ -31,9 +32,18 @@ def outbox_status_command(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         echo_json(status)
         return
-    click.echo("  ".join(f"{key} {value}" for key, value in status["counts"].items()))
+    click.echo(
+        "  ".join(
+            msg.CLI_OUTBOX_COUNTS.format(name=msg.OUTBOX_STATUS_NAMES.get(key, key), n=value)
+            for key, value in status["counts"].items()
+        )
+    )
     for m in status["dead"]:
-        click.echo(f"dead #{m['id']} to {m['recipient']} ({m['attempts']}x): {m['last_error']}")
+        click.echo(
+            msg.CLI_OUTBOX_DEAD.format(
+                id=m["id"], recipient=m["recipient"], attempts=m["attempts"], error=m["last_error"]
+            )
+        )
 
 
 @outbox.command("retry")
@@ -45,9 +55,15 @@ def outbox_retry(ctx: click.Context, message_id: int) -> None:
 
     sheli = sheli_of(ctx)
     with sheli.uow() as uow:
+        message = uow.outbox.get(message_id)
+        if message is None:
+            raise click.ClickException(msg.CLI_OUTBOX_NO_MESSAGE.format(id=message_id))
+        status = msg.OUTBOX_STATUS_NAMES.get(message.status, message.status)
         try:
             retry_message(uow, message_id, sheli.clock.now())
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+        except ValueError:  # not dead
+            raise click.ClickException(
+                msg.CLI_OUTBOX_NOT_DEAD.format(id=message_id, status=status)
+            ) from None
         uow.commit()
-    click.echo(f"outbox #{message_id} is pending again")
+    click.echo(msg.CLI_OUTBOX_RETRIED.format(id=message_id))

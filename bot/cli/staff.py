@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import echo_json, sheli_of
+from handlers import messages as msg
 from handlers import read_models
 from handlers.commands import AddStaff, IssueBindCode, SetStaffActive
+from handlers.times import human_duration
 
 
 @click.group()
@@ -25,14 +27,14 @@ def staff_add(ctx: click.Context, role: str, name: str, openid: str | None) -> N
     """Add a staff member; prints a one-time bind code on the last line."""
     sheli = sheli_of(ctx)
     member, code = sheli.handle(AddStaff(role=role, name=name, openid=openid))
-    click.echo(f"added staff #{member.id} {member.name} ({sheli.policy.role_name(member.role)})")
+    role_name = sheli.policy.role_name(member.role)
+    click.echo(msg.CLI_STAFF_ADDED.format(id=member.id, name=member.name, role=role_name))
     if code:
-        click.echo(
-            f"send 「绑定 {code}」 to the official account within {sheli.policy.bind_code_ttl}"
-        )
+        ttl = human_duration(sheli.policy.bind_code_ttl)
+        click.echo(msg.CLI_BIND_CODE.format(ttl=ttl, code=code))
         click.echo(code)
     else:
-        click.echo(f"bound to {member.openid}")
+        click.echo(msg.CLI_STAFF_BOUND.format(openid=member.openid))
 
 
 @staff.command("list")
@@ -44,16 +46,26 @@ def staff_list(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         echo_json(rows)
         return
+    if not rows:
+        click.echo(msg.CLI_STAFF_NONE)
     for row in rows:
-        state = ("bound" if row["bound"] else "unbound") + ("" if row["active"] else ", inactive")
+        state = msg.CLI_STAFF_BOUND_STATE if row["bound"] else msg.CLI_STAFF_UNBOUND_STATE
+        state += "" if row["active"] else msg.CLI_STAFF_INACTIVE_STATE
         click.echo(
-            f"{row['id']:>3} {row['role_name']:<8} {row['name']:<10} open={row['open_tickets']} ({state})"
+            msg.CLI_STAFF_LINE.format(
+                id=row["id"],
+                role=row["role_name"],
+                name=row["name"],
+                load=row["open_tickets"],
+                state=state,
+            )
         )
 
 
 def _set_active(ctx: click.Context, staff_id: int, active: bool) -> None:
     member = sheli_of(ctx).handle(SetStaffActive(staff_id, active))
-    click.echo(f"staff #{member.id} {member.name} is now {'active' if active else 'inactive'}")
+    done = msg.CLI_STAFF_REACTIVATED if active else msg.CLI_STAFF_DEACTIVATED
+    click.echo(done.format(id=member.id, name=member.name))
 
 
 @staff.command("deactivate")

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from bot.cli.common import echo_json, sheli_of
+from handlers import messages as msg
 from handlers import read_models
 from handlers.commands import SendWeeklySummary
 
@@ -27,32 +28,57 @@ class WeekParam(click.ParamType):
 
 @click.command()
 @click.option("--week", type=WeekParam(), default=None, help="An ISO week such as 2026-W47.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "xlsx"]), default="text")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Where to write the xlsx (its figures, its text and its tickets).",
+)
 @click.option("--send", is_flag=True, help="Push it to summary.recipients now.")
 @click.pass_context
-def summary(ctx: click.Context, week: str | None, fmt: str, send: bool) -> None:
-    """The weekly summary for the branch secretary (default: last full week)."""
+def summary(ctx: click.Context, week: str | None, fmt: str, output: str | None, send: bool) -> None:
+    """The weekly summary for the branch secretary (default: the last full week)."""
     from bot.outbox import deliver_due
     from handlers.summary import render_summary
 
     sheli = sheli_of(ctx)
+    if fmt == "xlsx" and not output:
+        raise click.UsageError(msg.CLI_SUMMARY_NEEDS_OUTPUT)
     if send:
         if not sheli.policy.summary_recipients:
-            raise click.ClickException(
-                "summary.recipients is empty: set it in config.yaml or SHELI_SUMMARY__RECIPIENTS"
-            )
+            raise click.ClickException(msg.CLI_SUMMARY_NO_RECIPIENTS)
         figures = sheli.handle(SendWeeklySummary(week))
         counts = deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
     else:
         figures = sheli.read(read_models.week_summary, week)
     if fmt == "json":
         echo_json(figures.to_json())
+    elif fmt == "xlsx" and output:
+        from bot.exports import write_summary
+
+        write_summary(sheli, figures.week, output)
+        click.echo(msg.CLI_SUMMARY_SAVED.format(week=figures.week, path=output), err=True)
     else:
+        which = "" if week else msg.CLI_SUMMARY_LAST_FULL
+        click.echo(
+            msg.CLI_SUMMARY_SHOWING.format(
+                week=figures.week, first=figures.first_day, last=figures.last_day, which=which
+            ),
+            err=True,
+        )
         click.echo(render_summary(figures, sheli.policy))
+        current = sheli.read(read_models.current_week_label)
+        quiet = not (figures.new_tickets or figures.resolved or figures.visits_concluded)
+        if quiet and figures.week != current:
+            click.echo(msg.CLI_SUMMARY_EMPTY.format(current=current), err=True)
     if send:
         click.echo(
-            f"queued for {len(sheli.policy.summary_recipients)} recipient(s), at most once per "
-            f"week each; outbox: sent {counts['sent']}, retry {counts['retry']}, "
-            f"dead {counts['dead']}",
+            msg.CLI_SUMMARY_QUEUED.format(
+                n=len(sheli.policy.summary_recipients),
+                sent=counts["sent"],
+                retry=counts["retry"],
+                dead=counts["dead"],
+            ),
             err=True,
         )

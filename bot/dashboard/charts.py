@@ -60,15 +60,36 @@ def _axes(
     return parts
 
 
-def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
-    parts = []
+LEGEND_LINE = 16
+
+
+def _legend_width(name: str) -> float:
+    # CJK glyphs are about as wide as the font size: 12, or 14 on a phone (dashboard.css).
+    return 14 + 14 * len(name) + 12
+
+
+def _legend_lines(names: Sequence[str], left: float, right_edge: float) -> int:
+    """How many lines the legend takes when it wraps at the chart's right edge."""
+    lines, x = 1, left
+    for name in names:
+        if x > left and x + _legend_width(name) > right_edge:
+            lines, x = lines + 1, left
+        x += _legend_width(name)
+    return lines
+
+
+def _legend(names: Sequence[str], left: float, y: float, right_edge: float) -> list[str]:
+    """Coloured keys, wrapped onto more lines on a narrow chart (never cut off)."""
+    parts, x = [], left
     for i, name in enumerate(names):
+        if x > left and x + _legend_width(name) > right_edge:
+            x, y = left, y + LEGEND_LINE
         parts.append(
             f'<rect x="{_num(x)}" y="{_num(y - 9)}" width="10" height="10" '
             f'fill="{PALETTE[i % len(PALETTE)]}"/>'
         )
         parts.append(_text(x + 14, y, name, "start"))
-        x += 14 + 12 * len(name) + 18  # CJK glyphs are about as wide as the font size
+        x += _legend_width(name)
     return parts
 
 
@@ -77,17 +98,20 @@ def bar_chart(
     series: dict[str, Sequence[float]],
     title: str,
     *,
-    width: int = 600,
-    height: int = 210,
+    width: int = 480,
+    height: int = 220,
 ) -> Markup:
     """Stacked vertical bars, one column per label, one colour per series."""
-    left, top, right, bottom = 44, 28, 12, 40
+    left, right, bottom = 44, 12, 40
+    extra = LEGEND_LINE * (_legend_lines(list(series), left, width - right) - 1)
+    top, height = 28 + extra, height + extra
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps.
-    top_value = max(4, -(-max(totals, default=0) // 4) * 4)
+    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps, with
+    # room above the tallest column for its total (so it never runs into the legend).
+    top_value = max(4, -(-(max(totals, default=0) + 1) // 4) * 4)
     body = _axes(left, top, plot_w, plot_h, top_value, "")
-    body += _legend(list(series), left, 14)
+    body += _legend(list(series), left, 14, width - right)
     slot = plot_w / max(len(labels), 1)
     bar_w = slot * 0.6
     for i, label in enumerate(labels):
@@ -119,16 +143,18 @@ def line_chart(
     *,
     unit: str = "",
     fixed_max: float | None = None,
-    width: int = 600,
-    height: int = 210,
+    width: int = 480,
+    height: int = 220,
 ) -> Markup:
     """Lines with dots; a None value leaves a gap (a week without data)."""
-    left, top, right, bottom = 52, 28, 12, 40
+    left, right, bottom = 52, 12, 40
+    extra = LEGEND_LINE * (_legend_lines(list(series), left, width - right) - 1)
+    top, height = 28 + extra, height + extra
     plot_w, plot_h = width - left - right, height - top - bottom
     present = [v for values in series.values() for v in values if v is not None]
     top_value = fixed_max or _nice_max(max(present, default=0))
     body = _axes(left, top, plot_w, plot_h, top_value, unit)
-    body += _legend(list(series), left, 14)
+    body += _legend(list(series), left, 14, width - right)
     slot = plot_w / max(len(labels), 1)
     for i, label in enumerate(labels):
         body.append(_text(left + slot * (i + 0.5), top + plot_h + 16, label, font_size="11"))
@@ -159,7 +185,7 @@ def line_chart(
 
 
 def hbar_chart(
-    items: Sequence[tuple[str, float]], title: str, *, width: int = 600, row: int = 21
+    items: Sequence[tuple[str, float]], title: str, *, width: int = 480, row: int = 21
 ) -> Markup:
     """Horizontal bars, largest first (e.g. requests per building)."""
     left, top, right = 96, 12, 40

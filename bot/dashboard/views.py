@@ -7,15 +7,38 @@ what the operator sees once, in bot/dashboard/errors.py.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
+from urllib.parse import quote
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from markupsafe import Markup
 
 from bot.dashboard import charts
 from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
+from bot.exports import (
+    CSV_TYPE,
+    XLSX_TYPE,
+    csv_lines,
+    ticket_rows,
+    tickets_sheet,
+    write_summary,
+    write_xlsx,
+)
 from bot.web import current_sheli
 from handlers import messages as msg
 from handlers import read_models
@@ -23,13 +46,21 @@ from handlers.commands import (
     Actor,
     AddNote,
     AddStaff,
+    CancelTicket,
+    CloseTicket,
     IssueBindCode,
     RecordView,
+    ReplyToResident,
     SetStaffActive,
+    ShowPhone,
     TransferTicket,
 )
+from handlers.errors import Invalid
 from handlers.keywords import mask_phone, mask_phones_in
-from handlers.times import local_text
+from handlers.summary import percent_text, rating_text
+from handlers.tickets import handoff_sentence
+from handlers.times import local_stamp, local_text, minutes_text, utc_offset
+from storage.models import Ticket
 
 
 def operator() -> Actor:
@@ -42,20 +73,16 @@ def _local_filter(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local_text(value, current_sheli().policy.timezone, fmt) or "—"
 
 
-@bp.app_template_filter("pct")
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+@bp.app_template_filter("stamp")
+def _stamp_filter(value: datetime | None) -> str:
+    """A time with its offset: "2026-11-23 09:00 (+08:00)"."""
+    return local_stamp(value, current_sheli().policy.timezone) or "—"
 
 
-@bp.app_template_filter("minutes")
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 60:
-        return msg.DURATION_MINUTES.format(n=value)
-    if value < 48 * 60:
-        return msg.DURATION_HOURS.format(n=value / 60)
-    return msg.DURATION_DAYS.format(n=value / 1440)
+# The figures' one wording (handlers/summary.py, handlers/times.py): cards and text agree.
+bp.add_app_template_filter(percent_text, "pct")
+bp.add_app_template_filter(minutes_text, "minutes")
+bp.add_app_template_filter(rating_text, "rating")
 
 
 @bp.context_processor
@@ -69,6 +96,9 @@ def _names() -> dict[str, Any]:
         "status_names": msg.STATUS_NAMES,
         "event_names": msg.AUDIT_EVENT_NAMES,
         "followup_names": msg.FOLLOWUP_NAMES,
+        "outbox_status_names": msg.OUTBOX_STATUS_NAMES,
+        "tz_offset": utc_offset(policy.timezone),
+        "times_note": msg.TIMES_ARE_LOCAL.format(zone="当地", offset=utc_offset(policy.timezone)),
         "mask_phone": mask_phone,
         "mask_phones_in": mask_phones_in,
     }
@@ -183,6 +213,9 @@ def tickets() -> Any:
         buildings=page.buildings,
         page=page.page,
         has_next=page.has_next,
+        sla=page.sla,
+        # An export takes the whole selection, not the page shown.
+        export_args={k: v for k, v in request.args.items() if k not in ("format", "page") and v},
     )
 
 
@@ -191,13 +224,110 @@ def tickets_json() -> Any:
     return jsonify(current_sheli().read(read_models.tickets_json, _ticket_filter()))
 
 
+def _attachment(name: str) -> dict[str, str]:
+    """Content-Disposition for a download with a Chinese file name (RFC 6266)."""
+    ascii_name = name.encode("ascii", "ignore").decode().lstrip("-") or "export"
+    return {
+        "Content-Disposition": f'attachment; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{quote(name)}"
+    }
+
+
+def _send_xlsx(write: Callable[[IO[bytes]], object], name: str) -> Any:
+    """Write a workbook to a temporary file on disk (not memory) and send it."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
+    try:
+        write(spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return send_file(spool, mimetype=XLSX_TYPE, as_attachment=True, download_name=name)
+
+
+def _file_stamp() -> str:
+    sheli = current_sheli()
+    return local_text(sheli.clock.now(), sheli.policy.timezone, "%Y%m%d-%H%M")
+
+
+@bp.get("/tickets/export")
+def tickets_export() -> Any:
+    """The tickets list's selection as xlsx or CSV (phones masked), written while it is read."""
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        raise Invalid(msg.EXPORT_FORMATS)
+    sheli, wanted = current_sheli(), _ticket_filter()
+    name = f"{msg.EXPORT_TICKETS_FILE}-{_file_stamp()}.{fmt}"
+    current_app.logger.info("dashboard: %s exported tickets as %s", g.operator, fmt)
+    if fmt == "csv":
+        header = sheli.read(read_models.export_header)
+        lines = csv_lines(header, ticket_rows(sheli, wanted))
+        return Response(lines, mimetype=CSV_TYPE, headers=_attachment(name))
+    return _send_xlsx(lambda spool: write_xlsx(spool, [tickets_sheet(sheli, wanted)]), name)
+
+
 @bp.get("/tickets/<int:number>")
 def ticket(number: int) -> Any:
-    """The whole ticket, with the full phone: opening it goes into the ticket's audit trail."""
+    """The whole ticket (the phone masked): opening it goes into the ticket's audit trail."""
     sheli = current_sheli()
     sheli.handle(RecordView(number, operator()))
     page = sheli.read(read_models.ticket_page, number)
     return render_template("dashboard/ticket.html", **vars(page))
+
+
+@bp.post("/tickets/<int:number>/phone")
+@form_on("dashboard.ticket")
+def ticket_phone(number: int) -> Any:
+    """The full phone, shown on this response only; who looked goes into the trail."""
+    sheli = current_sheli()
+    phone = sheli.handle(ShowPhone(number, operator()))
+    page = sheli.read(read_models.ticket_page, number)
+    if phone is None:
+        flash(msg.DASHBOARD_PHONE_NONE.format(n=number), "ok")
+        return redirect(url_for("dashboard.ticket", number=number))
+    return render_template(
+        "dashboard/ticket.html", **vars(page), full_phone=phone, shown=msg.DASHBOARD_PHONE_SHOWN
+    )
+
+
+@bp.post("/tickets/<int:number>/reply")
+@form_on("dashboard.ticket")
+def ticket_reply(number: int) -> Any:
+    """Write to the resident through Sheli, as `回复 n` does in chat."""
+    current_sheli().handle(ReplyToResident(number, request.form.get("text", ""), operator()))
+    flash(msg.DASHBOARD_REPLY_SENT.format(n=number), "ok")
+    return redirect(url_for("dashboard.ticket", number=number))
+
+
+def _told(ticket: Ticket) -> str:
+    """Who heard that the ticket ended: the resident and the assignee."""
+    who = []
+    if ticket.resident is not None and ticket.resident.erased_at is None:
+        who.append(msg.DASHBOARD_TOLD_RESIDENT)
+    if ticket.assignee is not None and ticket.assignee.active and ticket.assignee.openid:
+        role = current_sheli().policy.role_name(ticket.role)
+        who.append(msg.ASSIGNEE.format(role=role, name=ticket.assignee.name))
+    return msg.DASHBOARD_TOLD.format(who="和".join(who)) if who else msg.DASHBOARD_TOLD_NOBODY
+
+
+@bp.post("/tickets/<int:number>/close")
+@form_on("dashboard.ticket")
+def ticket_close(number: int) -> Any:
+    """结单 with a reason: the trail records it, the resident and the assignee are told."""
+    closed = current_sheli().handle(CloseTicket(number, request.form.get("reason", ""), operator()))
+    flash(msg.DASHBOARD_CLOSED.format(n=number, told=_told(closed)), "ok")
+    return redirect(url_for("dashboard.ticket", number=number))
+
+
+@bp.post("/tickets/<int:number>/cancel")
+@form_on("dashboard.ticket")
+def ticket_cancel(number: int) -> Any:
+    """取消 with a reason: the trail records it, the resident and the assignee are told."""
+    cancelled = current_sheli().handle(
+        CancelTicket(number, request.form.get("reason", ""), operator())
+    )
+    flash(msg.DASHBOARD_CANCELLED.format(n=number, told=_told(cancelled)), "ok")
+    return redirect(url_for("dashboard.ticket", number=number))
 
 
 @bp.get("/api/tickets/<int:number>")
@@ -211,14 +341,9 @@ def ticket_json_view(number: int) -> Any:
 @form_on("dashboard.ticket")
 def reassign(number: int) -> Any:
     sheli = current_sheli()
-    moved = sheli.handle(TransferTicket(number, request.form.get("role", ""), operator()))
-    name = moved.assignee.name if moved.assignee else msg.DASHBOARD_NOBODY_ON_DUTY
-    flash(
-        msg.DASHBOARD_TRANSFERRED.format(
-            n=number, role=sheli.policy.role_name(moved.role), name=name
-        ),
-        "ok",
-    )
+    wanted = request.form.get("role", "")
+    moved = sheli.handle(TransferTicket(number, wanted, operator()))
+    flash(handoff_sentence(sheli.policy, moved, sheli.policy.role_from_text(wanted)), "ok")
     return redirect(url_for("dashboard.ticket", number=number))
 
 
@@ -314,6 +439,17 @@ def summary() -> Any:
         week_end=page.week_end,
         previous=page.previous,
         following=page.following,
+    )
+
+
+@bp.get("/summary/export")
+def summary_export() -> Any:
+    """The week's summary as an xlsx: its figures, its tickets and the text."""
+    sheli = current_sheli()
+    label = sheli.read(read_models.summary_week, request.args.get("week") or None).label
+    current_app.logger.info("dashboard: %s exported the summary of %s", g.operator, label)
+    return _send_xlsx(
+        lambda spool: write_summary(sheli, label, spool), f"{msg.EXPORT_SUMMARY_FILE}-{label}.xlsx"
     )
 
 

@@ -16,8 +16,9 @@ from xml.etree import ElementTree
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from bot.local_inbox import inbox_messages
+from bot.media import UploadRefused, decode_upload, store_upload
 from bot.outbox import deliver_due
-from bot.scheduler import run_due
+from bot.scheduler import fetch_media, run_due
 from bot.web import current_sheli
 from handlers import messages as msg
 from handlers import read_models
@@ -49,7 +50,8 @@ def local_mode_only() -> None:
 @bp.after_request
 def security_headers(response: Any) -> Any:
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' blob:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -97,7 +99,14 @@ def _fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "event", {"Event": "CLICK", "EventKey": key}
     if kind == "subscribe":
         return "event", {"Event": "subscribe"}
-    abort(400, "type must be text, location, click or subscribe")
+    if kind == "image":
+        # Stored under media.dir now, as WeChat keeps what a user sends; the media id names it.
+        sheli = current_sheli()
+        data = decode_upload(str(payload.get("data") or ""))
+        return "image", {
+            "MediaId": store_upload(sheli.media_files, data, sheli.media_settings.max_bytes)
+        }
+    abort(400, "type must be text, location, click, subscribe or image")
 
 
 def post_to_webhook(xml: str) -> tuple[int, str | None]:
@@ -140,12 +149,25 @@ def page() -> Any:
 
 @bp.post("/send")
 def send() -> Any:
-    """{openid, type: text|location|click|subscribe, text|label|key} → the passive reply."""
+    """{openid, type: text|location|click|subscribe|image, text|label|key|data} → the passive
+    reply. An image's `data` is the picture as a data URL (or base64)."""
+    # Room for a picture of up to 10 MB in base64 (other messages are small anyway).
+    request.max_content_length = upload_limit()
     payload = request.get_json(silent=True) or {}
     openid = _openid(payload.get("openid"))
-    kind, fields = _fields(payload)
+    try:
+        kind, fields = _fields(payload)
+    except UploadRefused as refusal:
+        return jsonify(error=str(refusal), status=400), 400
     status, reply = post_to_webhook(wechat_xml(openid, kind, fields))
+    if kind == "image":
+        fetch_media(current_sheli())  # attach the stored picture now, not on the next job run
     return jsonify(status=status, reply=reply)
+
+
+def upload_limit() -> int:
+    """The largest request body that can carry one picture: its base64 and a little JSON."""
+    return current_sheli().media_settings.max_bytes * 4 // 3 + 4096
 
 
 @bp.get("/inbox/<openid>")

@@ -1,6 +1,6 @@
 """Files an operator imports (events, rooms, resources): read, validate every row, then apply.
 
-A file with any bad row imports nothing: ImportRejected reports every problem as `row N: problem`
+A file with any bad row imports nothing: ImportRejected reports every problem as 「第N行：问题」
 and, raised inside the command's transaction, rolls everything back. The CLI and the dashboard
 both read the file with `read_file` and send `commands.ImportData` to `import_data`.
 """
@@ -33,12 +33,12 @@ def read_file(path: str | Path) -> Any:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportRejected([f"cannot read {path}: {exc}"]) from None
+    except (OSError, UnicodeDecodeError):
+        raise ImportRejected([msg.IMPORT_CANNOT_READ.format(name=path.name)]) from None
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames:
-            raise ImportRejected([f"{path.name}: a CSV file needs a header line"])
+            raise ImportRejected([msg.IMPORT_CSV_NO_HEADER.format(name=path.name)])
         return [
             {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
             for row in reader
@@ -46,7 +46,9 @@ def read_file(path: str | Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ImportRejected([f"{path.name}: not valid YAML ({exc})"]) from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ImportRejected([msg.IMPORT_BAD_YAML.format(name=path.name, line=line)]) from None
 
 
 # What each kind of file becomes: (unit of work, data, Context, csv_file) → result.

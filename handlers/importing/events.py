@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from handlers import messages as msg
 from handlers.importing.common import (
     ImportRejected,
     ImportResult,
+    field_name,
     numbered_rows,
     parse_count,
     parse_time,
+    row_problem,
     text_of,
 )
 from storage.community import Event, EventKind
@@ -30,6 +33,11 @@ KIND_ALIASES = {
     "市集": EventKind.MARKET,
     "集市": EventKind.MARKET,
     "其他": EventKind.OTHER,
+    "讲座": EventKind.LECTURE,
+    "培训": EventKind.LECTURE,
+    "志愿活动": EventKind.VOLUNTEER,
+    "志愿服务": EventKind.VOLUNTEER,
+    "活动": EventKind.OTHER,
 }
 TITLE_MAX = 120
 PLACE_MAX = 120
@@ -50,14 +58,17 @@ class EventFields:
 
 
 def parse_kind(value: Any) -> str:
-    """An event kind from its key (job_fair, legal_clinic, market, other) or Chinese name."""
+    """An event kind from its key (job_fair, legal_clinic, market, lecture, volunteer, other) or
+    its Chinese name."""
     text = str(value or "").strip()
     if text.lower() in {k.value for k in EventKind}:
         return text.lower()
     if text in KIND_ALIASES:
         return KIND_ALIASES[text].value
-    allowed = ", ".join(k.value for k in EventKind)
-    raise ValueError(f"kind {text!r} is not one of {allowed}" if text else "kind is missing")
+    if not text:
+        raise ValueError(msg.IMPORT_MISSING.format(name=field_name("kind")))
+    kinds = "、".join(msg.EVENT_KIND_NAMES.get(k.value, k.value) for k in EventKind)
+    raise ValueError(msg.IMPORT_BAD_KIND.format(value=text, kinds=kinds))
 
 
 def parse_openings(value: Any) -> list[dict[str, Any]]:
@@ -75,17 +86,17 @@ def parse_openings(value: Any) -> list[dict[str, Any]]:
     elif isinstance(value, list):
         items = value
     else:
-        raise ValueError("openings must be a list of {company, job, pay, count}")
+        raise ValueError(msg.IMPORT_OPENINGS_NOT_A_LIST)
     openings = []
     for position, item in enumerate(items, start=1):
         if isinstance(item, str):
             item = {"job": item}
         if not isinstance(item, Mapping):
-            raise ValueError(f"opening {position} must be a mapping of company, job, pay, count")
+            raise ValueError(msg.IMPORT_OPENING_NOT_A_MAPPING.format(position=position))
         company, job = text_of(item, "company"), text_of(item, "job")
         if not company and not job:
-            raise ValueError(f"opening {position} needs a company or a job")
-        count = parse_count(item.get("count"), f"opening {position} count")
+            raise ValueError(msg.IMPORT_OPENING_EMPTY.format(position=position))
+        count = parse_count(item.get("count"), msg.IMPORT_OPENING_COUNT.format(position=position))
         opening: dict[str, Any] = {"company": company, "job": job, "pay": text_of(item, "pay")}
         if count is not None:
             opening["count"] = count
@@ -115,19 +126,21 @@ def validate_event(row: Mapping[str, Any], timezone: str) -> tuple[EventFields |
     kind = check(parse_kind, row.get("kind"))
     title = text_of(row, "title")
     if not title:
-        problems.append("title is empty")
+        problems.append(msg.IMPORT_EMPTY.format(name=field_name("title")))
     elif len(title) > TITLE_MAX:
-        problems.append(f"title is longer than {TITLE_MAX} characters")
-    starts_at = check(parse_time, row.get("starts_at", row.get("time")), timezone, "starts_at")
+        problems.append(msg.IMPORT_TOO_LONG.format(name=field_name("title"), max=TITLE_MAX))
+    starts_at = check(
+        parse_time, row.get("starts_at", row.get("time")), timezone, field_name("starts_at")
+    )
     ends_at = None
     if row.get("ends_at") not in (None, ""):
-        ends_at = check(parse_time, row.get("ends_at"), timezone, "ends_at")
+        ends_at = check(parse_time, row.get("ends_at"), timezone, field_name("ends_at"))
         if ends_at is not None and starts_at is not None and ends_at <= starts_at:
-            problems.append("ends_at is not after starts_at")
+            problems.append(msg.IMPORT_ENDS_BEFORE)
     place = text_of(row, "place") or None
     if place and len(place) > PLACE_MAX:
-        problems.append(f"place is longer than {PLACE_MAX} characters")
-    capacity = check(parse_count, row.get("capacity"), "capacity")
+        problems.append(msg.IMPORT_TOO_LONG.format(name=field_name("place"), max=PLACE_MAX))
+    capacity = check(parse_count, row.get("capacity"), field_name("capacity"))
     openings = check(parse_openings, row.get("openings"))
     if problems:
         return None, problems
@@ -155,11 +168,11 @@ def validate_events(data: Any, timezone: str, csv_file: bool = False) -> list[Ev
     seen: dict[tuple[str, str, datetime], int] = {}
     for number, row in numbered_rows(data, "events", csv_file):
         fields, row_problems = validate_event(row, timezone)
-        problems += [f"row {number}: {p}" for p in row_problems]
+        problems += [row_problem(number, p) for p in row_problems]
         if fields is not None:
             key = (fields.kind, fields.title, fields.starts_at)
             if key in seen:
-                problems.append(f"row {number}: the same event as row {seen[key]}")
+                problems.append(row_problem(number, msg.IMPORT_SAME_EVENT.format(other=seen[key])))
             seen.setdefault(key, number)
             valid.append(fields)
     if problems:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.importing.common import ImportRejected, ImportResult, numbered_rows, text_of
+from handlers import messages as msg
+from handlers.importing.common import (
+    ImportRejected,
+    ImportResult,
+    field_name,
+    numbered_rows,
+    text_of,
+)
 from storage.community import AllianceUnit, Volunteer
 from storage.uow import AbstractUnitOfWork
 
@@ -20,13 +27,13 @@ def _flag(value: Any) -> bool:
         return True
     if text in ("false", "no", "0", "否", "停用"):
         return False
-    raise ValueError(f"active must be yes or no, not {value!r}")
+    raise ValueError(msg.IMPORT_BAD_FLAG.format(value=value))
 
 
 def import_resources(uow: AbstractUnitOfWork, data: Any) -> ImportResult:
     """Alliance units (共建单位) and volunteers from `{alliance_units: [...], volunteers: [...]}`."""
     if not isinstance(data, Mapping) or not ({"alliance_units", "volunteers"} & set(data)):
-        raise ImportRejected(["expected a mapping with alliance_units and/or volunteers lists"])
+        raise ImportRejected([msg.IMPORT_NOT_RESOURCES])
     problems: list[str] = []
     units: list[dict[str, Any]] = []
     volunteers: list[dict[str, Any]] = []
@@ -36,14 +43,20 @@ def import_resources(uow: AbstractUnitOfWork, data: Any) -> ImportResult:
     ):
         if section not in data:
             continue
+        label = msg.IMPORT_SECTIONS[section]
         try:
             rows = numbered_rows(data[section], section, False)
         except ImportRejected as rejected:
-            problems += [f"{section} {p}" for p in rejected.problems]
+            problems += [f"{label}：{p}" for p in rejected.problems]
             continue
         seen: dict[tuple[str, ...], int] = {}
+        names = {"name": field_name("volunteer_name" if section == "volunteers" else "name")}
         for number, row in rows:
-            row_problems = [f"{key} is empty" for key in required if not text_of(row, key)]
+            row_problems = [
+                msg.IMPORT_EMPTY.format(name=names.get(key) or field_name(key))
+                for key in required
+                if not text_of(row, key)
+            ]
             fields: dict[str, Any] = {
                 key: text_of(row, key) or None
                 for key in ("name", "team", "category", "services", "contact", "phone", "skills")
@@ -54,9 +67,12 @@ def import_resources(uow: AbstractUnitOfWork, data: Any) -> ImportResult:
                 row_problems.append(str(exc))
             key = tuple(text_of(row, k) for k in required)
             if not row_problems and key in seen:
-                row_problems.append(f"the same as row {seen[key]}")
+                row_problems.append(msg.IMPORT_SAME_ROW.format(other=seen[key]))
             seen.setdefault(key, number)
-            problems += [f"{section} row {number}: {p}" for p in row_problems]
+            problems += [
+                msg.IMPORT_SECTION_ROW.format(section=label, n=number, problem=p)
+                for p in row_problems
+            ]
             if not row_problems:
                 target.append(fields)
     if problems:

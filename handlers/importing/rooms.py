@@ -6,11 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from handlers import messages as msg
 from handlers.importing.common import (
     ImportRejected,
     ImportResult,
+    field_name,
     numbered_rows,
     parse_count,
+    row_problem,
     text_of,
 )
 from nlu.places import building_of
@@ -24,11 +27,11 @@ ROOM_NUMBER = re.compile(r"(?:\d{1,2}单元)?[A-Za-z]?\d{1,5}")
 def _building_name(value: Any) -> str:
     text = normalise_place(str(value or ""))
     if not text:
-        raise ValueError("building is missing")
+        raise ValueError(msg.IMPORT_MISSING.format(name=field_name("building")))
     if text.isdigit():
         text += "栋"
     if building_of(text) != text:
-        raise ValueError(f"building {value!r} is not a name like 3栋, B区2幢 or 6号楼")
+        raise ValueError(msg.IMPORT_BAD_BUILDING.format(value=value))
     return text
 
 
@@ -49,20 +52,22 @@ def validate_rooms(data: Any, csv_file: bool = False) -> list[tuple[str, str, in
             row_problems.append(str(exc))
         room = normalise_place(text_of(row, "room"))
         if not room:
-            row_problems.append("room is missing")
+            row_problems.append(msg.IMPORT_MISSING.format(name=field_name("room")))
         elif not ROOM_NUMBER.fullmatch(room):
-            row_problems.append(f"room {row.get('room')!r} is not a room number like 502")
+            row_problems.append(msg.IMPORT_BAD_ROOM.format(value=row.get("room")))
         try:
-            capacity = parse_count(row.get("capacity"), "capacity", required=True) or 0
+            capacity = (
+                parse_count(row.get("capacity"), field_name("room_capacity"), required=True) or 0
+            )
         except ValueError as exc:
             row_problems.append(str(exc))
         if not row_problems:
             label = building + room
             if label in seen:
-                row_problems.append(f"{label} is already on row {seen[label]}")
+                row_problems.append(msg.IMPORT_ROOM_TWICE.format(label=label, other=seen[label]))
             seen.setdefault(label, number)
             rooms.append((building, room, capacity))
-        problems += [f"row {number}: {p}" for p in row_problems]
+        problems += [row_problem(number, p) for p in row_problems]
     if problems:
         raise ImportRejected(problems)
     return rooms

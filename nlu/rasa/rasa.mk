@@ -12,6 +12,9 @@ RASA_DATA ?= nlu/data/nlu.yml
 # Messages labelled in Sheli's review queue (`sheli nlu export $(RASA_EXTRA_DATA)`): trained on
 # beside RASA_DATA when the file exists. Rasa merges every YAML file of the directory it is given.
 RASA_EXTRA_DATA ?= var/nlu/labelled.yml
+# What `rasa-retrain` runs first to write RASA_EXTRA_DATA from the review queue (the configured
+# database); empty skips it. Without Sheli's venv there is nothing to run.
+RASA_EXPORT ?= $(if $(wildcard .venv/bin/sheli),.venv/bin/sheli nlu export $(RASA_EXTRA_DATA))
 RASA_USERDICT ?= nlu/data/jieba_userdict.txt
 RASA_CONFIG ?= nlu/rasa/config.yml
 RASA_MODELS ?= nlu/rasa/models
@@ -70,13 +73,16 @@ $(RASA_MODEL): $(RASA_DATA) $(wildcard $(RASA_EXTRA_DATA)) $(RASA_CONFIG) \
 	mkdir -p $(RASA_JIEBA_DIR) $(RASA_DATA_DIR) $(RASA_MODELS)
 	if [ -f "$(RASA_USERDICT)" ]; then cp "$(RASA_USERDICT)" $(RASA_JIEBA_DIR)/userdict.txt; fi
 	cp "$(RASA_DATA)" $(RASA_DATA_DIR)/nlu.yml
-	if [ -f "$(RASA_EXTRA_DATA)" ]; then cp "$(RASA_EXTRA_DATA)" $(RASA_DATA_DIR)/labelled.yml; fi
+	if [ -f "$(RASA_EXTRA_DATA)" ] && grep -q '^- intent:' "$(RASA_EXTRA_DATA)"; then \
+		cp "$(RASA_EXTRA_DATA)" $(RASA_DATA_DIR)/labelled.yml; fi
 	$(RASA_ENV) $(RASA_BIN) train nlu --config $(RASA_CONFIG) \
 		--nlu $(RASA_DATA_DIR) --out $(RASA_MODELS) --fixed-model-name $(RASA_MODEL_NAME)
 	touch $@
 
-# Train even if nothing changed (e.g. to time it, or after new labels).
+# Train even if nothing changed (e.g. to time it, or after new labels): the review queue's labels
+# are exported to RASA_EXTRA_DATA first (RASA_EXPORT), then trained on beside RASA_DATA.
 rasa-retrain: | $(RASA_STAMP)
+	$(RASA_EXPORT)
 	rm -f $(RASA_MODEL)
 	$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) rasa-train
 

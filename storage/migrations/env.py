@@ -1,4 +1,10 @@
-"""Alembic environment: the engine comes from storage.db, never from a URL in an ini file."""
+"""Alembic environment: the engine comes from storage.db (`sheli db upgrade` passes it in).
+
+Storage imports nothing of the bot: a bare `alembic` command line names the database with
+SHELI_DATABASE__URL (or `-x url=…`); `sheli db upgrade` reads the whole configuration instead.
+"""
+
+import os
 
 from alembic import context
 
@@ -7,11 +13,15 @@ from storage.base import Base
 
 config = context.config
 engine = config.attributes.get("engine")
-if engine is None:  # `alembic` command line: build one from SHELI_DATABASE__URL or the default.
-    from bot.config import load_config
+if engine is None:  # a bare `alembic` command line
     from storage.db import make_engine
 
-    engine = make_engine(load_config().database_url)
+    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get(
+        "SHELI_DATABASE__URL"
+    )
+    if not url:
+        raise SystemExit("name the database: SHELI_DATABASE__URL=… or alembic -x url=…")
+    engine = make_engine(url)
 
 with engine.connect() as connection:
     context.configure(

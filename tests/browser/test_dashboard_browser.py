@@ -49,7 +49,7 @@ def test_operator_logs_in_reads_the_overview_and_reassigns_a_ticket(
     number = int(row.locator("td a").inner_text().lstrip("#"))
     row.locator("td a").click()
     expect(page.locator("h1")).to_contain_text(f"#{number}")
-    expect(page.locator("table.trail")).to_contain_text("operator:admin")  # this very visit
+    expect(page.locator("table.trail")).to_contain_text("运营人员 admin")  # this very visit
     page.select_option("#reassign-role", "grid_worker")
     page.click("text=转派 >> nth=-1")
     expect(page.locator(".flash.ok")).to_contain_text("已转派给网格员陈网格")

@@ -38,7 +38,7 @@
   }
 
   function pushTag(message) {
-    const names = { text: "主动消息", summary: "周报", visit: "回访" };
+    const names = { text: "主动消息", summary: "周报", visit: "回访", image: "图片", voice: "语音" };
     return (names[message.kind] || "主动消息") + (message.ticket ? " · #" + message.ticket : "");
   }
 
@@ -46,10 +46,39 @@
   let loading = false;
   let polling = false;
 
+  // A forwarded photo shows itself (fetched in the background: retried a few times while it is
+  // not there yet); a voice note is a download link, browsers do not play WeChat's AMR.
+  function attachMedia(item, m) {
+    if (!m.attachment) { return; }
+    const url = "/local/media/" + m.attachment;
+    if (m.kind === "voice") {
+      const link = document.createElement("a");
+      link.className = "voice";
+      link.href = url;
+      link.download = "";
+      link.textContent = "下载语音";
+      item.appendChild(link);
+      return;
+    }
+    const picture = document.createElement("img");
+    picture.className = "pic";
+    picture.alt = "#" + m.ticket;
+    let tries = 0;
+    picture.addEventListener("error", function () {
+      if (tries++ < 5) { setTimeout(function () { picture.src = url + "?try=" + tries; }, 2000); }
+    });
+    picture.src = url;
+    item.appendChild(picture);
+  }
+
+  function pushBubble(m) {
+    attachMedia(bubble("push", m.body, pushTag(m)), m);
+  }
+
   function showPush(m) {
     if (m.id <= lastInboxId) { return; }
     lastInboxId = m.id;
-    bubble("push", m.body, pushTag(m));
+    pushBubble(m);
   }
 
   async function pollInbox() {
@@ -99,20 +128,28 @@
         const shown = line.m.type === "location" ? "［位置］" + line.m.text
           : line.m.type === "event:click" ? "［菜单］" + (menuLabels[line.m.text] || line.m.text)
           : line.m.type.indexOf("event:") === 0 ? "［" + line.m.type.slice(6) + "］"
+          : line.m.type === "image" ? "［图片］"
           : line.m.text;
         bubble("me", shown);
         if (line.m.reply) { bubble("reply", line.m.reply); }
       } else {
-        bubble("push", line.m.body, pushTag(line.m));
+        pushBubble(line.m);
         newest = Math.max(newest, line.m.id);
       }
     });
     lastInboxId = Math.max(lastInboxId, newest);
   }
 
-  async function send(payload, shown) {
+  async function send(payload, shown, picture) {
     if (!current) { status.textContent = "请先选择一个人。"; return; }
-    bubble("me", shown);
+    const mine = bubble("me", shown);
+    if (picture) {
+      const preview = document.createElement("img");
+      preview.className = "pic";
+      preview.alt = shown;
+      preview.src = URL.createObjectURL(picture);
+      mine.appendChild(preview);
+    }
     try {
       const data = await call("POST", "/simulator/send", Object.assign({ openid: current }, payload));
       if (data.reply) { bubble("reply", data.reply); }
@@ -147,6 +184,17 @@
   document.getElementById("location").addEventListener("click", function () {
     const label = document.getElementById("location-label").value.trim() || "3栋502";
     send({ type: "location", label: label }, "［位置］" + label);
+  });
+  document.getElementById("picture").addEventListener("change", function (event) {
+    const input = event.target;
+    const picture = input.files && input.files[0];
+    input.value = "";
+    if (!picture) { return; }
+    const reader = new FileReader();
+    reader.addEventListener("load", function () {
+      send({ type: "image", data: reader.result }, "［图片］", picture);
+    });
+    reader.readAsDataURL(picture);
   });
   document.getElementById("seed").addEventListener("click", async function () {
     const data = await call("POST", "/simulator/seed", {});

@@ -3,7 +3,7 @@ indexes for what the scheduler and the pages ask, pending SLA notices (digests),
 buildings, and (PostgreSQL) a sequence for ticket numbers
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
