@@ -750,7 +750,9 @@ def main() -> None:
         )
         log(f"visit pass: {asked} asked, {expired} expired, {report['visits'][0]:.2f} s")
 
-        runs, _ = timed(lambda: sheli.read(read_models.ticket_rows, limit=50))
+        runs, _ = timed(
+            lambda: sheli.read(read_models.ticket_lines, read_models.TicketFilter(), 50)
+        )
         report["cli_list"] = runs
         sheli.engine.dispose()
     finally:

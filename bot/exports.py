@@ -12,17 +12,16 @@ or carriage return) gets a leading `'`, and an xlsx cell holding text is written
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from types import SimpleNamespace
+from typing import IO, TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 from handlers import messages as msg
 from handlers import read_models
@@ -74,27 +73,49 @@ class Sheet:
 
 
 def _cell(sheet: Any, value: Any, bold: bool = False) -> WriteOnlyCell:
+    xl = _openpyxl()
     if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell = xl.WriteOnlyCell(sheet, value=xl.ILLEGAL_CHARACTERS_RE.sub("", value))
         cell.data_type = "s"  # text stays text, even "=1+1"
         if "\n" in value:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = xl.Alignment(wrap_text=True, vertical="top")
     else:
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = xl.WriteOnlyCell(sheet, value=value)
         if isinstance(value, datetime):
             cell.number_format = XLSX_TIME_FORMAT
     if bold:
-        cell.font = Font(bold=True)
+        cell.font = xl.Font(bold=True)
     return cell
+
+
+@functools.cache
+def _openpyxl() -> SimpleNamespace:
+    """openpyxl, imported by the first xlsx written rather than when the dashboard starts: each
+    gunicorn worker would otherwise carry it (about 5 MB) without ever exporting."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    return SimpleNamespace(
+        Workbook=Workbook,
+        WriteOnlyCell=WriteOnlyCell,
+        ILLEGAL_CHARACTERS_RE=ILLEGAL_CHARACTERS_RE,
+        Alignment=Alignment,
+        Font=Font,
+        get_column_letter=get_column_letter,
+    )
 
 
 def write_xlsx(target: str | IO[bytes], sheets: Sequence[Sheet]) -> None:
     """Write the sheets to a file name or a binary file, streaming each sheet's rows."""
-    book = Workbook(write_only=True)
+    xl = _openpyxl()
+    book = xl.Workbook(write_only=True)
     for spec in sheets:
         sheet = book.create_sheet(spec.title)
         for index, width in enumerate(spec.widths):
-            sheet.column_dimensions[get_column_letter(index + 1)].width = width
+            sheet.column_dimensions[xl.get_column_letter(index + 1)].width = width
         sheet.freeze_panes = "A2"
         sheet.append([_cell(sheet, name, bold=True) for name in spec.header])
         for row in spec.rows:

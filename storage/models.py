@@ -169,6 +169,8 @@ class InboundMessage(Base):
     """Every message WeChat delivered; the unique key makes re-deliveries harmless."""
 
     __tablename__ = "inbound_messages"
+    # The flood check counts a person's messages of the last minute on every message.
+    __table_args__ = (Index("ix_inbound_messages_openid_received", "openid", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)

@@ -41,6 +41,15 @@ from storage.states import (
 NO_STATE = "sheli:no_state"
 NO_VISIT = "sheli:no_visit"
 NO_THREAD = "sheli:no_thread"
+# Resident ids whose row this transaction already holds (its upsert locked the row).
+HELD = "sheli:held_residents"
+TRANSACTION_FACTS = (NO_STATE, NO_VISIT, NO_THREAD, HELD)
+
+
+def forget_transaction_facts(session: Session) -> None:
+    """The transaction ended (commit or rollback): what it learnt or held no longer holds."""
+    for key in TRANSACTION_FACTS:
+        session.info.pop(key, None)
 
 
 # Statements the webhook runs for every message, built once per dialect (building one costs
@@ -117,6 +126,26 @@ def _inbound_answer(_: Any) -> Any:
 _inbound_answer.table = InboundMessage  # type: ignore[attr-defined]
 
 
+def _inbound_count(_: Any) -> Any:
+    table: Any = InboundMessage.__table__
+    return select(func.count()).where(
+        table.c.openid == bindparam("openid"), table.c.received_at >= bindparam("since")
+    )
+
+
+_inbound_count.table = InboundMessage  # type: ignore[attr-defined]
+
+
+def _tickets_opened(_: Any) -> Any:
+    table: Any = Ticket.__table__
+    return select(func.count()).where(
+        table.c.resident_id == bindparam("resident_id"), table.c.created_at >= bindparam("since")
+    )
+
+
+_tickets_opened.table = Ticket  # type: ignore[attr-defined]
+
+
 def _like_escaped(fragment: str) -> str:
     """`fragment` for a LIKE pattern with escape character backslash."""
     return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -155,6 +184,8 @@ class ResidentRepository:
             self.session.info.setdefault(NO_VISIT, set()).add(resident.id)
         if not thread and thread_since is not None:
             self.session.info.setdefault(NO_THREAD, set()).add((resident.id, thread_since))
+        # "on conflict do update" (or the insert) holds the row until commit, as lock() would.
+        self.session.info.setdefault(HELD, set()).add(resident.id)
         return resident
 
     def get(self, resident_id: int) -> Resident | None:
@@ -163,7 +194,10 @@ class ResidentRepository:
 
     def lock(self, resident_id: int) -> None:
         """Hold the resident's row until commit, so one person's concurrent messages take their
-        turns (PostgreSQL: SELECT … FOR UPDATE; SQLite has one writer at a time anyway)."""
+        turns (PostgreSQL: SELECT … FOR UPDATE; SQLite has one writer at a time anyway). A row
+        this transaction upserted (get_or_create) is held already: nothing is asked."""
+        if resident_id in self.session.info.get(HELD, ()):
+            return
         self.session.execute(
             select(Resident.id).where(Resident.id == resident_id).with_for_update()
         )
@@ -405,15 +439,10 @@ class TicketRepository:
         return int(self.session.scalar(query) or 0)
 
     def opened_by_since(self, resident_id: int, since: datetime) -> int:
-        """How many tickets the resident opened at or after `since`."""
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(Ticket)
-                .where(Ticket.resident_id == resident_id, Ticket.created_at >= since)
-            )
-            or 0
-        )
+        """How many tickets the resident opened at or after `since` (the flood check, before
+        each new ticket: a statement built once)."""
+        query = _statement(self.session, "tickets opened", _tickets_opened)
+        return int(self.session.scalar(query, {"resident_id": resident_id, "since": since}) or 0)
 
     def newest_cancelled_by(self, resident_id: int, since: datetime) -> Ticket | None:
         """The resident's ticket cancelled most recently, at or after `since`."""
@@ -785,15 +814,10 @@ class InboundRepository:
         ).all()
 
     def count_since(self, openid: str, since: datetime) -> int:
-        """How many messages this person sent at or after `since`."""
-        return int(
-            self.session.scalar(
-                select(func.count())
-                .select_from(InboundMessage)
-                .where(InboundMessage.openid == openid, InboundMessage.received_at >= since)
-            )
-            or 0
-        )
+        """How many messages this person sent at or after `since` (the flood check, on every
+        message: a statement built once)."""
+        query = _statement(self.session, "inbound count", _inbound_count)
+        return int(self.session.scalar(query, {"openid": openid, "since": since}) or 0)
 
     def for_openid(self, openid: str, limit: int = 50) -> Sequence[InboundMessage]:
         """The newest messages one person sent, oldest first."""

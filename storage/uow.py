@@ -26,6 +26,7 @@ from storage.repositories import (
     ResidentRepository,
     StaffRepository,
     TicketRepository,
+    forget_transaction_facts,
 )
 from storage.review_repositories import ReviewRepository
 
@@ -128,8 +129,10 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def commit(self) -> None:
         self.session.commit()
+        forget_transaction_facts(self.session)
         self._delete_discarded_files()
 
     def rollback(self) -> None:
         self.session.rollback()
+        forget_transaction_facts(self.session)
         self._discarded_files = []

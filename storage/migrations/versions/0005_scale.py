@@ -1,6 +1,6 @@
 """costs that do not grow with history: ticket columns for set-based figures and the SLA check,
-indexes for what the scheduler and the pages ask, pending SLA notices (digests), residents'
-buildings, and (PostgreSQL) a sequence for ticket numbers
+indexes for what the scheduler, the pages and the flood check ask, pending SLA notices
+(digests), residents' buildings, and (PostgreSQL) a sequence for ticket numbers
 
 Revision ID: 0005
 Revises: 0009
@@ -34,6 +34,8 @@ def upgrade() -> None:
     with op.batch_alter_table("residents") as batch:
         batch.add_column(sa.Column("building", sa.String(length=32), nullable=True))
         batch.create_index("ix_residents_building", ["building"])
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.create_index("ix_inbound_messages_openid_received", ["openid", "received_at"])
     op.create_table(
         "sla_notices",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -119,6 +121,8 @@ def downgrade() -> None:
     with op.batch_alter_table("sla_notices") as batch:
         batch.drop_index("ix_sla_notices_ticket_id")
     op.drop_table("sla_notices")
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.drop_index("ix_inbound_messages_openid_received")
     with op.batch_alter_table("residents") as batch:
         batch.drop_index("ix_residents_building")
         batch.drop_column("building")
