@@ -95,14 +95,17 @@ DUTIES: tuple[tuple[str, Any], ...] = (
     ("expired", cmd.ExpireVisits()),
     ("event_reminders", cmd.SendEventReminders()),
     ("sla", cmd.CheckSla()),
+    ("waiting", cmd.AssignWaitingTickets()),
 )
 
 
 def run_due(sheli: Sheli) -> dict[str, Any]:
-    """Send due visits, expire silent ones, remind sign-ups, notify SLA breaches.
+    """Send due visits, expire silent ones, remind sign-ups, notify SLA breaches, give
+    waiting tickets to whoever came on duty.
 
     Returns what each duty acted on: {"visits": [ticket numbers], "expired": [...],
-    "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...]}.
+    "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...],
+    "waiting": [ticket numbers]}.
     """
     result: dict[str, Any] = {name: sheli.handle(command) for name, command in DUTIES}
     result["sla"] = [(b.ticket, b.kind, b.level) for b in result["sla"]]

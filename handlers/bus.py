@@ -56,6 +56,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.CheckSla: sla.check_sla,
     cmd.SendWeeklySummary: summary.send_weekly_summary,
     cmd.LabelMessage: review.label_message,
+    cmd.AssignWaitingTickets: tickets.assign_waiting_duty,
 }
 
 

@@ -385,7 +385,7 @@ def test_my_info_lists_sign_ups(sheli: Any, person: Any) -> None:
     resident = person("o_res")
     resident.say(f"报名 {fair14}")
     info = resident.say("我的信息")
-    assert f"活动{fair14}遇荐九龙湾第14场（已报名）" in info
+    assert f"「活动{fair14}」遇荐九龙湾第14场（已报名）" in info
     assert info.rstrip().endswith("回复「注销」可删除这些个人信息。")
 
 
