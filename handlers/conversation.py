@@ -45,6 +45,7 @@ from handlers.keywords import (
     STAFF_COMMANDS,
     Command,
     involves_violence,
+    is_confirmation,
     parse_command,
     yes_or_no,
 )
@@ -161,6 +162,8 @@ def respond(turn: Turn) -> str:
         reply = answer()
         if reply is not None:
             return reply
+    if is_confirmation(text):  # "确认" with nothing waiting for it: say so, keep nothing
+        return prefix + msg.NOTHING_TO_CONFIRM
     return prefix + _on_intent(turn)
 
 
@@ -489,6 +492,7 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
             msg.STATUS_LINE.format(
                 n=ticket.id,
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+                summary=threads.summary(ticket),  # a few words, so two repairs differ
                 status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
                 extra=extra,
             )

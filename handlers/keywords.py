@@ -170,6 +170,10 @@ _NOT_FIXED = (
     "问题还在",
     "老样子",
     "没用",
+    "还是不明白",
+    "还是不清楚",
+    "还是不懂",
+    "没听懂",
 )
 _VERY_UNSATISFIED = ("非常不满意", "很不满意", "特别不满意", "太差", "很差", "极差", "差劲", "差评")
 _UNSATISFIED = ("不满意", "不太满意", "不是很满意", "不好", "不怎么样")
@@ -177,6 +181,21 @@ _NEUTRAL = ("一般", "还行", "还可以", "凑合", "马马虎虎", "过得�
 _VERY_SATISFIED = ("非常满意", "很满意", "十分满意", "特别满意", "太好了", "非常好", "好评")
 _SATISFIED = ("满意", "挺好", "很好", "不错", "可以")
 _FIXED = ("修好了", "已修好", "好了", "解决了", "没问题", "已经好", "弄好了", "能用了")
+# Thanks for advice ("律师讲得很清楚 谢谢"): solved, without a score the resident did not give.
+_THANKFUL = (
+    "谢谢",
+    "感谢",
+    "多谢",
+    "谢了",
+    "辛苦了",
+    "很清楚",
+    "清楚了",
+    "明白了",
+    "懂了",
+    "帮了大忙",
+    "很有用",
+)
+_STILL_UNCLEAR = ("不清楚", "不明白", "不懂", "没懂", "没明白")
 
 
 def visit_answer(text: str) -> VisitAnswer | None:
@@ -192,6 +211,9 @@ def visit_answer(text: str) -> VisitAnswer | None:
     if any(word in clean for word in _NOT_FIXED):
         return VisitAnswer(fixed=False, rating=rating)
     fixed = True if any(word in clean for word in _FIXED) else None
+    thankful = any(word in clean for word in _THANKFUL) and not any(
+        word in clean for word in _STILL_UNCLEAR
+    )
     if rating is None:
         if any(word in clean for word in _VERY_UNSATISFIED):
             rating = 1
@@ -203,6 +225,8 @@ def visit_answer(text: str) -> VisitAnswer | None:
             rating = 5
         elif any(word in clean for word in _SATISFIED):
             rating = 4
+    if fixed is None and rating is None and thankful:
+        fixed = True  # thanks alone: solved, and no score made up for it
     if fixed is None and rating is None:
         return None
     return VisitAnswer(fixed=fixed, rating=rating)
@@ -241,6 +265,15 @@ _YES = (
     "ok",
 )
 _NO = ("不", "不是", "不要", "不用", "不用了", "算了", "别", "不取消", "不注销", "否", "no")
+
+
+# A confirmation and nothing else: only ever an answer to a question Sheli asked.
+_CONFIRMATIONS = ("确认", "确定", "确认取消", "确定取消")
+
+
+def is_confirmation(text: str) -> bool:
+    """ "确认", "确定": words that only make sense as the answer to Sheli's question."""
+    return normalise(text).rstrip("。.!！~～ ") in _CONFIRMATIONS
 
 
 def yes_or_no(text: str) -> bool | None:

@@ -84,7 +84,7 @@ WELCOME_BACK = "欢迎回来！有事直接发文字或语音告诉我。" + MEN
 
 STATUS_NONE = "你还没有办理中的事项。有问题直接告诉我就行。"
 STATUS_HEADER = "你的办理情况："
-STATUS_LINE = "#{n} {intent_name} {status}{extra}"
+STATUS_LINE = "#{n} {intent_name}：{summary} {status}{extra}"
 STATUS_MORE = "（只显示最近{count}条）"
 
 CANCEL_DONE = "#{n} 已取消。"
@@ -137,7 +137,7 @@ NOTIFY_FALLBACK_REASON = "\n（{wanted}暂无在岗人员，先交给你处理�
 # 注销 asks first.
 ERASE_ASK = (
     "注销会删除我们保存的你的个人信息：住址、电话、你发来的消息，以及工单里的个人内容；"
-    "工单只留下匿名的统计，删除后不能恢复。\n确定的话，请在{ttl}内回复「确认注销」；不注销就不用理会。"
+    "还没开始的活动报名会取消，名额让给候补的人；工单只留下匿名的统计，删除后不能恢复。\n确定的话，请在{ttl}内回复「确认注销」；不注销就不用理会。"
 )
 ERASE_NOT_ASKED = "要注销的话，请先发「注销」，看清会删除哪些信息后再回复「确认注销」。"
 ERASE_KEPT = "好的，不注销，你的信息都保留着。"
@@ -425,6 +425,8 @@ AUDIT_EVENT_NAMES = {
     "phone_viewed": "查看电话",
     "resident_reply": "住户回复",
     "location_corrected": "更正地点",
+    "resident_added": "住户补充",
+    "unfollowed": "不再跟进",
 }
 FOLLOWUP_NAMES = {
     "none": "未到回访",
@@ -780,7 +782,8 @@ IMPORT_WHAT = {
     "volunteers": "志愿者",
 }
 IMPORT_RESULT = "新增 {created} 条，更新 {updated} 条"
-IMPORT_RESULT_NEW = "，其中新{what} {n} 个"
+IMPORT_RESULT_NEW = "，其中{items}"
+IMPORT_RESULT_NEW_ITEM = "新{what} {n} 个"
 IMPORT_DETAIL_NAMES = {"buildings": "楼栋", "alliance units": "共建单位", "volunteers": "志愿者"}
 IMPORT_CANNOT_READ = "读不了文件 {name}：请确认它是 UTF-8 编码的文本文件"
 IMPORT_CSV_NO_HEADER = "{name}：CSV 文件的第一行应是表头（列名）"
@@ -854,3 +857,57 @@ NOTIFY_TRANSFERRED_WAITING = (
 # What residents added (补充, answers to staff), in the notice of a ticket's new assignee.
 TASK_ADDITIONS = "\n住户补充：\n{lines}"
 TASK_ADDITION_LINE = "· {text}"
+# Event questions that name days ("周末有什么活动", "明天有讲座吗"): only those days are listed.
+# Checked in this order ("下周末" before "周末" before "下周"; "这周末" is the weekend).
+EVENT_PERIOD_WORDS = {
+    "next_weekend": ("下周末", "下个周末"),
+    "weekend": ("周末", "礼拜六礼拜天", "星期六星期天"),
+    "next_week": ("下周", "下个星期", "下星期", "下礼拜", "下个礼拜"),
+    "saturday": ("周六", "星期六", "礼拜六"),
+    "sunday": ("周日", "星期天", "星期日", "礼拜天", "礼拜日"),
+    "this_week": ("这周", "本周", "这个星期", "这星期", "这礼拜", "这个礼拜", "这一周"),
+    "today": ("今天", "今日", "今晚"),
+    "tomorrow": ("明天", "明日", "明晚"),
+    "day_after": ("后天",),
+}
+EVENT_PERIOD_NAMES = {
+    "next_weekend": "下周末",
+    "weekend": "这个周末",
+    "next_week": "下周",
+    "saturday": "周六",
+    "sunday": "周日",
+    "this_week": "这周",
+    "today": "今天",
+    "tomorrow": "明天",
+    "day_after": "后天",
+}
+EVENTS_ANY_KIND = "社区活动"
+EVENTS_IN_PERIOD_HEADER = "{period}的{kind}："
+EVENTS_NONE_IN_PERIOD = "{period}没有安排{kind}。"
+EVENTS_SOONEST_HEADER = "最近的{kind}："
+
+# `sheli chat` (bot/chat.py) and the command line's refusals.
+CHAT_HELP = """输入消息后回车，下面就是 Sheli 的回复。
+  （直接回车）      查看 Sheli 主动发给你的新消息
+  /loc 3栋502       发送位置（和微信的「位置」一样）
+  /image 文件路径    发送一张图片（PNG、JPEG、GIF、WEBP 或 BMP）
+  /click 按钮       按菜单按钮：{buttons}
+  /sub              关注公众号（收到欢迎语）
+  /inbox            再看一遍收到的全部消息
+  /help             显示这段说明
+  /quit             退出"""
+CHAT_HELP_BUTTON = "{key}（{label}）"
+CHAT_START = "正在以 {openid} 的身份和 {url} 对话。/help 查看指令，/quit 退出。"
+CHAT_EARLIER = "（收件箱里有 {n} 条之前的消息，最近几条：）"
+CHAT_NO_REPLY = "（没有回复）"
+CHAT_REFUSED_SIGNATURE = "Sheli 拒绝了签名：请用服务端的 wechat.token"
+CHAT_HTTP_ERROR = "Sheli 返回 HTTP {status}，请查看服务端日志"
+CHAT_CANNOT_READ = "读不了 {path}（{error}）"
+CHAT_NO_LOCAL_MEDIA = "那里没有本地图片上传：sheli chat 需要服务运行在本地模式"
+CHAT_UPLOAD_FAILED = "上传图片：HTTP {status}"
+CHAT_NO_LOCAL_INBOX = "那里没有本地收件箱：sheli chat 需要服务运行在本地模式"
+CHAT_INBOX_FAILED = "收件箱：HTTP {status}"
+CHAT_UNREACHABLE = "连不上 {url} 的 Sheli（{error}），sheli serve 在运行吗？"
+CLI_ERROR = "错误：{message}"
+# 登记 a room that is not on the imported room list: kept, but the resident is asked to check.
+ROOM_NOT_LISTED = "\n这个房间不在登记的房间表里，请核对楼栋和房间号；没写错的话不用理会。"

@@ -324,7 +324,11 @@ def test_an_unclear_answer_does_not_stop_the_expiry(
         ("3分钟就修好了", VisitAnswer(True, None)),
         ("不好意思才回，修好了", VisitAnswer(True, None)),
         ("嗯", None),
-        ("谢谢", None),
+        # Thanks is satisfied (notes/findings.md 18): solved, no score made up.
+        ("谢谢", VisitAnswer(True, None)),
+        ("律师讲得很清楚 谢谢", VisitAnswer(True, None)),
+        ("谢谢 不过还是不清楚", VisitAnswer(False, None)),
+        ("讲了半天还是不明白", VisitAnswer(False, None)),
         ("6", None),
         ("10", None),
         ("6号楼电梯坏了", None),
