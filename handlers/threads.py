@@ -92,8 +92,8 @@ _NOT_ABOUT = frozenset(
 
 def ongoing_ticket(turn: Turn, intent: str, location: str | None) -> Ticket | None:
     """The resident's open ticket (own or followed) this request is about, if it is one they
-    already made: same kind, not somewhere else, and the same problem ("灯还是没修好啊" after
-    "我们楼道的灯不亮了": chasing words and a word in common, or mostly the same words)."""
+    already made: same kind, not somewhere else, and the same problem (mostly the same words,
+    or chasing words about what the ticket names: "灯还是没修好啊" after "我们楼道的灯不亮了")."""
     if intent not in TICKET_INTENTS:
         return None
     text = turn.text
@@ -110,9 +110,15 @@ def ongoing_ticket(turn: Turn, intent: str, location: str | None) -> Ticket | No
             continue  # the same kind of problem somewhere else is a new request
         if same_problem(ticket.text, text, ticket.location, location):
             return ticket
-        if chasing and (words & _content_chars(ticket.text, ticket.location) or not words):
+        if chasing and _mostly_about(words, _content_chars(ticket.text, ticket.location)):
             return ticket
     return None
+
+
+def _mostly_about(words: set[str], ticket_words: set[str]) -> bool:
+    """Most of what a chasing message names is what the ticket names ("灯" of "灯还是没修好"
+    in "楼道的灯不亮了"); a message that names nothing chases whatever is open."""
+    return not words or len(words & ticket_words) * 2 >= len(words)
 
 
 def _same_spot(ticket: Ticket, location: str, text: str) -> bool:

@@ -384,3 +384,40 @@ def test_mediation_with_nobody_on_duty_says_so(sheli: Any, person: Any) -> None:
             )
         ]
     )
+
+
+def test_waiting_tickets_are_assigned_once_on_each_database(make_sheli: Any, db_url: str) -> None:
+    """The bind and the scheduler's duty both look for waiting tickets; on PostgreSQL the rows
+    are locked (skipping rows another transaction holds), and a ticket is given out once."""
+    from bot.app import create_app
+    from bot.scheduler import run_due
+    from tests.wechat import Person, WeChatServer
+
+    sheli = make_sheli(url=db_url)
+    server = WeChatServer(create_app(sheli=sheli).test_client())
+    talk = Dialogue({name: Person(server, f"o_{name}", sheli) for name in ("res", "zhang")})
+    talk([("res", f"3栋50{n}热水器坏了", [f"#{n}", "暂时没有在岗"]) for n in (1, 2)])
+    assert run_due(sheli)["waiting"] == []  # nobody yet: nothing written
+    code = hire(sheli, "property_steward", "张师傅")
+    talk(
+        [
+            ("zhang", f"绑定 {code}", "绑定成功"),
+            ("zhang", INBOX, [count(2), first("【新任务 #1】"), last("【新任务 #2】")]),
+            ("res", INBOX, count(2)),
+        ]
+    )
+    assert run_due(sheli)["waiting"] == []
+    talk([("zhang", INBOX, NOTHING)])
+    with sheli.uow() as uow:
+        kinds = [e.kind for e in uow.tickets.events(1)]
+    assert kinds == ["created", "unassigned", "assigned"]
+
+
+def test_chasing_words_about_another_matter_open_a_new_ticket(talk: Dialogue, sheli: Any) -> None:
+    talk(
+        [
+            ("resident", "老板拖欠了我三个月工资", "#1"),
+            ("resident", "我的工伤赔偿公司一直没给 怎么办", ["#2", absent("#1")]),
+        ]
+    )
+    assert len(tickets(sheli)) == 2
