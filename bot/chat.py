@@ -22,18 +22,18 @@ from xml.etree import ElementTree
 import click
 import requests
 
+from bot.cli.common import Refusal
 from bot.simulator import wechat_xml
+from handlers import messages as msg
+from handlers.conversation import MENU_KEYS
 
-HELP = """\
-Type a message and press Enter; Sheli's reply follows.
-  (empty line)   check your inbox for messages Sheli sent on its own
-  /loc 3栋502     send a location (as WeChat's "位置" button would)
-  /image PATH    send a picture file (PNG, JPEG, GIF, WEBP or BMP)
-  /click REPAIR  press a menu button: REPAIR MEDIATION LEGAL JOBS PROGRESS HUMAN MY_INFO
-  /sub           follow the account (the welcome message)
-  /inbox         show your whole inbox again
-  /help          this text
-  /quit          leave"""
+# What /help prints: the typed commands, with every menu button the account has.
+HELP = msg.CHAT_HELP.format(
+    buttons=" ".join(
+        msg.CHAT_HELP_BUTTON.format(key=key, label=msg.MENU_LABELS.get(key, key))
+        for key in MENU_KEYS
+    )
+)
 
 
 class ChatError(Exception):
@@ -65,9 +65,9 @@ class ChatSession:
             headers={"Content-Type": "text/xml"},
         )
         if response.status_code == 403:
-            raise ChatError("Sheli refused the signature: use the server's wechat.token")
+            raise ChatError(msg.CHAT_REFUSED_SIGNATURE)
         if response.status_code != 200:
-            raise ChatError(f"Sheli answered HTTP {response.status_code}; see the server log")
+            raise ChatError(msg.CHAT_HTTP_ERROR.format(status=response.status_code))
         body = response.content.decode("utf-8")
         if not body.startswith("<xml>"):
             return None  # "success": nothing to say
@@ -79,19 +79,23 @@ class ChatSession:
         try:
             data = Path(path).expanduser().read_bytes()
         except OSError as exc:
-            raise ChatError(f"cannot read {path} ({exc.__class__.__name__})") from None
+            raise ChatError(
+                msg.CHAT_CANNOT_READ.format(path=path, error=exc.__class__.__name__)
+            ) from None
         response = self._call(
             "post", "/local/media", json={"data": base64.b64encode(data).decode("ascii")}
         )
         if response.status_code == 404:
-            raise ChatError("no local media upload there: `sheli chat` needs local mode")
+            raise ChatError(msg.CHAT_NO_LOCAL_MEDIA)
         answer = (
             response.json()
             if response.headers.get("Content-Type", "").startswith("application/json")
             else {}
         )
         if response.status_code != 200:
-            raise ChatError(answer.get("error") or f"upload: HTTP {response.status_code}")
+            raise ChatError(
+                answer.get("error") or msg.CHAT_UPLOAD_FAILED.format(status=response.status_code)
+            )
         return self.post("image", {"MediaId": str(answer["media_id"])})
 
     def media_url(self, attachment_id: int) -> str:
@@ -106,9 +110,9 @@ class ChatSession:
             params={"after": self.last_seen if after is None else after},
         )
         if response.status_code == 404:
-            raise ChatError("no local inbox there: `sheli chat` needs the service in local mode")
+            raise ChatError(msg.CHAT_NO_LOCAL_INBOX)
         if response.status_code != 200:
-            raise ChatError(f"inbox: HTTP {response.status_code}")
+            raise ChatError(msg.CHAT_INBOX_FAILED.format(status=response.status_code))
         messages: list[dict[str, Any]] = response.json()["messages"]
         if messages:
             self.last_seen = max(self.last_seen, *(int(m["id"]) for m in messages))
@@ -121,8 +125,7 @@ class ChatSession:
             )
         except requests.RequestException as exc:
             raise ChatError(
-                f"cannot reach Sheli at {self.url} ({exc.__class__.__name__}); "
-                "is `sheli serve` running?"
+                msg.CHAT_UNREACHABLE.format(url=self.url, error=exc.__class__.__name__)
             ) from None
 
 
@@ -178,10 +181,10 @@ def run_chat(url: str, openid: str, token: str) -> None:
     try:
         earlier = session.inbox(after=0)
     except ChatError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Chatting with {url} as {openid}. /help lists commands, /quit leaves.")
+        raise Refusal(str(exc)) from None
+    click.echo(msg.CHAT_START.format(openid=openid, url=url))
     if earlier:
-        click.echo(f"({len(earlier)} earlier message(s) in your inbox; the latest:)")
+        click.echo(msg.CHAT_EARLIER.format(n=len(earlier)))
         _show_inbox(earlier[-3:], session)
     stdin = sys.stdin
     prompt = stdin.isatty()  # piped input (or a test) gets no prompts in the transcript
@@ -207,7 +210,7 @@ def run_chat(url: str, openid: str, token: str) -> None:
                     reply = session.send_image(str(fields["path"]))
                 else:
                     reply = session.post(kind, fields)
-                _show("sheli>", reply if reply else "(no reply)")
+                _show("sheli>", reply if reply else msg.CHAT_NO_REPLY)
             _show_inbox(session.inbox(), session)
         except ChatError as exc:
             click.echo(f"!! {exc}")

@@ -9,8 +9,11 @@ or a bug never writes message text, phones or openids into a log.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
+
+from handlers.masking import pseudonym
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -54,3 +57,12 @@ def scrubbed_traceback(exc: BaseException) -> str:
 def log_error(logger: logging.Logger, message: str, *args: Any, exc: BaseException) -> None:
     """`logger.error(message % args)` followed by the scrubbed traceback of `exc`."""
     logger.error(message + "\n%s", *args, scrubbed_traceback(exc))
+
+
+# Paths that carry an openid (local mode's inbox for `sheli chat` and the simulator).
+_OPENID_IN_PATH = re.compile(r"^(/local/inbox/)([^/?#]+)")
+
+
+def safe_path(path: str | None) -> str:
+    """A request path fit for the access log: an openid in it becomes its pseudonym."""
+    return _OPENID_IN_PATH.sub(lambda m: m[1] + pseudonym(m[2]), path or "")

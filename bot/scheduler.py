@@ -100,6 +100,7 @@ DUTIES: tuple[tuple[str, Any], ...] = (
     ("event_reminders", cmd.SendEventReminders()),
     ("sla", cmd.CheckSla()),
     ("figures", cmd.KeepPastWeeks()),
+    ("waiting", cmd.AssignWaitingTickets()),
 )
 
 
@@ -116,11 +117,12 @@ def _batched(sheli: Sheli, command: Any, batch: int, rounds: int) -> list[Any]:
 
 
 def run_due(sheli: Sheli) -> dict[str, Any]:
-    """Send due visits, expire silent ones, remind sign-ups, record SLA breaches and tell them.
+    """Send due visits, expire silent ones, remind sign-ups, record SLA breaches and tell them,
+    give waiting tickets to whoever came on duty, keep past weeks' figures.
 
     Returns what each duty acted on: {"visits": [ticket numbers], "expired": [...],
     "event_reminders": [sign-up ids], "sla": [(number, "accept"|"resolve", level), ...],
-    "sla_digests": {openid: breaches told}, "figures": [weeks kept]}.
+    "sla_digests": {openid: breaches told}, "waiting": [ticket numbers], "figures": [weeks kept]}.
     """
     batch = max(1, int(sheli.config.get("scheduler.batch", 500)))
     rounds = max(1, int(sheli.config.get("scheduler.batches_per_tick", 4)))

@@ -6,15 +6,28 @@ import ctypes
 import logging
 from typing import Any
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Config
+from bot.logsafe import safe_path
 
 log = logging.getLogger(__name__)
 
 # gunicorn's default logs the request line with its query string: WeChat's signature, timestamp,
 # nonce and the sender's openid. This one logs the path only, and no referrer (a dashboard URL).
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
+
+class AccessLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger, with an openid in a path (local mode's /local/inbox/<openid>) logged
+    as its pseudonym."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = safe_path(atoms.get("U"))
+        atoms["r"] = "-"  # the raw request line keeps the path and query as sent
+        return atoms
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -95,6 +108,7 @@ def run_server(config: Config, *, host: str, port: int, workers: int, scheduler:
         "graceful_timeout": 10,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": AccessLogger,
         "post_worker_init": post_worker_init,
         "post_request": _give_back_memory,
         "worker_exit": worker_exit,

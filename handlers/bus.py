@@ -58,6 +58,7 @@ HANDLERS: dict[type, Handler] = {
     cmd.SendWeeklySummary: summary.send_weekly_summary,
     cmd.KeepPastWeeks: summary.keep_past_weeks,
     cmd.LabelMessage: review.label_message,
+    cmd.AssignWaitingTickets: tickets.assign_waiting_duty,
 }
 
 

@@ -23,10 +23,16 @@ from handlers.keywords import (
     takes_back_a_cancel,
     yes_or_no,
 )
-from handlers.lifecycle import is_active, status_name
+from handlers.lifecycle import is_active, record, status_name
 from handlers.threads import active_tickets, summary, ticket_lines
-from handlers.tickets import cancel_ticket, problem_bigrams
-from handlers.turn import AWAITING_CANCEL, PendingCancel, Turn
+from handlers.tickets import cancel_ticket, problem_bigrams, resident_actor
+from handlers.turn import (
+    AWAITING_CANCEL,
+    AWAITING_CANCEL_CHOICE,
+    PendingCancel,
+    PendingCancelChoice,
+    Turn,
+)
 from storage.models import Ticket
 
 # "#4", "4号单": a ticket number inside a sentence.
@@ -36,11 +42,33 @@ _CANCEL_CHARS = frozenset("取消算不用要了那个刚才的修办别错还�
 
 
 def cancel_number(turn: Turn, number: int) -> str:
-    """`取消 n`: the resident's own active ticket #n, at once."""
-    ticket = cancel_ticket(turn.uow, turn.ctx, turn.resident, number)
-    if turn.live_state(AWAITING_CANCEL) is not None:
+    """`取消 n`: the resident's own active ticket #n, at once. A ticket they only follow (they
+    reported the same problem) is not theirs to cancel: they stop following it."""
+    if turn.live_state(AWAITING_CANCEL, AWAITING_CANCEL_CHOICE) is not None:
         turn.forget()
+    if _follows(turn, number):
+        return _unfollow(turn, number)
+    ticket = cancel_ticket(turn.uow, turn.ctx, turn.resident, number)
     return msg.CANCEL_DONE.format(n=ticket.id)
+
+
+def _follows(turn: Turn, number: int) -> bool:
+    ticket = turn.uow.tickets.get(number)
+    return (
+        ticket is not None
+        and ticket.resident_id != turn.resident.id
+        and any(f.id == turn.resident.id for f in turn.uow.tickets.followers(number))
+    )
+
+
+def _unfollow(turn: Turn, number: int) -> str:
+    """The resident stops following #n; the owner's ticket goes on, the trail says so."""
+    ticket = turn.uow.tickets.get(number)
+    assert ticket is not None
+    turn.uow.tickets.remove_follower(number, turn.resident.id)
+    record(turn.uow, ticket, "unfollowed", resident_actor(turn.resident), turn.now)
+    turn.row.ticket_id = number
+    return msg.UNFOLLOWED.format(n=number)
 
 
 def cancel_bare(turn: Turn) -> str:
@@ -50,7 +78,7 @@ def cancel_bare(turn: Turn) -> str:
         return msg.CANCEL_NOTHING
     if len(own) == 1:
         return _ask_to_confirm(turn, own[0])
-    return _which(own)
+    return _which(turn, own)
 
 
 def cancel_in_words(turn: Turn) -> str:
@@ -61,13 +89,16 @@ def cancel_in_words(turn: Turn) -> str:
     own = active_tickets(turn, limit=20)
     named = _TICKET_IN_TEXT.search(normalise(text))
     if named:
-        return _ask_to_confirm(turn, _own_active(turn, own, int(named.group(1) or named.group(2))))
+        number = int(named.group(1) or named.group(2))
+        if _follows(turn, number):
+            return _unfollow(turn, number)
+        return _ask_to_confirm(turn, _own_active(turn, own, number))
     if not own:
         return msg.CANCEL_NOTHING
     meant = tickets_meant(own, text)
     if len(meant) == 1:
         return _ask_to_confirm(turn, meant[0])
-    return _which(meant or own)
+    return _which(turn, meant or own)
 
 
 def confirm_cancel(turn: Turn, pending: PendingCancel) -> str | None:
@@ -125,8 +156,32 @@ def _ask_to_confirm(turn: Turn, ticket: Ticket) -> str:
     return msg.CANCEL_CONFIRM.format(n=ticket.id, summary=about)
 
 
-def _which(tickets: list[Ticket]) -> str:
+def _which(turn: Turn, tickets: list[Ticket]) -> str:
+    """The list to choose from; a bare number next ("2", "#2") picks one of them."""
+    turn.remember(AWAITING_CANCEL_CHOICE, PendingCancelChoice([t.id for t in tickets]))
     return msg.CANCEL_WHICH_LIST.format(tickets=ticket_lines(tickets))
+
+
+# "2", "#2", "2号", "第2单": the answer to the list.
+_BARE_NUMBER = re.compile(r"(?:第)?#?\s*(\d{1,9})\s*(?:号|单|号单)?")
+
+
+def choose_from_list(turn: Turn, pending: PendingCancelChoice) -> str | None:
+    """The answer to 「要取消哪一单？」: a number on the list cancels that ticket (as `取消 n`);
+    a number not on it gets the list again; anything else is read as what it says."""
+    chosen = _BARE_NUMBER.fullmatch(normalise(turn.text).rstrip("。.!！"))
+    if chosen is None:
+        turn.forget()
+        return None
+    number = int(chosen.group(1))
+    if number in pending.numbers:
+        return cancel_number(turn, number)
+    listed = [t for t in active_tickets(turn, limit=20) if t.id in pending.numbers]
+    if not listed:
+        turn.forget()
+        return None
+    turn.remember(AWAITING_CANCEL_CHOICE, pending)
+    return msg.CANCEL_NOT_ON_LIST.format(n=number, tickets=ticket_lines(listed))
 
 
 def _taken_back(turn: Turn) -> str:

@@ -276,3 +276,11 @@ class LabelMessage:
     review_id: int
     intent: str  # an intent key ("repair") or its Chinese name ("物业报修")
     actor: Actor
+
+
+# --- tickets that wait for somebody on duty (a scheduler duty) -------------------------------
+
+
+@dataclass(frozen=True)
+class AssignWaitingTickets:
+    """Open tickets nobody could take go to whoever is on duty now."""

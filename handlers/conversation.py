@@ -45,6 +45,7 @@ from handlers.keywords import (
     STAFF_COMMANDS,
     Command,
     involves_violence,
+    is_confirmation,
     parse_command,
     yes_or_no,
 )
@@ -54,15 +55,18 @@ from handlers.staff import bind
 from handlers.tickets import (
     assignee_label,
     find_duplicate,
+    informed_on_duty,
     link_duplicate,
     open_ticket,
 )
 from handlers.times import human_duration
 from handlers.turn import (
     AWAITING_CANCEL,
+    AWAITING_CANCEL_CHOICE,
     AWAITING_CORRECTION,
     AWAITING_ERASE,
     AWAITING_LOCATION,
+    AWAITING_PROBLEM,
     AWAITING_REQUEST,
     PendingCancel,
     PendingCorrection,
@@ -73,6 +77,7 @@ from handlers.turn import (
     text_of,
 )
 from nlu.base import TICKET_INTENTS
+from nlu.places import building_of, public_facility
 from storage.errors import DuplicateMessage
 from storage.models import InboundMessage, Ticket
 from storage.uow import AbstractUnitOfWork
@@ -159,6 +164,8 @@ def respond(turn: Turn) -> str:
         reply = answer()
         if reply is not None:
             return reply
+    if is_confirmation(text):  # "确认" with nothing waiting for it: say so, keep nothing
+        return prefix + msg.NOTHING_TO_CONFIRM
     return prefix + _on_intent(turn)
 
 
@@ -234,7 +241,7 @@ def _continue_menu_request(turn: Turn, pending: PendingRequest) -> str | None:
     parsed = turn.parsed
     if parsed is not None and parsed.intent in _NOT_A_MENU_ANSWER:
         return None  # "进度", "取消", "人工", "你好": read as what they say
-    return _request(turn, pending.intent)
+    return _request(turn, pending.intent, chosen=True)
 
 
 def _erase_not_confirmed(turn: Turn, pending: PendingErase) -> str | None:
@@ -247,6 +254,28 @@ def _erase_not_confirmed(turn: Turn, pending: PendingErase) -> str | None:
     return msg.ERASE_KEPT if answer is False else None
 
 
+def _ask_what_is_wrong(turn: Turn, place: str, intent: str) -> str:
+    """A message that is only a place ("6栋"), with nothing open: no ticket yet; ask what is
+    wrong there, and file the answer at that place."""
+    turn.remember(AWAITING_PROBLEM, PendingRequest(intent, place=place))
+    return msg.ASK_WHAT_AT_PLACE.format(place=place)
+
+
+def _continue_at_place(turn: Turn, pending: PendingRequest) -> str | None:
+    """The resident named only a place; this message should say what is wrong there."""
+    turn.forget()
+    parsed = turn.parsed
+    said = parsed.intent if parsed is not None else None
+    if said in _NOT_A_MENU_ANSWER:
+        return None  # "进度", "取消", "人工", "你好": read as what they say
+    intent = said if said in TICKET_INTENTS else pending.intent
+    if not intent:
+        return None  # not a request: read as what it says
+    if corrections.place_only(turn) is not None:  # another place: ask about that one
+        return None
+    return _request(turn, intent, place=pending.place)
+
+
 StateHandler = Callable[[Turn, Any], str | None]
 STATE_HANDLERS: dict[str, StateHandler] = {
     AWAITING_LOCATION: _continue_location,
@@ -254,6 +283,8 @@ STATE_HANDLERS: dict[str, StateHandler] = {
     AWAITING_CANCEL: cancels.confirm_cancel,
     AWAITING_ERASE: _erase_not_confirmed,
     AWAITING_CORRECTION: corrections.correct_place,
+    AWAITING_PROBLEM: _continue_at_place,
+    AWAITING_CANCEL_CHOICE: cancels.choose_from_list,
 }
 
 
@@ -293,21 +324,33 @@ def _on_intent(turn: Turn) -> str:
     return handler(turn, intent)
 
 
-def _request(turn: Turn, intent: str) -> str:
-    """A ticket intent: ask for the location when needed, else open (or link) the ticket."""
+def _request(turn: Turn, intent: str, place: str | None = None, chosen: bool = False) -> str:
+    """A ticket intent: ask for the location when needed, else open (or link) the ticket.
+
+    `place`: where the resident said it is in the message before ("6栋", then "电梯坏了").
+    `chosen`: the intent is the one a menu button chose (kept if Sheli must ask what is wrong).
+    """
     parsed = turn.parsed
     text = turn.inbound.text or ""
     if intent == "job_fair":  # a question about fairs or openings is answered from the events
         answer = events.answer_job_question(turn.uow, turn.ctx, text)
         if answer is not None:
             return answer
-    location = parsed.first("location") if parsed else None
+    location = (parsed.first("location") if parsed else None) or place
+    if place is None and location is not None and corrections.place_only(turn) is not None:
+        return _ask_what_is_wrong(turn, location, intent if chosen else "")
+    ongoing = threads.ongoing_ticket(turn, intent, location)
+    if ongoing is not None:  # "灯还是没修好啊": the open ticket about it hears it
+        return threads.chase(turn, ongoing)
     phone = parsed.first("phone") if parsed else None
     urgent = (intent == "mediation" and involves_violence(text)) or intent in ALWAYS_URGENT
     confidence = parsed.confidence if parsed else None
     from_room = location is None and intent in NEEDS_LOCATION and bool(turn.resident.room)
+    facility = public_facility(text) if from_room else None
     if from_room:
         location = turn.resident.room  # "以后报修会默认用这个地址"
+        if facility and (building := building_of(location)):
+            location = f"{building}{facility}"  # "我们楼道的灯": the building's, not the room's
     if location is None and intent in NEEDS_LOCATION:
         turn.remember(
             AWAITING_LOCATION,
@@ -316,7 +359,8 @@ def _request(turn: Turn, intent: str) -> str:
         return msg.ASK_LOCATION
     reply = _open(turn, intent, text, location, phone, urgent, confidence)
     if from_room and (ticket := _opened(turn)) is not None:
-        reply += msg.LOCATION_FROM_ROOM.format(room=location)
+        told = msg.LOCATION_FROM_BUILDING if facility else msg.LOCATION_FROM_ROOM
+        reply += told.format(room=location, place=location)
         corrections.remember_place(turn, ticket, location)  # "5栋301" next corrects it
     extra = REPLY_EXTRAS.get(intent)
     if extra is not None:
@@ -370,8 +414,9 @@ def _open(
         turn.forget()  # a place now corrects this ticket, if any, not an earlier one
     extra = residents.after_ticket(turn.resident, ticket)  # room learned, phone consent
     intent_name = msg.INTENT_NAMES.get(intent, intent)
-    if ticket.assignee is None:
-        return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id) + extra
+    if ticket.assignee is None:  # nobody on duty at all: it waits (tickets.assign_waiting)
+        advice = msg.UNASSIGNED_URGENT_ADVICE if urgent else ""
+        return msg.TICKET_UNASSIGNED.format(intent_name=intent_name, n=ticket.id) + advice + extra
     wanted = policy.role_for(intent, urgent)
     if ticket.role != wanted:  # nobody on duty in the role: the branch liaison has it first
         return (
@@ -386,9 +431,15 @@ def _open(
     template = CREATED_REPLIES.get(intent) or (
         msg.TICKET_CREATED_URGENT if urgent else msg.TICKET_CREATED
     )
+    informed = "、".join(
+        policy.role_name(role) for role, _ in informed_on_duty(uow, policy, ticket)
+    )
     return (
         template.format(
-            intent_name=intent_name, n=ticket.id, assignee=assignee_label(policy, ticket)
+            intent_name=intent_name,
+            n=ticket.id,
+            assignee=assignee_label(policy, ticket),
+            informed=msg.HAZARD_INFORMED.format(roles=informed) if informed else "",
         )
         + extra
     )
@@ -443,6 +494,7 @@ def _status(turn: Turn, intent: str = "status_query") -> str:
             msg.STATUS_LINE.format(
                 n=ticket.id,
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
+                summary=threads.summary(ticket),  # a few words, so two repairs differ
                 status=msg.STATUS_NAMES.get(ticket.status, ticket.status),
                 extra=extra,
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from handlers import commands as cmd
@@ -17,7 +17,7 @@ from handlers.importing.events import apply_event, openings_text, validate_event
 from handlers.keywords import normalise
 from handlers.notices import notify
 from handlers.ports import Context, Policy
-from handlers.times import to_local
+from handlers.times import local_day_start, to_local
 from storage.community import Event, EventKind, SignUp, SignUpStatus
 from storage.models import Resident
 from storage.uow import AbstractUnitOfWork
@@ -136,11 +136,85 @@ def _a_mix_of_kinds(events: Sequence[Event], limit: int = 5) -> list[Event]:
     return sorted(chosen.values(), key=lambda e: (e.starts_at, e.id))
 
 
+@dataclass(frozen=True)
+class Period:
+    """Days a question names ("周末"): `name` as said back, [start, end) as naive UTC."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+def _first_day_and_length(key: str, today: date) -> tuple[date, int]:
+    weekday = today.weekday()  # Monday is 0
+    next_monday = today + timedelta(days=7 - weekday)
+    return {
+        "today": (today, 1),
+        "tomorrow": (today + timedelta(days=1), 1),
+        "day_after": (today + timedelta(days=2), 1),
+        "weekend": (
+            today + timedelta(days=5 - weekday) if weekday < 5 else today,
+            7 - max(weekday, 5),
+        ),
+        "next_weekend": (next_monday + timedelta(days=5), 2),
+        "saturday": (today + timedelta(days=(5 - weekday) % 7), 1),
+        "sunday": (today + timedelta(days=(6 - weekday) % 7), 1),
+        "this_week": (today, 7 - weekday),
+        "next_week": (next_monday, 7),
+    }[key]
+
+
+def period_asked_about(text: str, now: datetime, timezone: str) -> Period | None:
+    """The days an event question names ("周末", "明天", "这周", "下周"), from now on; None when
+    it names none."""
+    clean = normalise(text).replace(" ", "")
+    for key, words in msg.EVENT_PERIOD_WORDS.items():
+        if any(word in clean for word in words):
+            first, days = _first_day_and_length(key, to_local(now, timezone).date())
+            start = max(now, local_day_start(first, timezone))
+            end = local_day_start(first + timedelta(days=days), timezone)
+            return Period(msg.EVENT_PERIOD_NAMES[key], start, end)
+    return None
+
+
+def _answer_for_period(
+    uow: AbstractUnitOfWork, ctx: Context, period: Period, kind: str | None
+) -> str:
+    """The events of `period` (of `kind`), or that there are none and the soonest ones."""
+    kind_name = msg.EVENT_KIND_NAMES.get(kind, kind) if kind else msg.EVENTS_ANY_KIND
+    found = list(uow.events.list(kind=kind, since=period.start, until=period.end, limit=50))
+    lines = []
+    if found:
+        lines.append(msg.EVENTS_IN_PERIOD_HEADER.format(period=period.name, kind=kind_name))
+        found = _a_mix_of_kinds(found) if kind is None else found[:SHOWN_EVENTS]
+    elif kind is not None and not upcoming(uow, ctx.now, kind):
+        # None of the kind at all, that day or later: said as for a question without days.
+        found = _a_mix_of_kinds(upcoming(uow, ctx.now, limit=50))
+        if not found:
+            return msg.EVENTS_NONE
+        lines.append(msg.EVENTS_NONE_OF_KIND.format(kind=kind_name))
+    else:
+        lines.append(msg.EVENTS_NONE_IN_PERIOD.format(period=period.name, kind=kind_name))
+        found = list(upcoming(uow, ctx.now, kind)) or _a_mix_of_kinds(
+            upcoming(uow, ctx.now, limit=50)
+        )
+        if not found:
+            return lines[0] + msg.EVENTS_NONE
+        lines.append(msg.EVENTS_SOONEST_HEADER.format(kind=kind_name))
+    lines += [event_line(uow, ctx.policy, event, openings=False) for event in found]
+    lines.append(msg.EVENTS_FOOTER.format(n=found[0].id))
+    return "\n".join(lines)
+
+
 def answer_event_question(uow: AbstractUnitOfWork, ctx: Context, text: str) -> str:
     """`event_query`: the next community events of every kind ("社区最近有什么活动"), or of the
     kind the question names ("周末有没有讲座"), from the events table; a polite answer when
-    nothing is planned. Job fairs are listed like the rest (openings are for job questions)."""
+    nothing is planned. Job fairs are listed like the rest (openings are for job questions).
+    A question that names days ("周末", "明天", "这周") gets the events of those days."""
     kind = kind_asked_about(text)
+    period = period_asked_about(text, ctx.now, ctx.policy.timezone)
+    if period is not None:
+        return _answer_for_period(uow, ctx, period, kind)
     header = msg.EVENTS_HEADER
     found: Sequence[Event] = []
     if kind is not None:
@@ -238,6 +312,20 @@ def resident_sign_ups(uow: AbstractUnitOfWork, resident: Resident) -> str | None
         for s in uow.events.sign_ups_of_resident(resident.id)[:5]
     ]
     return msg.MY_INFO_SIGN_UPS.format(items="、".join(items)) if items else None
+
+
+def give_up_future_seats(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> list[int]:
+    """`注销`: the resident's sign-ups for events still to come are cancelled, and the waiting
+    lists move up (a seat must not be kept by someone who is gone). Returns the event ids."""
+    freed = []
+    for signed in uow.events.sign_ups_of_resident(resident.id):
+        event = signed.event
+        if signed.status == SignUpStatus.CANCELLED or event.cancelled or event.starts_at <= ctx.now:
+            continue
+        signed.status, signed.updated_at = SignUpStatus.CANCELLED, ctx.now
+        freed.append(event.id)
+        promote_waiting(uow, ctx, event)
+    return freed
 
 
 def promote_waiting(uow: AbstractUnitOfWork, ctx: Context, event: Event) -> list[SignUp]:

@@ -24,6 +24,13 @@ from handlers.times import human_duration
 from handlers.turn import Turn
 
 
+def over_ticket_limit(turn: Turn) -> bool:
+    """Has this resident opened `conversation.max_new_tickets` in the window already? (No
+    side effects: the refusal and the liaison's notice are refuse_new_ticket's.)"""
+    since = turn.now - turn.policy.ticket_window
+    return turn.uow.tickets.opened_by_since(turn.resident.id, since) >= turn.policy.max_new_tickets
+
+
 def refuse_new_ticket(turn: Turn) -> str | None:
     """The polite refusal when this resident has opened too many tickets lately, else None."""
     policy, uow = turn.policy, turn.uow

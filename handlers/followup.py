@@ -41,6 +41,12 @@ def _is_other_request(
     )
 
 
+def not_fixed_word(ticket: Ticket) -> str:
+    """What the visit asks a resident to say when it is not solved: 「没修好」 for a repair,
+    「没解决」 for anything else (a legal question is not "repaired")."""
+    return msg.VISIT_NOT_FIXED_WORDS.get(ticket.intent, msg.VISIT_NOT_SOLVED)
+
+
 def answer_if_visit(
     uow: AbstractUnitOfWork,
     ctx: Context,
@@ -61,7 +67,7 @@ def answer_if_visit(
             return None  # asked twice already: let the message be what it is
         set_followup(ticket, F.ASKED_AGAIN)
         record(uow, ticket, "visit_unclear", actor, now, text[:200])
-        return msg.VISIT_ASK_AGAIN.format(n=ticket.id)
+        return msg.VISIT_ASK_AGAIN.format(n=ticket.id, not_fixed=not_fixed_word(ticket))
 
     ticket.rating = answer.rating
     set_followup(ticket, F.ANSWERED)
@@ -101,7 +107,7 @@ def _reopen_after_visit(
         reason = msg.VISIT_REASON_NOT_FIXED.format(said=quoted)
     else:
         reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)
-    reopen_ticket(uow, ctx, ticket, reason, actor)
+    reopen_ticket(uow, ctx, ticket, reason, actor, tell_owner=False)  # the reply says it
     label = assignee_label(ctx.policy, ticket)
     for liaison in uow.staff.list(role=ctx.policy.fallback_role, active_only=True):
         notify(
@@ -134,7 +140,11 @@ def send_due_visits(command: cmd.SendDueVisits, uow: AbstractUnitOfWork, ctx: Co
         notify(
             uow,
             resident.openid,
-            msg.VISIT_ASK.format(n=ticket.id, intent_name=msg.INTENT_NAMES.get(ticket.intent, "")),
+            msg.VISIT_ASK.format(
+                n=ticket.id,
+                intent_name=msg.INTENT_NAMES.get(ticket.intent, ""),
+                not_fixed=not_fixed_word(ticket),
+            ),
             now,
             kind="visit",
             ticket=ticket,

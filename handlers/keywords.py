@@ -170,6 +170,10 @@ _NOT_FIXED = (
     "问题还在",
     "老样子",
     "没用",
+    "还是不明白",
+    "还是不清楚",
+    "还是不懂",
+    "没听懂",
 )
 _VERY_UNSATISFIED = ("非常不满意", "很不满意", "特别不满意", "太差", "很差", "极差", "差劲", "差评")
 _UNSATISFIED = ("不满意", "不太满意", "不是很满意", "不好", "不怎么样")
@@ -177,6 +181,21 @@ _NEUTRAL = ("一般", "还行", "还可以", "凑合", "马马虎虎", "过得�
 _VERY_SATISFIED = ("非常满意", "很满意", "十分满意", "特别满意", "太好了", "非常好", "好评")
 _SATISFIED = ("满意", "挺好", "很好", "不错", "可以")
 _FIXED = ("修好了", "已修好", "好了", "解决了", "没问题", "已经好", "弄好了", "能用了")
+# Thanks for advice ("律师讲得很清楚 谢谢"): solved, without a score the resident did not give.
+_THANKFUL = (
+    "谢谢",
+    "感谢",
+    "多谢",
+    "谢了",
+    "辛苦了",
+    "很清楚",
+    "清楚了",
+    "明白了",
+    "懂了",
+    "帮了大忙",
+    "很有用",
+)
+_STILL_UNCLEAR = ("不清楚", "不明白", "不懂", "没懂", "没明白")
 
 
 def visit_answer(text: str) -> VisitAnswer | None:
@@ -192,6 +211,9 @@ def visit_answer(text: str) -> VisitAnswer | None:
     if any(word in clean for word in _NOT_FIXED):
         return VisitAnswer(fixed=False, rating=rating)
     fixed = True if any(word in clean for word in _FIXED) else None
+    thankful = any(word in clean for word in _THANKFUL) and not any(
+        word in clean for word in _STILL_UNCLEAR
+    )
     if rating is None:
         if any(word in clean for word in _VERY_UNSATISFIED):
             rating = 1
@@ -203,33 +225,26 @@ def visit_answer(text: str) -> VisitAnswer | None:
             rating = 5
         elif any(word in clean for word in _SATISFIED):
             rating = 4
+    if fixed is None and rating is None and thankful:
+        fixed = True  # thanks alone: solved, and no score made up for it
     if fixed is None and rating is None:
         return None
     return VisitAnswer(fixed=fixed, rating=rating)
 
 
-_VIOLENCE = (
-    "打人",
-    "打架",
-    "动手",
-    "打了",
-    "被打",
-    "揍",
-    "刀",
-    "砍",
-    "威胁",
-    "恐吓",
-    "要杀",
-    "弄死",
-    "偷",
-    "小偷",
-    "被盗",
-    "盗窃",
-    "抢",
-    "报警",
-    "流血",
-    "出血",
-    "血",
+# Violence, threats and theft, as whole phrases: "偷用我的东西", "抢厕所", "打了好几次电话",
+# "血压" and "刀子嘴" are everyday squabbles and words, not a case for the police.
+_VIOLENCE = re.compile(
+    r"打人|打架|打起来|动手|动刀|被打|挨打|殴打|打伤|打破|打残|揍"
+    r"|打[了过]?(?:我|他|她|人|孩子|老婆|老公)(?!们?(?:电话|手机|游戏|牌|球|招呼))"
+    r"|(?:把|将)[^，。,.!！?？\s]{1,6}打[了伤残哭]"
+    r"|打出血|流血|出血|见血|满脸是?血|一身血|头破血流"
+    r"|拿刀|持刀|动刀|拿着?(?:菜|水果|西瓜)?刀|菜刀|水果刀|刀砍|砍人|砍伤|砍了|捅"
+    r"|威胁|恐吓|要杀|杀了|弄死|打死"
+    r"|小偷|被偷|偷了|偷走|偷钱|偷东西|偷手机|偷窃|被盗|盗窃|失窃"
+    r"|抢劫|被抢|抢了我|抢走|抢钱|抢手机|抢包"
+    r"|被[^，。,.!！?？]{1,3}(?:打(?!电话|游戏|牌|球|扰|搅|断|卡)|偷|抢|砍|捅)"
+    r"|报警"
 )
 
 
@@ -250,6 +265,15 @@ _YES = (
     "ok",
 )
 _NO = ("不", "不是", "不要", "不用", "不用了", "算了", "别", "不取消", "不注销", "否", "no")
+
+
+# A confirmation and nothing else: only ever an answer to a question Sheli asked.
+_CONFIRMATIONS = ("确认", "确定", "确认取消", "确定取消")
+
+
+def is_confirmation(text: str) -> bool:
+    """ "确认", "确定": words that only make sense as the answer to Sheli's question."""
+    return normalise(text).rstrip("。.!！~～ ") in _CONFIRMATIONS
 
 
 def yes_or_no(text: str) -> bool | None:
@@ -314,6 +338,39 @@ _LATEST = (
 )
 
 
+# Words of a resident chasing a request that is still open ("灯还是没修好啊 都好几天了").
+_CHASING = (
+    "还是没",
+    "还没",
+    "还是不",
+    "还是坏",
+    "又坏",
+    "一直没",
+    "一直不",
+    "怎么还",
+    "好几天",
+    "几天了",
+    "这么久",
+    "没人来",
+    "没人管",
+    "没人修",
+    "还不来",
+    "什么时候来",
+    "啥时候来",
+    "催一下",
+    "催催",
+    "快点来",
+    "到底",
+    "还要等",
+)
+
+
+def chases(text: str) -> bool:
+    """Does this message chase something already asked for ("怎么还没人来修")?"""
+    clean = normalise(text).replace(" ", "")
+    return any(word in clean for word in _CHASING)
+
+
 def kinds_named(text: str) -> set[str]:
     """The ticket intents a message names in words ("报修" → repair, "欠工资" → legal_consult)."""
     clean = normalise(text)
@@ -328,7 +385,7 @@ def names_the_latest(text: str) -> bool:
 
 def involves_violence(text: str) -> bool:
     """Mediation that involves violence, threats or theft goes to the police officer."""
-    return any(word in text for word in _VIOLENCE)
+    return _VIOLENCE.search(normalise(text).replace(" ", "")) is not None
 
 
 # Masking lives in handlers/masking.py; these names stay for the code that imports them from here.

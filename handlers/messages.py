@@ -49,7 +49,9 @@ TICKET_CREATED = "收到！已登记{intent_name} #{n}，{assignee}会尽快处�
 TICKET_CREATED_URGENT = (
     "收到，情况紧急，已登记 #{n} 并通知{assignee}，请注意安全，危急时请直接拨打110。"
 )
-TICKET_UNASSIGNED = "收到！已登记{intent_name} #{n}，我们正在安排工作人员，请稍候。"
+TICKET_UNASSIGNED = (
+    "收到！已登记{intent_name} #{n}。现在暂时没有在岗的工作人员，有人上岗后会马上安排，请稍候。"
+)
 ASSIGNEE = "{role}{name}"
 ASK_LOCATION = "好的，请告诉我具体在哪里（楼栋和房间号），例如「3栋502」。"
 LOCATION_FROM_ROOM = "\n地点按你的住址{room}登记；不在这里的话，请告诉我具体位置。"
@@ -82,7 +84,7 @@ WELCOME_BACK = "欢迎回来！有事直接发文字或语音告诉我。" + MEN
 
 STATUS_NONE = "你还没有办理中的事项。有问题直接告诉我就行。"
 STATUS_HEADER = "你的办理情况："
-STATUS_LINE = "#{n} {intent_name} {status}{extra}"
+STATUS_LINE = "#{n} {intent_name}：{summary} {status}{extra}"
 STATUS_MORE = "（只显示最近{count}条）"
 
 CANCEL_DONE = "#{n} 已取消。"
@@ -100,7 +102,10 @@ CANCEL_ALREADY_DONE = "好的，没有再取消别的。#{n} 之前已经取消�
 
 # 人工 opens a ticket for the branch liaison; the liaison answers with 回复 n.
 HUMAN_TICKET = "已通知{assignee}（#{n}），会尽快联系你。想补充情况的话，直接发「补充 {n} 内容」。"
-HUMAN_TICKET_NO_ONE = "已记下（#{n}），工作人员上班后会尽快联系你。"
+HUMAN_TICKET_NO_ONE = (
+    "已记下（#{n}）。现在暂时没有在岗的工作人员，有人上岗后会马上联系你；"
+    "想补充情况的话，直接发「补充 {n} 内容」。"
+)
 HUMAN_ALREADY = (
     "已经在帮你联系{assignee}了（#{n}），请稍候；想补充情况的话，直接发「补充 {n} 内容」。"
 )
@@ -108,7 +113,7 @@ HUMAN_NO_MESSAGES = "住户请求人工帮助（之前没有留言）"
 
 # A resident's words for staff (a plain answer within the reply window, or 补充 n).
 PASSED_ON = "已转给 #{n} 的{assignee}。"
-PASSED_ON_NOBODY = "已记到 #{n} 上，工作人员上班后会看到。"
+PASSED_ON_NOBODY = "已记到 #{n} 上。现在暂时没有在岗的工作人员，有人上岗后会看到。"
 ADD_USAGE = "请写上工单编号和内容，例如「补充 {n} 漏水越来越大了」。"
 ADD_USAGE_NO_TICKETS = "你目前没有办理中的工单。有新问题直接告诉我就行。"
 ADD_WHICH = "请写上工单编号，例如「补充 {n} 漏水越来越大了」。你办理中的：\n{tickets}"
@@ -132,7 +137,7 @@ NOTIFY_FALLBACK_REASON = "\n（{wanted}暂无在岗人员，先交给你处理�
 # 注销 asks first.
 ERASE_ASK = (
     "注销会删除我们保存的你的个人信息：住址、电话、你发来的消息，以及工单里的个人内容；"
-    "工单只留下匿名的统计，删除后不能恢复。\n确定的话，请在{ttl}内回复「确认注销」；不注销就不用理会。"
+    "还没开始的活动报名会取消，名额让给候补的人；工单只留下匿名的统计，删除后不能恢复。\n确定的话，请在{ttl}内回复「确认注销」；不注销就不用理会。"
 )
 ERASE_NOT_ASKED = "要注销的话，请先发「注销」，看清会删除哪些信息后再回复「确认注销」。"
 ERASE_KEPT = "好的，不注销，你的信息都保留着。"
@@ -145,7 +150,7 @@ TOO_MANY_TICKETS = (
 )
 TOO_MANY_MESSAGES = "消息有点多，我先缓一缓，请过{window}再发。急事请回复「人工」。"
 NOTIFY_FLOOD = (
-    "【刷单提醒】住户{who}在{window}内连续发来大量诉求或消息，已暂停为其登记新诉求"
+    "【频繁提交提醒】住户{who}在{window}内连续发来大量诉求或消息，已暂停为其登记新诉求"
     "（安静{window}后恢复）。最近一单：{latest}。如确有急事，可用「回复 编号 内容」联系住户。"
 )
 FLOOD_NO_TICKET = "无"
@@ -195,7 +200,7 @@ PART_PREFIX = "（{i}/{total}）"
 NOTIFY_NEW_TASK = "【新任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
 NOTIFY_TRANSFERRED_TASK = "【转派任务 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
 NOTIFY_REOPENED_TASK = (
-    "【重新处理 #{n}】住户反馈还没解决：{reason}\n{text}\n地点：{location}\n电话：{phone}"
+    "【重新处理 #{n}】{reason}\n{text}\n地点：{location}\n电话：{phone}\n回复「接单 {n}」接单。"
 )
 NOTIFY_TICKET_CANCELLED = "#{n} 已被住户取消，无需处理。"
 NOTIFY_ACCEPTED = "你的 #{n} 已由{assignee}接单，正在处理。"
@@ -222,10 +227,11 @@ MY_INFO_NO_ROOM = "未登记"
 MY_INFO_NO_PHONE = "未留"
 
 # Follow-up visit (回访).
-VISIT_ASK = "回访：你的 #{n}（{intent_name}）已处理完，问题解决了吗？请回复1-5打分（5分最满意），没解决请回复「没修好」。"
-VISIT_ASK_AGAIN = (
-    "不好意思没看明白。#{n} 处理得怎么样？请回复1-5的数字（5分最满意），没解决请回复「没修好」。"
-)
+VISIT_ASK = "回访：你的 #{n}（{intent_name}）已处理完，问题解决了吗？请回复1-5打分（5分最满意），没解决请回复「{not_fixed}」。"
+VISIT_ASK_AGAIN = "不好意思没看明白。#{n} 处理得怎么样？请回复1-5的数字（5分最满意），没解决请回复「{not_fixed}」。"
+# What a visit asks the resident to say when it is not solved, by intent (else VISIT_NOT_SOLVED).
+VISIT_NOT_FIXED_WORDS = {"repair": "没修好"}
+VISIT_NOT_SOLVED = "没解决"
 VISIT_THANKS = "谢谢你的评价（{rating}分）！#{n} 已结单。"
 VISIT_REOPENED = "抱歉没让你满意，#{n} 已重新交给{assignee}处理，支部联络员也会跟进。"
 NOTIFY_LOW_RATING = "【回访预警】#{n} 住户反馈：{reason}，已重新派给{assignee}，请跟进。"
@@ -384,10 +390,10 @@ EVENT_REMINDER = "【活动提醒】{day}{time}「活动{n}」{title}，地点�
 EVENT_DAY_NAMES = {0: "今天", 1: "明天"}
 EVENT_DAY = "{m}月{d}日"
 MY_INFO_SIGN_UPS = "活动报名：{items}"
-MY_INFO_SIGN_UP = "活动{n}{title}（{status}）"
+MY_INFO_SIGN_UP = "「活动{n}」{title}（{status}）"
 ROOM_LEARNED = "\n已把{room}记为你的住址，回复「登记 房间号」可更改。"
-PHONE_CONSENT_ASK = "\n你留的电话只用于这一单；回复「保存电话」，以后报修自动带上。"
-PHONE_SAVED = "已保存你的电话{phone}，以后报修会自动带上。回复「我的信息」可查看，「注销」可删除。"
+PHONE_CONSENT_ASK = "\n你留的电话只用于这一单；回复「保存电话」，以后办事自动带上。"
+PHONE_SAVED = "已保存你的电话{phone}，以后办事会自动带上。回复「我的信息」可查看，「注销」可删除。"
 PHONE_NONE_TO_SAVE = "没有找到你留过的电话，可以这样发：「保存电话 13812345678」。"
 SUMMARY_EVENTS = "活动：本周报名{sign_ups}人次（候补{waiting}），已举办{held}场，签到{attended}人。"
 NOTIFY_HELPER = "【志愿协助 #{n}】志愿者{volunteer}（{team}）将协助处理此工单。"
@@ -434,6 +440,8 @@ AUDIT_EVENT_NAMES = {
     "phone_viewed": "查看电话",
     "resident_reply": "住户回复",
     "location_corrected": "更正地点",
+    "resident_added": "住户补充",
+    "unfollowed": "不再跟进",
 }
 FOLLOWUP_NAMES = {
     "none": "未到回访",
@@ -534,9 +542,11 @@ MEDIA_UPLOAD_TOO_LARGE = "图片太大：不能超过 {mb} MB"
 # The pilot's other needs (issue 16): hazards, hardship, social security.
 # A hazard is always urgent: the assignee is told at once and the grid worker for information.
 TICKET_CREATED_HAZARD = (
-    "收到，已登记安全隐患 #{n} 并通知{assignee}，网格员也会知悉。"
+    "收到，已登记安全隐患 #{n} 并通知{assignee}{informed}。"
     "请先远离危险的地方；着火或燃气泄漏请立即拨打119。"
 )
+# Who else hears of a hazard, only when somebody in that role is on duty: "，网格员也会知悉".
+HAZARD_INFORMED = "，{roles}也会知悉"
 HARDSHIP_PRIVATE = "\n你说的情况只有负责的工作人员能看到，不会公开。"
 NOTIFY_INFORMED = (
     "【知悉 #{n}】{urgent}{intent_name}\n{text}\n地点：{location}\n已派{assignee}处理，请留意现场。"
@@ -633,7 +643,7 @@ SLA_LEFT = "距{what}时限还剩 {left}"
 SLA_OVER = "{what}已超时 {over}"
 # Times people read carry the site's offset: "2026-11-23 09:00 (+08:00)".
 LOCAL_STAMP = "{time} ({offset})"
-TIMES_ARE_LOCAL = "时间均为{zone}时间（UTC{offset}）"
+TIMES_ARE_LOCAL = "时间均为当地时间（UTC{offset}）"
 DURATION_NONE = "—"
 # A message without text, as the ticket page's conversation shows it.
 CHAT_MESSAGE_KINDS = {
@@ -787,7 +797,8 @@ IMPORT_WHAT = {
     "volunteers": "志愿者",
 }
 IMPORT_RESULT = "新增 {created} 条，更新 {updated} 条"
-IMPORT_RESULT_NEW = "，其中新{what} {n} 个"
+IMPORT_RESULT_NEW = "，其中{items}"
+IMPORT_RESULT_NEW_ITEM = "新{what} {n} 个"
 IMPORT_DETAIL_NAMES = {"buildings": "楼栋", "alliance units": "共建单位", "volunteers": "志愿者"}
 IMPORT_CANNOT_READ = "读不了文件 {name}：请确认它是 UTF-8 编码的文本文件"
 IMPORT_CSV_NO_HEADER = "{name}：CSV 文件的第一行应是表头（列名）"
@@ -832,3 +843,86 @@ IMPORT_FIELD_NAMES = {
     "team": "服务队",
     "time": "时间",
 }
+
+# --- Findings from use (notes/findings.md): the conversation and its wording ------------------
+
+# A message that is only a place, with nothing open: what is wrong there?
+ASK_WHAT_AT_PLACE = "{place}怎么了？请说说遇到了什么问题，例如「热水器坏了」。"
+# A public facility reported without a place: filed at the building of the registered room.
+LOCATION_FROM_BUILDING = "\n地点按你住的楼登记为{place}；不在这里的话，请告诉我具体位置。"
+# Chasing a ticket that is still open ("灯还是没修好啊") joins it instead of opening another.
+CHASE_JOINED = "#{n}（{summary}）还在办理中，你的话已转给{assignee}。如果是另一个问题，请说清楚在哪里、什么问题。"
+CHASE_JOINED_NOBODY = (
+    "#{n}（{summary}）还在办理中，你的话已记上。现在暂时没有在岗的工作人员，有人上岗后会看到。"
+)
+NOTIFY_RESIDENT_CHASED = "【#{n} 住户催办】{text}"
+# The cancel list is a question: a bare number answers it.
+CANCEL_NOT_ON_LIST = "#{n} 不在你可以取消的工单里。要取消哪一单？请回复编号：\n{tickets}"
+# A follower of someone else's ticket stops following it; the owner's ticket goes on.
+UNFOLLOWED = "好的，你已不再跟进 #{n}，原报修人的工单仍在办理中，不会再通知你。"
+# A 确认 with nothing waiting for it.
+NOTHING_TO_CONFIRM = "现在没有需要你确认的事。有问题直接告诉我就行。"
+# Nobody on duty: an urgent ticket's resident also hears where to call.
+UNASSIGNED_URGENT_ADVICE = "\n危急时请直接拨打110；着火或燃气泄漏请拨打119。"
+# Tickets that waited for somebody on duty (handlers/tickets.py assign_waiting).
+NOTIFY_ASSIGNED_LATER = "你的 #{n} 已安排给{assignee}处理。"
+NOTIFY_TRANSFERRED_WAITING = (
+    "你的 #{n} 已转给{wanted}，现在暂时没有在岗的人员，有人上岗后会马上安排，请稍候。"
+)
+# What residents added (补充, answers to staff), in the notice of a ticket's new assignee.
+TASK_ADDITIONS = "\n住户补充：\n{lines}"
+TASK_ADDITION_LINE = "· {text}"
+# Event questions that name days ("周末有什么活动", "明天有讲座吗"): only those days are listed.
+# Checked in this order ("下周末" before "周末" before "下周"; "这周末" is the weekend).
+EVENT_PERIOD_WORDS = {
+    "next_weekend": ("下周末", "下个周末"),
+    "weekend": ("周末", "礼拜六礼拜天", "星期六星期天"),
+    "next_week": ("下周", "下个星期", "下星期", "下礼拜", "下个礼拜"),
+    "saturday": ("周六", "星期六", "礼拜六"),
+    "sunday": ("周日", "星期天", "星期日", "礼拜天", "礼拜日"),
+    "this_week": ("这周", "本周", "这个星期", "这星期", "这礼拜", "这个礼拜", "这一周"),
+    "today": ("今天", "今日", "今晚"),
+    "tomorrow": ("明天", "明日", "明晚"),
+    "day_after": ("后天",),
+}
+EVENT_PERIOD_NAMES = {
+    "next_weekend": "下周末",
+    "weekend": "这个周末",
+    "next_week": "下周",
+    "saturday": "周六",
+    "sunday": "周日",
+    "this_week": "这周",
+    "today": "今天",
+    "tomorrow": "明天",
+    "day_after": "后天",
+}
+EVENTS_ANY_KIND = "社区活动"
+EVENTS_IN_PERIOD_HEADER = "{period}的{kind}："
+EVENTS_NONE_IN_PERIOD = "{period}没有安排{kind}。"
+EVENTS_SOONEST_HEADER = "最近的{kind}："
+
+# `sheli chat` (bot/chat.py) and the command line's refusals.
+CHAT_HELP = """输入消息后回车，下面就是 Sheli 的回复。
+  （直接回车）      查看 Sheli 主动发给你的新消息
+  /loc 3栋502       发送位置（和微信的「位置」一样）
+  /image 文件路径    发送一张图片（PNG、JPEG、GIF、WEBP 或 BMP）
+  /click 按钮       按菜单按钮：{buttons}
+  /sub              关注公众号（收到欢迎语）
+  /inbox            再看一遍收到的全部消息
+  /help             显示这段说明
+  /quit             退出"""
+CHAT_HELP_BUTTON = "{key}（{label}）"
+CHAT_START = "正在以 {openid} 的身份和 {url} 对话。/help 查看指令，/quit 退出。"
+CHAT_EARLIER = "（收件箱里有 {n} 条之前的消息，最近几条：）"
+CHAT_NO_REPLY = "（没有回复）"
+CHAT_REFUSED_SIGNATURE = "Sheli 拒绝了签名：请用服务端的 wechat.token"
+CHAT_HTTP_ERROR = "Sheli 返回 HTTP {status}，请查看服务端日志"
+CHAT_CANNOT_READ = "读不了 {path}（{error}）"
+CHAT_NO_LOCAL_MEDIA = "那里没有本地图片上传：sheli chat 需要服务运行在本地模式"
+CHAT_UPLOAD_FAILED = "上传图片：HTTP {status}"
+CHAT_NO_LOCAL_INBOX = "那里没有本地收件箱：sheli chat 需要服务运行在本地模式"
+CHAT_INBOX_FAILED = "收件箱：HTTP {status}"
+CHAT_UNREACHABLE = "连不上 {url} 的 Sheli（{error}），sheli serve 在运行吗？"
+CLI_ERROR = "错误：{message}"
+# 登记 a room that is not on the imported room list: kept, but the resident is asked to check.
+ROOM_NOT_LISTED = "\n这个房间不在登记的房间表里，请核对楼栋和房间号；没写错的话不用理会。"

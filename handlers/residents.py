@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 from handlers import messages as msg
-from handlers.events import resident_sign_ups
+from handlers.events import give_up_future_seats, resident_sign_ups
 from handlers.keywords import mask_phone
 from handlers.lifecycle import is_active, record
 from handlers.masking import remove_personal
@@ -14,6 +14,7 @@ from handlers.media import forget_media
 from handlers.ports import Context
 from handlers.review import forget_resident as forget_review_messages
 from handlers.tickets import resident_actor
+from handlers.times import to_local
 from nlu.places import building_of, room_label
 from storage.models import Resident, Ticket, TicketEvent
 from storage.states import SENSITIVE_INTENTS
@@ -25,8 +26,12 @@ def register_room(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, tex
     room = ctx.parser.parse(text).first("location")
     if room is None:
         return msg.ROOM_UNCLEAR
-    set_room(resident, room_label(room) or room)
-    return msg.ROOM_REGISTERED.format(room=resident.room)
+    label = room_label(room) or room
+    set_room(resident, label)
+    reply = msg.ROOM_REGISTERED.format(room=label)
+    if uow.buildings.has_rooms() and uow.buildings.room_by_label(label) is None:
+        reply += msg.ROOM_NOT_LISTED  # kept all the same: the list may be out of date
+    return reply
 
 
 def set_room(resident: Resident, room: str | None) -> None:
@@ -43,7 +48,7 @@ def describe(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -> str:
         room=resident.room or msg.MY_INFO_NO_ROOM,
         phone=mask_phone(resident.phone) if resident.phone else msg.MY_INFO_NO_PHONE,
         tickets=count,
-        since=resident.created_at.strftime("%Y-%m-%d"),
+        since=to_local(resident.created_at, ctx.policy.timezone).strftime("%Y-%m-%d"),
     ).split("\n")
     sign_ups = resident_sign_ups(uow, resident)
     if sign_ups:
@@ -142,6 +147,7 @@ def forget_resident(uow: AbstractUnitOfWork, ctx: Context, resident: Resident) -
             message.body = remove_personal(message.body)
         for said in uow.inbound.mentioning(phone):
             said.content, said.reply = remove_personal(said.content), remove_personal(said.reply)
+    give_up_future_seats(uow, ctx, resident)  # the waiting list moves up
     uow.events.forget_resident(resident.id)  # sign-ups stay as anonymous counts
     forget_media(uow, resident.id)  # photos and voice notes: files, media ids, forwards
     forget_review_messages(uow, resident, ctx.now)  # kept for review: deleted, labels too

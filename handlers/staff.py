@@ -10,6 +10,7 @@ from handlers import commands as cmd
 from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.ports import Context, Policy
+from handlers.tickets import assign_waiting
 from storage.models import Staff
 from storage.uow import AbstractUnitOfWork
 
@@ -59,6 +60,8 @@ def add_staff(
         Staff(name=name, role=role, openid=openid, active=True, created_at=ctx.now)
     )
     code = None if openid else _new_bind_code(staff, ctx.policy, ctx.now)
+    if openid:
+        assign_waiting(uow, ctx)  # on duty at once: what waited for the role is theirs
     return staff, code
 
 
@@ -66,6 +69,8 @@ def set_staff_active(command: cmd.SetStaffActive, uow: AbstractUnitOfWork, ctx: 
     """Deactivate or reactivate a staff member; an inactive one gets no new tickets."""
     staff = _staff(uow, command.staff_id)
     staff.active = command.active
+    if staff.active:
+        assign_waiting(uow, ctx)  # back on duty: what waited for the role is theirs
     return staff
 
 
@@ -94,6 +99,7 @@ def bind(uow: AbstractUnitOfWork, ctx: Context, openid: str, code: str) -> str:
     staff.openid = openid
     staff.bind_code_hash = None
     staff.bind_code_expires_at = None
+    assign_waiting(uow, ctx)  # now on duty: what waited for the role is theirs
     return msg.BIND_OK.format(name=staff.name, role=policy.role_name(staff.role))
 
 

@@ -3,6 +3,7 @@ that calls the same ticket command handler the dashboard uses, with the staff me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from handlers import commands as cmd
@@ -43,10 +44,20 @@ def _tasks(turn: Turn, command: Command) -> str:
                 status=status_name(ticket.status),
                 intent_name=msg.INTENT_NAMES.get(ticket.intent, ticket.intent),
                 location=(ticket.location + " ") if ticket.location else "",
-                text=mask_personal(ticket.text)[:20] + ("…" if len(ticket.text) > 20 else ""),
+                text=_one_line(mask_personal(ticket.text), 20),
             )
         )
     return "\n".join(lines)
+
+
+# A 人工 ticket's text is the resident's recent messages, one "· " line each.
+_LINE_BREAK = re.compile(r"\s*\n\s*(?:·\s*)?")
+
+
+def _one_line(text: str, width: int) -> str:
+    """A ticket's text on one line of at most `width` characters (and "…")."""
+    flat = _LINE_BREAK.sub(" / ", text.strip()).lstrip("· ").strip()
+    return flat[:width] + ("…" if len(flat) > width else "")
 
 
 def _need_number(command: Command) -> int:

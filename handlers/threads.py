@@ -12,8 +12,9 @@ import re
 from datetime import timedelta
 
 from handlers import commands as cmd
+from handlers import floods
 from handlers import messages as msg
-from handlers.keywords import RESIDENT_COMMANDS, STAFF_COMMANDS, Command, parse_command
+from handlers.keywords import RESIDENT_COMMANDS, STAFF_COMMANDS, Command, chases, parse_command
 from handlers.lifecycle import is_active
 from handlers.masking import mask_personal
 from handlers.tickets import (
@@ -23,9 +24,11 @@ from handlers.tickets import (
     open_ticket,
     passed_on,
     problem_bigrams,
+    same_problem,
 )
 from handlers.turn import Turn
 from nlu.base import TICKET_INTENTS
+from nlu.places import building_of, room_label, same_place
 from storage.models import Ticket
 from storage.states import ACTIVE_STATUSES
 
@@ -55,13 +58,19 @@ def join_thread(turn: Turn, ticket: Ticket) -> str | None:
 
 
 def _is_something_else(turn: Turn, ticket: Ticket) -> bool:
-    """A cancel, a call for a person, or a confident new request about another problem."""
+    """A cancel, a call for a person, or a confident new request about another problem.
+
+    After `人工` the liaison asks what the resident needs: whatever they answer (a request of
+    any kind, "我想当面说") is the answer, except a cancel or a question about events. Over the
+    ticket limit (handlers/floods.py) no new ticket could be opened: the answer joins #n."""
     parsed = turn.parsed
     if parsed is None or parsed.confidence < NEW_REQUEST_CONFIDENCE:
         return False
+    if ticket.intent == "ask_human":
+        return parsed.intent in _NOT_AN_ANSWER and parsed.intent != "ask_human"
     if parsed.intent in _NOT_AN_ANSWER:
         return True
-    if parsed.intent not in TICKET_INTENTS:
+    if parsed.intent not in TICKET_INTENTS or floods.over_ticket_limit(turn):
         return False
     text, location = turn.text, parsed.first("location")
     rest = _PUNCTUATION.sub("", text.replace(location, "") if location else text)
@@ -71,6 +80,77 @@ def _is_something_else(turn: Turn, ticket: Ticket) -> bool:
         return True
     # The same kind of request: new when it names a problem the ticket does not mention.
     return not (problem_bigrams(text, location) & problem_bigrams(ticket.text, ticket.location))
+
+
+# --- chasing an open ticket --------------------------------------------------------------------
+
+# Characters that say nothing of what a request is about, besides the filler of problem_bigrams.
+_NOT_ABOUT = frozenset(
+    "的了吗呢啊呀吧哦嘛坏掉不没有是我你他她它们这那个在也又还都就很太好请帮快来修一下几天久么怎人管催到底等要啥什时候点"
+)
+
+
+def ongoing_ticket(turn: Turn, intent: str, location: str | None) -> Ticket | None:
+    """The resident's open ticket (own or followed) this request is about, if it is one they
+    already made: same kind, not somewhere else, and the same problem (mostly the same words,
+    or chasing words about what the ticket names: "灯还是没修好啊" after "我们楼道的灯不亮了")."""
+    if intent not in TICKET_INTENTS:
+        return None
+    text = turn.text
+    chasing = chases(text)
+    words = _content_chars(text, location)
+    candidates = [t for t in active_tickets(turn) if t.intent == intent]
+    candidates += [
+        t
+        for t in turn.uow.tickets.followed_by(turn.resident.id)
+        if t.intent == intent and is_active(t) and t not in candidates
+    ]
+    for ticket in candidates:
+        if location and ticket.location and not _same_spot(ticket, location, text):
+            continue  # the same kind of problem somewhere else is a new request
+        if same_problem(ticket.text, text, ticket.location, location):
+            return ticket
+        if chasing and _mostly_about(words, _content_chars(ticket.text, ticket.location)):
+            return ticket
+    return None
+
+
+def _mostly_about(words: set[str], ticket_words: set[str]) -> bool:
+    """Most of what a chasing message names is what the ticket names ("灯" of "灯还是没修好"
+    in "楼道的灯不亮了"); a message that names nothing chases whatever is open."""
+    return not words or len(words & ticket_words) * 2 >= len(words)
+
+
+def _same_spot(ticket: Ticket, location: str, text: str) -> bool:
+    if same_place(ticket.location, location, ticket.text, text):
+        return True
+    return building_of(ticket.location) == building_of(location) and not (
+        room_label(ticket.location) or room_label(location)
+    )
+
+
+def _content_chars(text: str, location: str | None) -> set[str]:
+    """The characters of `text` that say what it is about (not its place, not filler)."""
+    text = text.replace(location, " ") if location else text
+    return {c for c in text if c.isalpha() and not c.isascii() and c not in _NOT_ABOUT}
+
+
+def chase(turn: Turn, ticket: Ticket) -> str:
+    """The resident chases `ticket`: their words reach whoever has it, as an addition."""
+    staff = forward_to_staff(
+        turn.uow,
+        turn.ctx,
+        ticket,
+        turn.resident,
+        turn.text,
+        msg.NOTIFY_RESIDENT_CHASED,
+        event="resident_added",
+    )
+    turn.row.ticket_id = ticket.id
+    if staff is None:
+        return msg.CHASE_JOINED_NOBODY.format(n=ticket.id, summary=summary(ticket))
+    who = msg.ASSIGNEE.format(role=turn.policy.role_name(staff.role), name=staff.name)
+    return msg.CHASE_JOINED.format(n=ticket.id, summary=summary(ticket), assignee=who)
 
 
 # --- 补充 n ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active, record, set_followup, status_name, transition
 from handlers.masking import mask_personal
-from handlers.notices import notify, tell_residents
+from handlers.notices import notify, residents_of, tell_residents
 from handlers.ports import Context, Policy
 from handlers.summary import forget_kept_week
 from nlu.places import building_of, same_place
@@ -75,6 +75,7 @@ def assign_ticket(
     template: str = msg.NOTIFY_NEW_TASK,
     notify_assignee: bool = True,
     keep_status: bool = False,
+    extra: str = "",
 ) -> None:
     """Give the ticket to the least-loaded staff of `role` and tell them; unassigned stays open.
 
@@ -112,7 +113,7 @@ def assign_ticket(
         **({"wanted_role": role} if fell_back else {}),
     )
     if notify_assignee:
-        text = task_text(template, policy, ticket)
+        text = task_text(template, policy, ticket) + extra
         if fell_back:
             text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
         notify(uow, staff.openid, text, ctx.now, ticket=ticket)
@@ -180,13 +181,23 @@ def open_ticket(
     return ticket
 
 
+def informed_on_duty(
+    uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket
+) -> list[tuple[str, Staff]]:
+    """The roles `inform:` names for this ticket's intent that somebody on duty (not its
+    assignee) can hear it in, with who that is."""
+    found = []
+    for role in policy.informed_roles(ticket.intent):
+        staff = uow.staff.least_loaded(role)
+        if staff is not None and staff.id != ticket.assignee_id:
+            found.append((role, staff))
+    return found
+
+
 def inform_roles(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> None:
     """Tell the roles `inform:` names for this intent (a hazard: the grid worker) about a new
     ticket, for their information; they do not take it. Once per ticket and role."""
-    for role in ctx.policy.informed_roles(ticket.intent):
-        staff = uow.staff.least_loaded(role)
-        if staff is None or staff.id == ticket.assignee_id:
-            continue
+    for role, staff in informed_on_duty(uow, ctx.policy, ticket):
         notify(
             uow,
             staff.openid,
@@ -389,14 +400,81 @@ def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context)
         f"{previous} → {policy.role_name(role)}",
         role=role,
     )
-    assign_ticket(uow, ctx, ticket, role, actor=actor, template=msg.NOTIFY_TRANSFERRED_TASK)
-    tell_residents(
+    assign_ticket(
         uow,
+        ctx,
         ticket,
-        msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
-        ctx.now,
+        role,
+        actor=actor,
+        template=msg.NOTIFY_TRANSFERRED_TASK,
+        extra=additions(uow, ticket),
     )
+    if ticket.assignee is None:  # nobody on duty, not even the branch liaison: say so
+        told = msg.NOTIFY_TRANSFERRED_WAITING.format(n=ticket.id, wanted=policy.role_name(role))
+    else:
+        told = msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
+    tell_residents(uow, ticket, told, ctx.now)
     return ticket
+
+
+# What residents added to a ticket (补充, answers to staff, chasing it): the newest few go with
+# the ticket to a new assignee.
+ADDITION_EVENTS = ("resident_added", "resident_reply")
+_ADDITIONS_SHOWN = 3
+_ADDITION_WIDTH = 100
+
+
+def additions(uow: AbstractUnitOfWork, ticket: Ticket) -> str:
+    """The lines a new assignee's notice adds: what residents said about the ticket since it
+    was opened (masked), or ""."""
+    events = uow.tickets.events(ticket.id)
+    said = [e.detail for e in events if e.kind in ADDITION_EVENTS and e.detail][-_ADDITIONS_SHOWN:]
+    if not said:
+        return ""
+    lines = "\n".join(
+        msg.TASK_ADDITION_LINE.format(text=mask_personal(text or "")[:_ADDITION_WIDTH])
+        for text in said
+    )
+    return msg.TASK_ADDITIONS.format(lines=lines)
+
+
+def task_template(ticket: Ticket) -> str:
+    """The notice a ticket's first assignee gets: a 人工 ticket has its own."""
+    return msg.NOTIFY_HUMAN_TASK if ticket.intent == "ask_human" else msg.NOTIFY_NEW_TASK
+
+
+def assign_waiting(uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
+    """Tickets that wait unassigned because nobody was on duty go to whoever is now (the
+    least-loaded of their role, else the branch liaison), oldest first; the new assignee gets
+    the usual task notice, the residents hear who has it. Returns the ticket numbers."""
+    policy, assigned = ctx.policy, []
+    for ticket in uow.tickets.waiting_unassigned():
+        _role, staff = pick_assignee(uow, policy, ticket.role)
+        if staff is None:
+            continue  # still nobody: nothing is written
+        assign_ticket(
+            uow,
+            ctx,
+            ticket,
+            ticket.role,
+            template=task_template(ticket),
+            extra=additions(uow, ticket),
+        )
+        tell_residents(
+            uow,
+            ticket,
+            msg.NOTIFY_ASSIGNED_LATER.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
+            ctx.now,
+        )
+        assigned.append(ticket.id)
+    return assigned
+
+
+def assign_waiting_duty(
+    _: cmd.AssignWaitingTickets, uow: AbstractUnitOfWork, ctx: Context
+) -> list[int]:
+    """The scheduler's duty: waiting tickets go to whoever is on duty (see assign_waiting)."""
+    return assign_waiting(uow, ctx)
 
 
 def add_note(command: cmd.AddNote, uow: AbstractUnitOfWork, ctx: Context) -> Ticket:
@@ -563,9 +641,17 @@ def cancel_ticket(uow: AbstractUnitOfWork, ctx: Context, resident: Resident, num
 
 
 def reopen_ticket(
-    uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket, reason: str, actor: str
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    ticket: Ticket,
+    reason: str,
+    actor: str,
+    tell_owner: bool = True,
 ) -> Ticket:
-    """Back to the assignee (or the role's least-loaded staff) after a low rating or "not fixed"."""
+    """Back to the assignee (or the role's least-loaded staff) after a low rating or "not fixed".
+
+    `tell_owner`: False when the owner reopened it in chat and the reply already says so (the
+    followers are told all the same)."""
     policy = ctx.policy
     transition(uow, ticket, TicketStatus.REOPENED, actor, ctx.now, reason)
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
@@ -582,12 +668,10 @@ def reopen_ticket(
             ctx.now,
             ticket=ticket,
         )
-    tell_residents(
-        uow,
-        ticket,
-        msg.NOTIFY_REOPENED.format(n=ticket.id, assignee=assignee_label(policy, ticket)),
-        ctx.now,
-    )
+    told = msg.NOTIFY_REOPENED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
+    for openid in residents_of(uow, ticket):
+        if tell_owner or ticket.resident is None or openid != ticket.resident.openid:
+            notify(uow, openid, told, ctx.now, ticket=ticket)
     return ticket
 
 
@@ -619,12 +703,14 @@ def forward_to_staff(
     resident: Resident,
     text: str,
     template: str = msg.NOTIFY_RESIDENT_REPLY,
+    event: str = "resident_reply",
 ) -> Staff | None:
     """The resident's words reach the ticket's assignee (the branch liaison when nobody has it),
-    masked, and go into the trail. Returns who was told (None: nobody is on duty)."""
+    masked, and go into the trail as `event` ("resident_reply": an answer to staff,
+    "resident_added": 补充 or chasing it). Returns who was told (None: nobody is on duty)."""
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
     staff = staff or uow.staff.least_loaded(ctx.policy.fallback_role)
-    record(uow, ticket, "resident_reply", resident_actor(resident), ctx.now, text[:1000])
+    record(uow, ticket, event, resident_actor(resident), ctx.now, text[:1000])
     if staff is not None and staff.openid:
         body = template.format(n=ticket.id, text=mask_personal(text))
         notify(uow, staff.openid, body, ctx.now, ticket=ticket, kind="resident_reply")
@@ -650,7 +736,9 @@ def add_to_ticket(command: cmd.AddToTicket, uow: AbstractUnitOfWork, ctx: Contex
     text = command.text.strip()
     if not text:
         raise Invalid(msg.ADD_EMPTY.format(n=ticket.id))
-    staff = forward_to_staff(uow, ctx, ticket, resident, text, msg.NOTIFY_RESIDENT_ADDED)
+    staff = forward_to_staff(
+        uow, ctx, ticket, resident, text, msg.NOTIFY_RESIDENT_ADDED, event="resident_added"
+    )
     return passed_on(ctx.policy, ticket, staff)
 
 

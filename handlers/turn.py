@@ -27,6 +27,7 @@ class PendingRequest:
     urgent: bool = False
     confidence: float | None = None
     asked: int = 1  # how many times Sheli asked for the missing location
+    place: str | None = None  # the place said alone ("6栋"), waiting for what is wrong there
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> PendingRequest:
@@ -37,6 +38,7 @@ class PendingRequest:
 
 AWAITING_LOCATION = "awaiting_location"  # a repair without a place: the next message says where
 AWAITING_REQUEST = "awaiting_request"  # a menu button was pressed: the next message is the request
+AWAITING_PROBLEM = "awaiting_problem"  # only a place was said: the next message says what is wrong
 
 
 _UNKNOWN: Any = object()
@@ -48,6 +50,14 @@ class PendingCancel:
 
     number: int
     summary: str = ""
+
+
+@dataclass
+class PendingCancelChoice:
+    """A cancel that did not point to one ticket listed them: a bare number ("2", "#2") picks
+    one of `numbers`, as `取消 2` would."""
+
+    numbers: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -69,12 +79,15 @@ class PendingCorrection:
 AWAITING_CANCEL = "awaiting_cancel"  # 「确认取消 #4（…）吗？回复「确认」」
 AWAITING_ERASE = "awaiting_erase"  # 「…回复「确认注销」」
 AWAITING_CORRECTION = "awaiting_correction"  # 「地点按你的住址3栋502登记；不在这里的话…」
+AWAITING_CANCEL_CHOICE = "awaiting_cancel_choice"  # 「要取消哪一单？请回复「取消 编号」：…」
 
-Pending = PendingRequest | PendingCancel | PendingErase | PendingCorrection
+Pending = PendingRequest | PendingCancel | PendingCancelChoice | PendingErase | PendingCorrection
 # The dataclass each state's data is stored as.
 PENDING_TYPES: dict[str, type[Pending]] = {
     AWAITING_LOCATION: PendingRequest,
     AWAITING_REQUEST: PendingRequest,
+    AWAITING_PROBLEM: PendingRequest,
+    AWAITING_CANCEL_CHOICE: PendingCancelChoice,
     AWAITING_CANCEL: PendingCancel,
     AWAITING_ERASE: PendingErase,
     AWAITING_CORRECTION: PendingCorrection,

@@ -135,11 +135,17 @@ _ROOM = (
 )
 _FACILITY = rf"(?:的?(?:{_FACILITY_WORDS}))"
 
+# "3-502": building 3, room 502, as many residents write it (read as "3栋502"). Not inside a
+# longer run of digits and dashes (dates, phone numbers).
+_ROOM_SUFFIX = r"(?:号房间|房间|室(?!友)|号房|房(?![东租子])|号)?"
+_DASHED = rf"(?<![0-9A-Za-z\-])[0-9]{{1,2}}-[0-9]{{3,4}}(?![0-9\-]){_ROOM_SUFFIX}"
+
 # A building, with an optional area before it and unit, floor, then a room or a facility.
 # Not after 同/这/那/每/整/哪/几/某: "同一栋楼" and "这两栋" are no building's name.
 LOCATION_PATTERN = re.compile(
     rf"(?<![0-9A-Za-z同这那每整哪几某])(?:{_AREA}{_SEP})?(?:宿舍楼{_SEP})?{_BUILDING}"
     rf"(?:{_SEP}{_UNIT})?(?:{_SEP}{_FLOOR})?(?:{_SEP}{_ROOM}|{_FACILITY})?"
+    rf"|{_DASHED}"
 )
 
 
@@ -161,6 +167,7 @@ def find_locations(text: str) -> list[tuple[int, int]]:
 # --- canonical values ----------------------------------------------------------------------
 
 _VALUE_NOISE = re.compile(r"[ \-—]")
+_VALUE_DASHED = re.compile(r"([0-9]{1,2})-([0-9]{3,4})(?:号房间|房间|室|号房|房|号)?")
 _VALUE_PREFIX = re.compile(r"^(?:宿舍楼|宿舍|公寓)")
 _VALUE_BUILDING_WORD = re.compile(r"号宿舍楼|栋楼(?![下上道梯顶前后])")
 _VALUE_FLOOR = re.compile(r"(?<=[0-9])层")
@@ -175,6 +182,9 @@ def normalise_location(surface: str) -> str:
     "1栋40号房" → "1栋40", "8号楼四楼楼梯间" → "8号楼4楼楼梯间", "5栋的洗衣房" → "5栋".
     """
     value = to_halfwidth(surface).strip()
+    dashed = _VALUE_DASHED.fullmatch(value)
+    if dashed:  # "3-502" is building 3, room 502
+        value = f"{dashed[1]}栋{dashed[2]}"
     value = _NUMERAL_RUN.sub(lambda m: str(chinese_to_int(m.group())), value)
     value = _VALUE_NOISE.sub("", value).upper()
     value = _VALUE_PREFIX.sub("", value)

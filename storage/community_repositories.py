@@ -263,6 +263,10 @@ class BuildingRepository:
         """Every building, by name."""
         return self.session.scalars(select(Building).order_by(Building.name)).all()
 
+    def has_rooms(self) -> bool:
+        """Whether any rooms were imported."""
+        return self.session.scalar(select(Room.id).limit(1)) is not None
+
     def room_by_label(self, label: str) -> Room | None:
         """The room with this normalised label ("3栋502")."""
         return self.session.scalar(select(Room).where(Room.label == label))

@@ -658,6 +658,29 @@ class TicketRepository:
             select(TicketEvent).where(TicketEvent.actor == actor).order_by(TicketEvent.id)
         ).all()
 
+    def remove_follower(self, number: int, resident_id: int) -> bool:
+        """The resident stops following ticket #number; False if they did not follow it."""
+        follower = self.session.get(TicketFollower, (number, resident_id))
+        if follower is None:
+            return False
+        self.session.delete(follower)
+        return True
+
+    def waiting_unassigned(self, limit: int = 200) -> Sequence[Ticket]:
+        """Open tickets nobody has (nobody was on duty), oldest first, locked for this
+        transaction (PostgreSQL skips rows another transaction is assigning)."""
+        return (
+            self.session.scalars(
+                select(Ticket)
+                .where(Ticket.status == TicketStatus.OPEN, Ticket.assignee_id.is_(None))
+                .order_by(Ticket.id)
+                .limit(limit)
+                .with_for_update(of=Ticket, skip_locked=True)
+            )
+            .unique()
+            .all()
+        )
+
     def forget_follower(self, resident_id: int) -> None:
         """The resident follows no ticket any more (erasure)."""
         self.session.execute(

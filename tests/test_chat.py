@@ -96,13 +96,13 @@ def test_help_and_the_whole_inbox(url: str) -> None:
 def test_a_wrong_token_is_reported_not_a_crash(url: str) -> None:
     result = chat(url, "o_resident_1", "你好", token="not-the-token")
     assert result.exit_code == 0
-    assert "!! Sheli refused the signature" in result.output
+    assert "!! Sheli 拒绝了签名" in result.output
 
 
 def test_nobody_listening(unused_url: str) -> None:
     result = chat(unused_url, "o_resident_1", "你好")
     assert result.exit_code == 1
-    assert "cannot reach Sheli" in result.output
+    assert "连不上" in result.output and "sheli serve 在运行吗" in result.output
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_wechat_mode_has_no_local_inbox(make_sheli: Any, serve: Serve) -> None:
     sheli = make_sheli(**{"wechat.app_id": "wxtest", "wechat.app_secret": "s"})
     result = chat(serve(sheli), "o_resident_1", "你好")
     assert result.exit_code == 1
-    assert "local mode" in result.output
+    assert "本地模式" in result.output
     assert create_app(sheli=sheli).test_client().get("/local/inbox/o_x").status_code == 404
 
 

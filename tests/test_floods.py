@@ -71,7 +71,7 @@ def test_over_five_tickets_in_ten_minutes_the_resident_is_told_and_the_liaison_o
                 INBOX,
                 [
                     count(2),
-                    some_flood_notice := only_one_with("刷单提醒", "3栋501"),
+                    some_flood_notice := only_one_with("频繁提交提醒", "3栋501"),
                 ],
             ),
         ]
@@ -82,7 +82,7 @@ def test_over_five_tickets_in_ten_minutes_the_resident_is_told_and_the_liaison_o
     # Ten quiet minutes later the resident may ask again; a second flood is a second notice.
     talk([later(clock, minutes=11), ("resident", REQUESTS[8], "#7")])
     talk([("resident", text, "已登记") for text in [*REQUESTS[9:12], "3栋513热水器漏电"]])
-    talk([("resident", "3栋514门把手掉了", "已经提了5件"), ("liaison", INBOX, "刷单提醒")])
+    talk([("resident", "3栋514门把手掉了", "已经提了5件"), ("liaison", INBOX, "频繁提交提醒")])
     assert tickets(sheli) == 11 and len(flood_notices(sheli)) == 2
 
 
@@ -158,7 +158,7 @@ def test_too_many_messages_a_minute_are_answered_politely_and_do_nothing(
             ("resident", REQUESTS[0], "#1"),
             ("resident", REQUESTS[1], ["消息有点多", "1分钟", absent("#2")]),
             ("resident", "人工", "消息有点多"),
-            ("liaison", INBOX, only("刷单提醒")),
+            ("liaison", INBOX, only("频繁提交提醒")),
             ("resident", REQUESTS[2], "消息有点多"),
             ("liaison", INBOX, NOTHING),
         ]

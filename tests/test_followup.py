@@ -207,7 +207,8 @@ def test_a_low_rating_reopens_the_ticket_for_the_assignee(
             (visited, answer, ["#1", "重新", "张师傅"]),
             (steward, INBOX, only("重新处理 #1", "分")),
             (liaison, INBOX, only("回访预警", "#1", "张师傅")),
-            (visited, INBOX, last("#1")),  # the resident hears it went back
+            # The reply said it went back (to whom); no second message says it again.
+            (visited, INBOX, NOTHING),
         ]
     )
     found, events = ticket(sheli)
@@ -323,7 +324,11 @@ def test_an_unclear_answer_does_not_stop_the_expiry(
         ("3分钟就修好了", VisitAnswer(True, None)),
         ("不好意思才回，修好了", VisitAnswer(True, None)),
         ("嗯", None),
-        ("谢谢", None),
+        # Thanks is satisfied (notes/findings.md 18): solved, no score made up.
+        ("谢谢", VisitAnswer(True, None)),
+        ("律师讲得很清楚 谢谢", VisitAnswer(True, None)),
+        ("谢谢 不过还是不清楚", VisitAnswer(False, None)),
+        ("讲了半天还是不明白", VisitAnswer(False, None)),
         ("6", None),
         ("10", None),
         ("6号楼电梯坏了", None),

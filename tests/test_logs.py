@@ -21,6 +21,7 @@ from bot.app import create_app
 from handlers import messages as msg
 from handlers.bus import HANDLERS
 from handlers.inbound import Inbound
+from handlers.masking import pseudonym
 from tests.helpers import hire
 from tests.test_serve import SHELI, free_port
 from tests.wechat import TOKEN, WeChatServer, message_xml, sign
@@ -178,12 +179,16 @@ def test_the_access_log_of_sheli_serve_has_no_query_strings(tmp_path: Path) -> N
             timeout=10,
         )
         assert replay.status_code == 403
+        # Local mode's inbox (sheli chat, the simulator) has the openid in its path.
+        inbox = requests.get(f"{base}/local/inbox/{OPENID}", timeout=10)
+        assert inbox.status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
     log_file.seek(0)
     output = log_file.read()
     assert '"POST /wechat HTTP/1.1" 200' in output and '"POST /wechat HTTP/1.1" 403' in output
+    assert f'"GET /local/inbox/{pseudonym(OPENID)} HTTP/1.1" 200' in output
     for secret in (signature, nonce, ts, "openid="):
         assert secret not in output
     assert_clean(output)

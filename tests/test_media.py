@@ -549,7 +549,7 @@ def test_sheli_chat_sends_a_picture_file(sheli: Sheli, serve: Any, tmp_path: Pat
 
     said = chat("o_res", "3栋502热水器坏了", f"/image {picture}", f"/image {tmp_path}/none.png")
     assert msg.IMAGE_ATTACHED.format(n=1) in said
-    assert "!! cannot read" in said  # a missing file is reported, the chat goes on
+    assert "!! 读不了" in said  # a missing file is reported, the chat goes on
     fetch_media(sheli)  # the scheduler's media job, as `sheli serve` runs it
     steward = chat(STEWARD, "")
     assert "inbox> [图片] #1" in steward and f"{url}/local/media/1" in steward

@@ -249,7 +249,7 @@ def test_tickets_show_prints_local_time_with_the_offset(
     assert "  2026-11-23 09:00:00 (+08:00)  登记  住户 1  3栋502热水器坏了" in lines
     assert "01:00" not in result.output and "Z" not in result.output  # not UTC
     listed = CliRunner().invoke(cli, ["tickets", "list"], env=env, obj={})
-    assert listed.output.splitlines()[0] == "时间均为Asia/Shanghai时间（UTC+08:00）"
+    assert listed.output.splitlines()[0] == "时间均为当地时间（UTC+08:00）"  # as the dashboard
     assert "#1     2026-11-23 09:00  待分派  物业报修  物业管家待分派  3栋502" in listed.output
 
 

@@ -128,9 +128,9 @@ def test_split_text_keeps_every_character(size: int) -> None:
 # --- residents answer: the reply window and 补充 n -------------------------------------------
 
 
-def resident_replies(sheli: Any, number: int) -> list[str]:
+def resident_replies(sheli: Any, number: int, kind: str = "resident_reply") -> list[str]:
     with sheli.uow() as uow:
-        return [e.detail or "" for e in uow.tickets.events(number) if e.kind == "resident_reply"]
+        return [e.detail or "" for e in uow.tickets.events(number) if e.kind == kind]
 
 
 def tickets_count(sheli: Any) -> int:
@@ -234,7 +234,12 @@ def test_add_to_my_ticket_at_any_time(talk: Dialogue, sheli: Any, clock: Any) ->
             ("steward", INBOX, only("138****5678", absent("13812345678"))),
         ]
     )
-    assert resident_replies(sheli, 1) == ["热水器是万和的，打开就跳闸", "电话13812345678"]
+    # 补充 is in the trail as 住户补充 (resident_added), not as an answer to staff.
+    assert resident_replies(sheli, 1) == []
+    assert resident_replies(sheli, 1, "resident_added") == [
+        "热水器是万和的，打开就跳闸",
+        "电话13812345678",
+    ]
 
 
 def test_add_to_a_ticket_that_is_missing_closed_or_someone_elses_is_refused(
@@ -338,7 +343,8 @@ def test_human_tickets_are_counted_as_such_in_the_summary(talk: Dialogue, sheli:
 
 def test_human_with_nobody_on_duty_is_still_recorded(person: Any, sheli: Any) -> None:
     talk = Dialogue({"resident": person("o_res")})
-    talk([("resident", "人工", ["#1", "工作人员上班后"])])
+    # Truthful: nobody is on duty now; somebody will be (tickets.assign_waiting), not "after work".
+    talk([("resident", "人工", ["#1", "暂时没有在岗的工作人员", "有人上岗后", absent("上班后")])])
     with sheli.uow() as uow:
         human = uow.tickets.get(1)
     assert human is not None and (human.intent, human.status) == ("ask_human", "open")

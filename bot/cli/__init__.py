@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bot.cli import chat, community, dashboard, menu, outbox, review, serve, staff, summary, tickets
+from bot.cli.common import Refusal
 from bot.config import ConfigError, load_config
 from handlers.errors import DomainError
 
@@ -27,7 +28,7 @@ class SheliGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DomainError as refusal:
-            raise click.ClickException(str(refusal)) from None
+            raise Refusal(str(refusal)) from None
 
 
 @click.group(cls=SheliGroup)

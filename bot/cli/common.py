@@ -8,6 +8,22 @@ from typing import Any
 import click
 
 from bot.bootstrap import NoParser, Sheli, bootstrap, is_embedded_sqlite
+from handlers import messages as msg
+
+
+class Refusal(click.ClickException):
+    """A refusal an operator reads: one Chinese line on stderr, exit status 1 (no English
+    "Error:", no usage text)."""
+
+    def show(self, file: Any = None) -> None:
+        line = msg.CLI_ERROR.format(message=self.format_message())
+        click.echo(line, file=file, err=file is None)
+
+
+class BadOption(Refusal):
+    """A bad option value: one Chinese line, exit status 2 as click gives usage errors."""
+
+    exit_code = 2
 
 
 def sheli_of(ctx: click.Context, *, need_parser: bool = False) -> Sheli:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import echo_json, sheli_of
+from bot.cli.common import Refusal, echo_json, sheli_of
 from handlers import messages as msg
 from handlers.ports import Context
 from storage.uow import AbstractUnitOfWork
@@ -57,13 +57,11 @@ def outbox_retry(ctx: click.Context, message_id: int) -> None:
     with sheli.uow() as uow:
         message = uow.outbox.get(message_id)
         if message is None:
-            raise click.ClickException(msg.CLI_OUTBOX_NO_MESSAGE.format(id=message_id))
+            raise Refusal(msg.CLI_OUTBOX_NO_MESSAGE.format(id=message_id))
         status = msg.OUTBOX_STATUS_NAMES.get(message.status, message.status)
         try:
             retry_message(uow, message_id, sheli.clock.now())
         except ValueError:  # not dead
-            raise click.ClickException(
-                msg.CLI_OUTBOX_NOT_DEAD.format(id=message_id, status=status)
-            ) from None
+            raise Refusal(msg.CLI_OUTBOX_NOT_DEAD.format(id=message_id, status=status)) from None
         uow.commit()
     click.echo(msg.CLI_OUTBOX_RETRIED.format(id=message_id))

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import echo_json, sheli_of
+from bot.cli.common import BadOption, Refusal, echo_json, sheli_of
 from handlers import messages as msg
 from handlers import read_models
 from handlers.commands import SendWeeklySummary
@@ -44,10 +44,10 @@ def summary(ctx: click.Context, week: str | None, fmt: str, output: str | None, 
 
     sheli = sheli_of(ctx)
     if fmt == "xlsx" and not output:
-        raise click.UsageError(msg.CLI_SUMMARY_NEEDS_OUTPUT)
+        raise BadOption(msg.CLI_SUMMARY_NEEDS_OUTPUT)
     if send:
         if not sheli.policy.summary_recipients:
-            raise click.ClickException(msg.CLI_SUMMARY_NO_RECIPIENTS)
+            raise Refusal(msg.CLI_SUMMARY_NO_RECIPIENTS)
         figures = sheli.handle(SendWeeklySummary(week))
         counts = deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
     else:

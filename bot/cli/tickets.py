@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bot.cli.common import echo_json, sheli_of
+from bot.cli.common import BadOption, Refusal, echo_json, sheli_of
 from bot.exports import csv_lines, ticket_rows, tickets_sheet, write_xlsx
 from handlers import messages as msg
 from handlers import read_models
@@ -25,7 +25,7 @@ STATUSES = [s.value for s in TicketStatus]
 def _status(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value and value != "active" and value not in STATUSES:
         choices = "、".join(["active", *STATUSES])
-        raise click.BadParameter(msg.CLI_BAD_STATUS.format(status=value, choices=choices))
+        raise BadOption(msg.CLI_BAD_STATUS.format(status=value, choices=choices))
     return value or None
 
 
@@ -138,12 +138,12 @@ def tickets_show(ctx: click.Context, number: str, fmt: str) -> None:
     try:
         n = int(number.strip().lstrip("#"))
     except ValueError:
-        raise click.BadParameter(msg.CLI_BAD_TICKET_NUMBER, param_hint="NUMBER") from None
+        raise BadOption(msg.CLI_BAD_TICKET_NUMBER) from None
     sheli = sheli_of(ctx)
     if fmt == "json":
         data = sheli.read(read_models.find_ticket_record, n)
         if data is None:
-            raise click.ClickException(msg.NO_SUCH_TICKET.format(n=n))
+            raise Refusal(msg.NO_SUCH_TICKET.format(n=n))
         echo_json(data)
         return
     page = sheli.read(read_models.ticket_page, n)  # NotFound: one clear line, exit 1
@@ -207,7 +207,7 @@ def tickets_export(ctx: click.Context, fmt: str, output: str | None, **filters: 
     if output is None:
         stdout = sys.stdout.buffer
         if stdout.isatty():
-            raise click.ClickException(msg.CLI_XLSX_TO_TERMINAL)
+            raise Refusal(msg.CLI_XLSX_TO_TERMINAL)
         write_xlsx(stdout, [sheet])
         return
     write_xlsx(output, [sheet])

@@ -31,11 +31,12 @@ class ImportResult:
     details: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        new = "".join(
-            msg.IMPORT_RESULT_NEW.format(what=msg.IMPORT_DETAIL_NAMES.get(k, k), n=v)
+        items = [
+            msg.IMPORT_RESULT_NEW_ITEM.format(what=msg.IMPORT_DETAIL_NAMES.get(k, k), n=v)
             for k, v in self.details.items()
             if v
-        )
+        ]
+        new = msg.IMPORT_RESULT_NEW.format(items="、".join(items)) if items else ""
         return msg.IMPORT_RESULT.format(created=self.created, updated=self.updated) + new
 
 
