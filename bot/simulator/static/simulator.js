@@ -95,7 +95,12 @@
     }
   }
 
+  // On a phone the people list is a section on top: it folds away once someone is chosen.
+  const peopleToggle = document.getElementById("people-toggle");
+  const phoneLayout = window.matchMedia("(max-width: 700px)");
+
   async function select(openid, label) {
+    if (phoneLayout.matches) { peopleToggle.checked = false; }
     current = openid;
     generation += 1;
     const mine = generation;
