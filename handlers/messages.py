@@ -926,3 +926,9 @@ CHAT_UNREACHABLE = "连不上 {url} 的 Sheli（{error}），sheli serve 在运�
 CLI_ERROR = "错误：{message}"
 # 登记 a room that is not on the imported room list: kept, but the resident is asked to check.
 ROOM_NOT_LISTED = "\n这个房间不在登记的房间表里，请核对楼栋和房间号；没写错的话不用理会。"
+
+# Findings on the dashboard side (transfers, the staff page, pages on a phone, charts).
+# A transfer that changes nothing (the same role and person, or still nobody) is refused.
+TRANSFER_SAME = "#{n} 已经在{assignee}手上，不用转派。"
+TRANSFER_SAME_WAITING = "#{n} 已经在等{role}，暂无在岗人员，有人上岗后会派出。"
+TRANSFER_CHOOSE_ROLE = "#{n} 转派给哪个岗位？可选：{roles}。"

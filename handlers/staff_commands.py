@@ -83,12 +83,6 @@ def _resolve(turn: Turn, command: Command) -> str:
 
 
 def _transfer(turn: Turn, command: Command) -> str:
-    if not command.rest:
-        raise Invalid(
-            msg.TRANSFER_UNKNOWN_ROLE.format(
-                role="", roles="、".join(turn.policy.role_names.values())
-            )
-        )
     ticket = tickets.transfer(
         cmd.TransferTicket(_need_number(command), command.rest, _actor(_staff(turn))),
         turn.uow,

@@ -381,14 +381,14 @@ def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context)
     """`转派 n 岗位`: hand the ticket to another role; its least-loaded staff member is told."""
     policy = ctx.policy
     ticket, _staff = _ticket_for(uow, policy, command.actor, command.number)
-    role = policy.role_from_text(command.role) if command.role.strip() else None
+    roles = "、".join(policy.role_names.values())
+    if not command.role.strip():
+        raise Invalid(msg.TRANSFER_CHOOSE_ROLE.format(n=ticket.id, roles=roles))
+    role = policy.role_from_text(command.role)
     if role is None:
-        raise Invalid(
-            msg.TRANSFER_UNKNOWN_ROLE.format(
-                role=command.role.strip(), roles="、".join(policy.role_names.values())
-            )
-        )
+        raise Invalid(msg.TRANSFER_UNKNOWN_ROLE.format(role=command.role.strip(), roles=roles))
     _require_active(ticket)
+    _refuse_same_hands(uow, policy, ticket, role)
     actor = command.actor.label
     previous = assignee_label(policy, ticket)
     record(
@@ -415,6 +415,17 @@ def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context)
         told = msg.NOTIFY_TRANSFERRED.format(n=ticket.id, assignee=assignee_label(policy, ticket))
     tell_residents(uow, ticket, told, ctx.now)
     return ticket
+
+
+def _refuse_same_hands(uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, role: str) -> None:
+    """A transfer that would leave the ticket where it is (same role, same person, or still
+    nobody) is refused before anything is written: nobody is told of a move that is none."""
+    chosen_role, staff = pick_assignee(uow, policy, role)
+    if chosen_role != ticket.role or (staff.id if staff else None) != ticket.assignee_id:
+        return
+    if ticket.assignee is None:
+        raise Invalid(msg.TRANSFER_SAME_WAITING.format(n=ticket.id, role=policy.role_name(role)))
+    raise Invalid(msg.TRANSFER_SAME.format(n=ticket.id, assignee=assignee_label(policy, ticket)))
 
 
 # What residents added to a ticket (补充, answers to staff, chasing it): the newest few go with

@@ -1,0 +1,133 @@
+"""Findings from using the dashboard as operators would (notes/findings.md): transfers that change
+nothing, the ticket page's conversation, reloading after the full phone, 停用 with a confirm
+step, the SLA clock in whole units, one name for job_fair, the charts' units, event times,
+SLA digests after a catch-up, the favicon."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from handlers import messages as msg
+from handlers.commands import Actor, TransferTicket
+from handlers.errors import Invalid
+from tests.dialogue import INBOX, NOTHING, Dialogue, absent, only
+from tests.test_dashboard import OPERATOR, PASSWORD_HASH, login, post, trail
+
+
+@pytest.fixture
+def sheli(make_sheli: Any) -> Any:
+    return make_sheli(dashboard__password_hash=PASSWORD_HASH)
+
+
+@pytest.fixture
+def operator(client: Any) -> Any:
+    login(client)
+    return client
+
+
+def hire(sheli: Any, role: str, name: str, openid: str) -> int:
+    from tests.test_dashboard import hire as add
+
+    return add(sheli, role, name, openid)
+
+
+@pytest.fixture
+def talk(sheli: Any, person: Any) -> Dialogue:
+    hire(sheli, "branch_liaison", "陈联络员", "o_liaison")
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    return Dialogue(
+        {
+            "resident": person("o_res"),
+            "liaison": person("o_liaison"),
+            "steward": person("o_steward"),
+        }
+    )
+
+
+def text_of(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def transfers(sheli: Any, number: int) -> int:
+    return sum(1 for kind, _ in trail(sheli, number) if kind == "transferred")
+
+
+# --- 14. a transfer that changes nothing is refused ------------------------------------------
+
+
+def test_a_transfer_to_the_role_and_person_it_already_has_is_refused_in_chat(
+    talk: Dialogue, sheli: Any
+) -> None:
+    talk(
+        [
+            ("resident", "3栋502热水器坏了", "#1"),
+            ("steward", INBOX, only("【新任务 #1】")),
+            ("resident", INBOX, NOTHING),
+            ("steward", "转派 1 物业管家", "#1 已经在物业管家李师傅手上，不用转派。"),
+            ("steward", INBOX, NOTHING),  # no second 【转派任务】
+            ("resident", INBOX, NOTHING),  # and the resident hears of no move
+            ("liaison", "转派 1 物业管家", "#1 已经在物业管家李师傅手上"),
+            ("steward", "转派 1", ["#1 转派给哪个岗位？", "网格员"]),
+        ]
+    )
+    assert transfers(sheli, 1) == 0
+
+
+def test_a_transfer_within_the_role_to_a_less_busy_colleague_still_moves(
+    talk: Dialogue, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "王师傅", "o_steward2")
+    talk.people["colleague"] = person("o_steward2")
+    talk(
+        [
+            ("resident", "3栋502热水器坏了", "#1"),  # to 李师傅 (the first of two with none)
+            ("steward", "转派 1 物业管家", ["#1 已转派给物业管家王师傅", absent("不用转派")]),
+            ("colleague", INBOX, only("【转派任务 #1】")),
+        ]
+    )
+    assert transfers(sheli, 1) == 1
+
+
+def test_a_transfer_to_the_same_empty_role_is_refused_too(sheli: Any, person: Any) -> None:
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    talk = Dialogue({"resident": person("o_res"), "steward": person("o_steward")})
+    talk(
+        [
+            ("resident", "3栋502热水器坏了", "#1"),
+            ("steward", "转派 1 网格员", "网格员暂无在岗人员，#1 待分派"),
+            ("resident", INBOX, only("网格员")),
+        ]
+    )
+    waiting = "#1 已经在等网格员，暂无在岗人员，有人上岗后会派出。"
+    with pytest.raises(Invalid, match=waiting):
+        sheli.handle(TransferTicket(1, "网格员", Actor.operator("admin")))
+    assert transfers(sheli, 1) == 1
+    assert talk.people["resident"].new_messages() == []
+
+
+def test_the_dashboard_transfer_defaults_to_no_role_and_refuses_a_no_op(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    resident, steward = person("o_res"), person("o_steward")
+    resident.say("3栋502热水器坏了")
+    resident.new_messages()
+    steward.new_messages()
+    page = text_of(operator.get("/dashboard/tickets/1"))
+    select = re.search(r'<select name="role" id="reassign-role" required>(.*?)</select>', page, re.S)
+    assert select is not None
+    assert re.search(r'<option value="" selected disabled>请选择岗位</option>', select.group(1))
+    assert "物业管家（当前）" in select.group(1) and select.group(1).count("selected") == 1
+
+    same = post(operator, "/dashboard/tickets/1/reassign", role="property_steward")
+    assert same.headers["Location"] == "/dashboard/tickets/1"
+    shown = text_of(operator.get("/dashboard/tickets/1"))
+    assert "#1 已经在物业管家李师傅手上，不用转派。" in shown
+    post(operator, "/dashboard/tickets/1/reassign", role="")
+    assert "#1 转派给哪个岗位？" in text_of(operator.get("/dashboard/tickets/1"))
+    assert transfers(sheli, 1) == 0
+    assert steward.new_messages() == [] and resident.new_messages() == []
+    assert ("transferred", OPERATOR) not in trail(sheli, 1)
