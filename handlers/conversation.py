@@ -185,12 +185,18 @@ def _open_questions(turn: Turn, state: Any) -> list[Callable[[], str | None]]:
             (
                 visit.followup_asked_at or datetime.min,
                 0,
-                lambda: followup.answer_if_visit(
-                    turn.uow, turn.ctx, turn.resident, turn.text, turn.parsed
-                ),
+                lambda: _answer_visit(turn, visit),
             )
         )
     return [answer for _, _, answer in sorted(asked, key=lambda q: q[:2], reverse=True)]
+
+
+def _answer_visit(turn: Turn, visit: Ticket) -> str | None:
+    """The follow-up visit's answer, if this message is one: it is about the visited ticket."""
+    reply = followup.answer_if_visit(turn.uow, turn.ctx, turn.resident, turn.text, turn.parsed)
+    if reply is not None:
+        turn.row.ticket_id = visit.id
+    return reply
 
 
 def _expired_note(state: str, pending: Any) -> str:
@@ -232,7 +238,7 @@ def _continue_location(turn: Turn, pending: PendingRequest) -> str | None:
         return msg.ASK_LOCATION_AGAIN
     if pending.phone is None and parsed is not None:
         pending.phone = parsed.first("phone")
-    return _file_pending(turn, pending, location)
+    return _linked(turn, pending, _file_pending(turn, pending, location))
 
 
 def _continue_menu_request(turn: Turn, pending: PendingRequest) -> str | None:
@@ -241,7 +247,7 @@ def _continue_menu_request(turn: Turn, pending: PendingRequest) -> str | None:
     parsed = turn.parsed
     if parsed is not None and parsed.intent in _NOT_A_MENU_ANSWER:
         return None  # "进度", "取消", "人工", "你好": read as what they say
-    return _request(turn, pending.intent, chosen=True)
+    return _linked(turn, pending, _request(turn, pending.intent, chosen=True))
 
 
 def _erase_not_confirmed(turn: Turn, pending: PendingErase) -> str | None:
@@ -257,7 +263,7 @@ def _erase_not_confirmed(turn: Turn, pending: PendingErase) -> str | None:
 def _ask_what_is_wrong(turn: Turn, place: str, intent: str) -> str:
     """A message that is only a place ("6栋"), with nothing open: no ticket yet; ask what is
     wrong there, and file the answer at that place."""
-    turn.remember(AWAITING_PROBLEM, PendingRequest(intent, place=place))
+    turn.remember(AWAITING_PROBLEM, PendingRequest(intent, place=place, first_row=turn.row.id))
     return msg.ASK_WHAT_AT_PLACE.format(place=place)
 
 
@@ -273,7 +279,17 @@ def _continue_at_place(turn: Turn, pending: PendingRequest) -> str | None:
         return None  # not a request: read as what it says
     if corrections.place_only(turn) is not None:  # another place: ask about that one
         return None
-    return _request(turn, intent, place=pending.place)
+    return _linked(turn, pending, _request(turn, intent, place=pending.place))
+
+
+def _linked(turn: Turn, pending: PendingRequest, reply: str) -> str:
+    """The messages that led to the ticket this turn filed (the request before Sheli asked where,
+    the menu button) are about it too: they join it, as this message does."""
+    if turn.row.ticket_id is not None and pending.first_row is not None:
+        turn.uow.inbound.link_to_ticket(
+            turn.inbound.openid, pending.first_row, turn.row.id, turn.row.ticket_id
+        )
+    return reply
 
 
 StateHandler = Callable[[Turn, Any], str | None]
@@ -354,7 +370,14 @@ def _request(turn: Turn, intent: str, place: str | None = None, chosen: bool = F
     if location is None and intent in NEEDS_LOCATION:
         turn.remember(
             AWAITING_LOCATION,
-            PendingRequest(intent, text, phone=phone, urgent=urgent, confidence=confidence),
+            PendingRequest(
+                intent,
+                text,
+                phone=phone,
+                urgent=urgent,
+                confidence=confidence,
+                first_row=turn.row.id,
+            ),
         )
         return msg.ASK_LOCATION
     reply = _open(turn, intent, text, location, phone, urgent, confidence)
@@ -658,7 +681,7 @@ def _on_click(turn: Turn) -> str:
     if item.action is not None:
         return item.action(turn)
     assert item.intent is not None
-    turn.remember(AWAITING_REQUEST, PendingRequest(item.intent))
+    turn.remember(AWAITING_REQUEST, PendingRequest(item.intent, first_row=turn.row.id))
     return item.prompt
 
 

@@ -39,8 +39,6 @@ from nlu.places import place_sort_key, room_label
 from storage.community import Event, SignUpStatus, TicketHelper, Volunteer
 from storage.models import (
     Attachment,
-    InboundMessage,
-    OutboxMessage,
     Resident,
     Staff,
     Ticket,
@@ -49,8 +47,6 @@ from storage.models import (
 from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
-# Inbound messages this long before a ticket was opened are shown as part of its conversation.
-CONVERSATION_LEAD = timedelta(minutes=30)
 # Rows per page of the tickets lists (all tickets, a building's), of past events and of an
 # event's sign-ups: a page costs the same with a hundred tickets or a million.
 PAGE_SIZE = 50
@@ -413,39 +409,38 @@ class ChatLine:
 
 
 def conversation(uow: AbstractUnitOfWork, ctx: Context, ticket: Ticket) -> list[ChatLine]:
-    """The resident's messages around the ticket and every message Sheli sent about it."""
+    """What was said about this ticket and nothing else: the residents' messages recorded as
+    about it (with Sheli's replies) and every message Sheli sent about it, each read by the
+    ticket's number (two indexed queries, however long anyone's history). Another ticket's
+    messages, a hardship request on the same day, never show here. An erased resident's
+    messages are gone."""
     policy = ctx.policy
+    staff = {m.openid: m for m in uow.staff.list() if m.openid}
+    residents = set(residents_of(uow, ticket))
     lines: list[ChatLine] = []
-    resident = ticket.resident
-    if resident is not None and not resident.erased_at:
-        start = ticket.created_at - CONVERSATION_LEAD
-        end = ticket.closed_at or ctx.now
-        rows: Sequence[InboundMessage] = uow.inbound.for_openid(resident.openid, limit=200)
-        for row in rows:
-            if row.ticket_id == ticket.id or start <= row.received_at <= end:
-                text = row.content or msg.CHAT_MESSAGE_KINDS.get(row.msg_type, row.msg_type)
-                lines.append(ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, text))
-                if row.reply:
-                    lines.append(ChatLine(row.received_at, "reply", policy.site_name, row.reply))
-    names = {resident.openid: msg.CHAT_RESIDENT} if resident is not None else {}
-    for openid in residents_of(uow, ticket):
-        names.setdefault(openid, msg.CHAT_RESIDENT)
-    for member in uow.staff.list():
-        if member.openid:
-            names.setdefault(member.openid, f"{policy.role_name(member.role)}{member.name}")
-    for openid in policy.summary_recipients:
-        names.setdefault(openid, msg.CHAT_SECRETARY)
-    sent: list[OutboxMessage] = []
-    for openid in names:
-        sent.extend(
-            m for m in uow.outbox.for_recipient(openid, limit=5000) if m.ticket_id == ticket.id
-        )
-    for message in sorted(sent, key=lambda m: m.id):
+    for row in uow.inbound.about_ticket(ticket.id):
+        if row.openid in staff or row.openid not in residents:
+            continue  # staff keywords are in the trail; an erased resident said nothing here
+        text = row.content or msg.CHAT_MESSAGE_KINDS.get(row.msg_type, row.msg_type)
+        lines.append(ChatLine(row.received_at, "in", msg.CHAT_RESIDENT, text))
+        if row.reply:
+            lines.append(ChatLine(row.received_at, "reply", policy.site_name, row.reply))
+    secretaries = set(policy.summary_recipients)
+    for message in uow.outbox.about_ticket(ticket.id):
+        member = staff.get(message.recipient)
+        if member is not None:
+            who = f"{policy.role_name(member.role)}{member.name}"
+        elif message.recipient in secretaries:
+            who = msg.CHAT_SECRETARY
+        elif message.recipient in residents:
+            who = msg.CHAT_RESIDENT
+        else:
+            continue  # an erased resident, or a staff account since unbound
         lines.append(
             ChatLine(
                 message.created_at,
                 "out",
-                msg.CHAT_TO.format(who=names[message.recipient]),
+                msg.CHAT_TO.format(who=who),
                 message.body,
                 message.status,
             )

@@ -28,6 +28,9 @@ class PendingRequest:
     confidence: float | None = None
     asked: int = 1  # how many times Sheli asked for the missing location
     place: str | None = None  # the place said alone ("6栋"), waiting for what is wrong there
+    # The inbound message that started it: it and what followed join the ticket it becomes
+    # (the ticket page's conversation shows the messages linked to the ticket).
+    first_row: int | None = None
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> PendingRequest:

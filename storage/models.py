@@ -179,7 +179,8 @@ class InboundMessage(Base):
     content: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     reply: Mapped[str | None] = mapped_column(Text)
-    ticket_id: Mapped[int | None]
+    # The ticket the message is about: the ticket page's conversation is read by it.
+    ticket_id: Mapped[int | None] = mapped_column(index=True)
 
 
 class OutboxMessage(Base):
@@ -192,7 +193,7 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
-    ticket_id: Mapped[int | None]
+    ticket_id: Mapped[int | None] = mapped_column(index=True)  # the ticket page reads by it
     # pending → sending → sent | pending (retry) | dead; dead is kept for the operator, with
     # last_error. A row left in "sending" is reconciled by bot/outbox.py (an unknown outcome).
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)

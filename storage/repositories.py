@@ -821,10 +821,27 @@ class InboundRepository:
         )
 
     def about_ticket(self, number: int) -> Sequence[InboundMessage]:
-        """Messages (from anyone) recorded as being about ticket #number."""
+        """Messages (from anyone) recorded as being about ticket #number, oldest first (the
+        ticket_id index answers it)."""
         return self.session.scalars(
-            select(InboundMessage).where(InboundMessage.ticket_id == number)
+            select(InboundMessage)
+            .where(InboundMessage.ticket_id == number)
+            .order_by(InboundMessage.id)
         ).all()
+
+    def link_to_ticket(self, openid: str, first_id: int, before_id: int, number: int) -> None:
+        """One person's messages from `first_id` up to (not including) `before_id` that are
+        about no ticket yet are about ticket #number (the request that became it)."""
+        self.session.execute(
+            update(InboundMessage)
+            .where(
+                InboundMessage.openid == openid,
+                InboundMessage.id >= first_id,
+                InboundMessage.id < before_id,
+                InboundMessage.ticket_id.is_(None),
+            )
+            .values(ticket_id=number)
+        )
 
     def mentioning(self, fragment: str) -> Sequence[InboundMessage]:
         """Messages whose text or reply contains `fragment` (for erasure; rare, a scan is fine)."""

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from handlers import messages as msg
 from handlers.commands import Actor, TransferTicket
 from handlers.errors import Invalid
 from tests.dialogue import INBOX, NOTHING, Dialogue, absent, only
@@ -117,7 +116,9 @@ def test_the_dashboard_transfer_defaults_to_no_role_and_refuses_a_no_op(
     resident.new_messages()
     steward.new_messages()
     page = text_of(operator.get("/dashboard/tickets/1"))
-    select = re.search(r'<select name="role" id="reassign-role" required>(.*?)</select>', page, re.S)
+    select = re.search(
+        r'<select name="role" id="reassign-role" required>(.*?)</select>', page, re.S
+    )
     assert select is not None
     assert re.search(r'<option value="" selected disabled>请选择岗位</option>', select.group(1))
     assert "物业管家（当前）" in select.group(1) and select.group(1).count("selected") == 1
@@ -131,3 +132,82 @@ def test_the_dashboard_transfer_defaults_to_no_role_and_refuses_a_no_op(
     assert transfers(sheli, 1) == 0
     assert steward.new_messages() == [] and resident.new_messages() == []
     assert ("transferred", OPERATOR) not in trail(sheli, 1)
+
+
+# --- 15. the ticket page's conversation is about this ticket only ----------------------------
+
+
+def chat_of(operator: Any, number: int) -> str:
+    page = text_of(operator.get(f"/dashboard/tickets/{number}"))
+    found = re.search(r'<ol class="chat">(.*?)</ol>', page, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_conversation_shows_only_what_is_about_this_ticket(
+    operator: Any, sheli: Any, person: Any, clock: Any
+) -> None:
+    hire(sheli, "branch_liaison", "陈联络员", "o_liaison")
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    hire(sheli, "grid_worker", "赵网格", "o_grid")
+    talk = Dialogue({"resident": person("o_res"), "steward": person("o_steward")})
+    talk(
+        [
+            ("resident", "5栋3楼楼道电线裸露 很危险", "#1"),
+            ("resident", "家里老人生病了 实在困难 想申请帮扶", "#2"),
+            ("resident", "你好", None),  # about nothing
+            ("resident", "热水器坏了", "在哪里"),  # asked where: this message joins #3 …
+            ("resident", "3栋502", "#3"),  # … with the answer
+            ("steward", "接单 3", "#3"),
+            ("steward", "完成 3 换了加热棒", "#3"),
+        ]
+    )
+    hazard = chat_of(operator, 1)
+    assert "电线裸露" in hazard and "→ 网格员赵网格" in hazard
+    for other in ("老人生病", "你好", "热水器", "加热棒"):
+        assert other not in hazard, other
+    repair = chat_of(operator, 3)
+    assert "热水器坏了" in repair and "3栋502" in repair and "换了加热棒" in repair
+    assert "→ 物业管家李师傅" in repair and "【新任务 #3】" in repair
+    for other in ("老人生病", "电线", "你好"):
+        assert other not in repair, other
+    assert "完成 3" not in repair  # the staff member's keyword is in the trail, not here
+
+    # The visit's answer is about #3 too.
+    from bot.scheduler import run_due
+
+    clock.advance(hours=25)
+    run_due(sheli)
+    assert "5" in person("o_res").say("5")
+    repair = chat_of(operator, 3)
+    assert re.search(r'<span class="bubble">5</span>', repair)
+    assert "评分 5 分" not in chat_of(
+        operator, 1
+    ) and '<span class="bubble">5</span>' not in chat_of(operator, 1)
+
+
+def test_the_conversation_is_read_by_ticket_number_not_by_person(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    from sqlalchemy import event
+
+    from handlers import read_models
+
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    for n in range(1, 6):
+        person(f"o_res{n}").say(f"{n}栋10{n}热水器坏了")
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(sheli.engine, "before_cursor_execute", seen)
+    try:
+        page = sheli.read(read_models.ticket_page, 3)
+    finally:
+        event.remove(sheli.engine, "before_cursor_execute", seen)
+    assert [line.text for line in page.chat if line.direction == "in"] == ["3栋103热水器坏了"]
+    about = [s for s in statements if "from outbox" in s or "from inbound_messages" in s]
+    assert len(about) == 2, about
+    assert all("ticket_id =" in s for s in about), about
+    assert not any("recipient =" in s or "openid =" in s for s in about), about

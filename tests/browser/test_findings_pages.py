@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 PHONE = {"width": 390, "height": 844}
 LANDSCAPE = {"width": 844, "height": 390}  # a phone turned sideways: the table, not cards
 LAPTOP = {"width": 1366, "height": 900}
