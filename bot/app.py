@@ -68,8 +68,18 @@ def create_app(config: Config | None = None, *, sheli: Sheli | None = None) -> F
             nlu=getattr(sheli.parser, "name", "unknown"),
         )
 
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """Browsers ask for it on every page: no icon, and no 404 in the access log."""
+        return "", 204, {"Cache-Control": "public, max-age=604800"}
+
+    from bot.dashboard.errors import http_error_page
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
+        page = http_error_page(exc)  # a browser on a page: the Chinese error page
+        if page is not None:
+            return page
         return jsonify(error=exc.name, status=exc.code), exc.code or 500
 
     @app.errorhandler(Exception)

@@ -932,3 +932,13 @@ ROOM_NOT_LISTED = "\n这个房间不在登记的房间表里，请核对楼栋�
 TRANSFER_SAME = "#{n} 已经在{assignee}手上，不用转派。"
 TRANSFER_SAME_WAITING = "#{n} 已经在等{role}，暂无在岗人员，有人上岗后会派出。"
 TRANSFER_CHOOSE_ROLE = "#{n} 转派给哪个岗位？可选：{roles}。"
+# HTTP errors a browser meets on a page (bot/dashboard/errors.py http_error_page).
+HTTP_ERROR_PAGES = {
+    400: "请求有误，请返回上一页重试。",
+    403: "没有权限打开这个页面。",
+    404: "没有这个页面，请从菜单进入。",
+    405: "这个地址不能直接打开，请回到上一页，用页面上的按钮操作。",
+    413: "上传的内容太大了，请换一个小一点的文件。",
+    429: "操作太频繁了，请稍后再试。",
+}
+HTTP_ERROR_OTHER = "页面出错了（错误码 {code}），请稍后再试。"

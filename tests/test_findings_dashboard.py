@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from handlers import messages as msg
 from handlers.commands import Actor, TransferTicket
 from handlers.errors import Invalid
 from tests.dialogue import INBOX, NOTHING, Dialogue, absent, only
@@ -211,3 +212,64 @@ def test_the_conversation_is_read_by_ticket_number_not_by_person(
     assert len(about) == 2, about
     assert all("ticket_id =" in s for s in about), about
     assert not any("recipient =" in s or "openid =" in s for s in about), about
+
+
+# --- 16. no raw English JSON after 查看完整电话; HTML errors in Chinese ---------------------
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_reloading_the_full_phone_address_goes_back_to_the_ticket(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    person("o_res").say("3栋502热水器坏了，电话13812345678")
+    shown = post(operator, "/dashboard/tickets/1/phone")
+    assert shown.status_code == 200 and "13812345678" in text_of(shown)
+    looks = trail(sheli, 1).count(("phone_viewed", OPERATOR))
+    again = operator.get("/dashboard/tickets/1/phone", headers=BROWSER)
+    assert again.status_code == 303 and again.headers["Location"] == "/dashboard/tickets/1"
+    page = text_of(operator.get(again.headers["Location"], headers=BROWSER))
+    assert "138****5678" in page and "13812345678" not in page
+    assert trail(sheli, 1).count(("phone_viewed", OPERATOR)) == looks  # a GET looks at nothing
+
+
+def test_http_errors_are_a_chinese_page_for_a_browser_and_json_for_the_api(
+    operator: Any, client: Any
+) -> None:
+    wrong_method = operator.get("/dashboard/tickets/1/close", headers=BROWSER)
+    assert wrong_method.status_code == 405
+    page = text_of(wrong_method)
+    assert wrong_method.mimetype == "text/html"
+    assert msg.HTTP_ERROR_PAGES[405] in page and "Method Not Allowed" not in page
+    assert "退出" in page  # the operator's menu is there: the way back
+    assert wrong_method.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    missing = operator.get("/dashboard/no-such-page", headers=BROWSER)
+    assert missing.status_code == 404 and msg.HTTP_ERROR_PAGES[404] in text_of(missing)
+    nowhere = client.get("/no-such-page", headers=BROWSER)
+    assert nowhere.status_code == 404 and msg.HTTP_ERROR_PAGES[404] in text_of(nowhere)
+    # JSON routes, and clients that do not ask for a page, keep JSON.
+    api = operator.get("/dashboard/api/no-such-thing", headers=BROWSER)
+    assert api.status_code == 404 and api.get_json()["status"] == 404
+    posted = operator.get("/simulator/seed", headers=BROWSER)
+    assert posted.status_code == 405 and posted.get_json()["status"] == 405
+    plain = client.get("/dashboard/tickets/1/close")
+    assert plain.status_code == 405 and plain.get_json() == {
+        "error": "Method Not Allowed",
+        "status": 405,
+    }
+
+
+def test_an_error_page_for_someone_not_logged_in_shows_no_menu(client: Any) -> None:
+    page = client.get("/dashboard/tickets/1/close", headers=BROWSER)
+    assert page.status_code == 405 and msg.HTTP_ERROR_PAGES[405] in text_of(page)
+    assert "退出" not in text_of(page) and "工单" not in text_of(page)
+
+
+# --- 30. the favicon -------------------------------------------------------------------------
+
+
+def test_the_favicon_is_no_404(client: Any) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 204 and icon.data == b""
+    assert "max-age" in icon.headers["Cache-Control"]

@@ -290,6 +290,13 @@ def ticket_phone(number: int) -> Any:
     )
 
 
+@bp.get("/tickets/<int:number>/phone")
+def ticket_phone_again(number: int) -> Any:
+    """Reloading (or reopening) the address the full phone was shown at: the ticket's page,
+    where the phone is masked again (each look at the full number is one audited POST)."""
+    return redirect(url_for("dashboard.ticket", number=number), code=303)
+
+
 @bp.post("/tickets/<int:number>/reply")
 @form_on("dashboard.ticket")
 def ticket_reply(number: int) -> Any:
