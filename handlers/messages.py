@@ -942,3 +942,17 @@ HTTP_ERROR_PAGES = {
     429: "操作太频繁了，请稍后再试。",
 }
 HTTP_ERROR_OTHER = "页面出错了（错误码 {code}），请稍后再试。"
+# 停用 asks first (the dashboard's confirm step), and says who would be left on duty.
+STAFF_DEACTIVATE_ASK = "停用{role}{name}？"
+STAFF_DEACTIVATE_EFFECT = "停用后不再给{name}分派新工单，{name}也不能再在公众号里处理工单。"
+STAFF_DEACTIVATE_HOLDS = "{name}手上还有{n}件在办工单，不会自动转走：停用后请到工单页逐件转派。"
+STAFF_LAST_OF_ROLE = "{name}是目前唯一在岗的{role}。停用后，新的{role}工单会先交给{fallback}。"
+STAFF_LAST_OF_ROLE_NOBODY = (
+    "{name}是目前唯一在岗的{role}，支部联络员也没有人在岗。停用后，新的{role}工单将无人接收，"
+    "直到有人上岗。"
+)
+STAFF_LAST_LIAISON = (
+    "{name}是唯一在岗的{role}！停用后，人工服务、困难帮扶，以及没有人在岗的岗位的工单都将无人接收，"
+    "超时督办也没有人收到，直到有新的{role}上岗。请先添加或恢复一位{role}。"
+)
+DASHBOARD_STAFF_ALREADY_INACTIVE = "{name} 已经停用了。"

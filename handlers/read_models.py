@@ -559,6 +559,42 @@ def open_tickets_of(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> int
     return uow.staff.open_load().get(staff_id, 0)
 
 
+@dataclass
+class Deactivation:
+    """What 停用 would leave behind, shown before the operator confirms it."""
+
+    member: Staff
+    role_name: str
+    load: int  # active tickets they hold (they stay with them until transferred)
+    warning: str | None  # the last one on duty in the role (above all the branch liaison)
+
+
+def deactivation(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> Deactivation:
+    """Who would be deactivated, what they hold, and whether anybody else of their role (or the
+    branch liaison, who takes what has nobody) is still on duty afterwards."""
+    policy = ctx.policy
+    member = staff_member(uow, ctx, staff_id)
+    role_name = policy.role_name(member.role)
+
+    def on_duty(role: str) -> int:
+        others = uow.staff.list(role=role, active_only=True)
+        return sum(1 for s in others if s.openid and s.id != member.id)
+
+    warning = None
+    if member.active and member.openid and not on_duty(member.role):
+        if member.role == policy.fallback_role:
+            warning = msg.STAFF_LAST_LIAISON.format(name=member.name, role=role_name)
+        elif on_duty(policy.fallback_role):
+            fallback = policy.role_name(policy.fallback_role)
+            warning = msg.STAFF_LAST_OF_ROLE.format(
+                name=member.name, role=role_name, fallback=fallback
+            )
+        else:
+            warning = msg.STAFF_LAST_OF_ROLE_NOBODY.format(name=member.name, role=role_name)
+    load = uow.staff.open_load().get(member.id, 0)
+    return Deactivation(member, role_name, load, warning)
+
+
 def bound_staff(uow: AbstractUnitOfWork, ctx: Context) -> list[Staff]:
     """Active staff with a bound account (whom the simulator can play)."""
     return [s for s in uow.staff.list(active_only=True) if s.openid]

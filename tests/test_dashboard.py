@@ -408,7 +408,11 @@ def test_a_new_bind_code_unbinds_the_old_account(operator: Any, sheli: Any, pers
 def test_operator_deactivates_staff(operator: Any, sheli: Any, person: Any) -> None:
     steward = hire(sheli, "property_steward", "张师傅", "o_steward")
     hire(sheli, "branch_liaison", "李联络", "o_liaison")
-    assert post(operator, f"/dashboard/staff/{steward}/deactivate").status_code == 302
+    # 停用 asks first (a confirm page); only its form, with confirm=1, deactivates.
+    asked = post(operator, f"/dashboard/staff/{steward}/deactivate")
+    assert asked.headers["Location"] == f"/dashboard/staff/{steward}/deactivate"
+    confirmed = post(operator, f"/dashboard/staff/{steward}/deactivate", confirm="1")
+    assert confirmed.status_code == 302
     with sheli.uow() as uow:
         member = uow.session.get(Staff, steward)
         assert member is not None and not member.active

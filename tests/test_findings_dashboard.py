@@ -273,3 +273,64 @@ def test_the_favicon_is_no_404(client: Any) -> None:
     icon = client.get("/favicon.ico")
     assert icon.status_code == 204 and icon.data == b""
     assert "max-age" in icon.headers["Cache-Control"]
+
+
+# --- 17. 停用 asks first, and warns when it leaves a role empty -------------------------------
+
+
+def is_active(sheli: Any, staff_id: int) -> bool:
+    from storage.models import Staff
+
+    with sheli.uow() as uow:
+        member = uow.session.get(Staff, staff_id)
+        assert member is not None
+        return bool(member.active)
+
+
+def test_deactivating_asks_first_and_one_click_changes_nothing(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    liaison = hire(sheli, "branch_liaison", "陈联络员", "o_liaison")
+    steward = hire(sheli, "property_steward", "李师傅", "o_steward")
+    person("o_res").say("3栋502热水器坏了")
+    staff_page = text_of(operator.get("/dashboard/staff"))
+    button = re.search(
+        rf'<form method="(\w+)" action="/dashboard/staff/{steward}/deactivate">', staff_page
+    )
+    assert button is not None and button.group(1) == "get"  # the button only asks
+
+    # A bare POST (an old page, a double click) only leads to the question.
+    bare = post(operator, f"/dashboard/staff/{steward}/deactivate")
+    assert bare.status_code == 303 and is_active(sheli, steward)
+    ask = text_of(operator.get(bare.headers["Location"]))
+    assert "停用物业管家李师傅？" in ask
+    assert "李师傅手上还有1件在办工单，不会自动转走" in ask
+    assert "李师傅是目前唯一在岗的物业管家。停用后，新的物业管家工单会先交给支部联络员。" in ask
+    assert 'name="confirm" value="1"' in ask and "返回，不停用" in ask
+
+    done = post(operator, f"/dashboard/staff/{steward}/deactivate", confirm="1")
+    assert done.headers["Location"] == "/dashboard/staff" and not is_active(sheli, steward)
+    assert "李师傅 已停用" in text_of(operator.get("/dashboard/staff"))
+    again = operator.get(f"/dashboard/staff/{steward}/deactivate")
+    assert again.headers["Location"] == "/dashboard/staff"
+    assert "李师傅 已经停用了。" in text_of(operator.get("/dashboard/staff"))
+
+    # The only branch liaison: the strongest warning.
+    last = text_of(operator.get(f"/dashboard/staff/{liaison}/deactivate"))
+    assert "陈联络员是唯一在岗的支部联络员！" in last and "人工服务、困难帮扶" in last
+    assert is_active(sheli, liaison)
+    assert operator.get("/dashboard/staff/99/deactivate").status_code == 404
+
+
+def test_no_warning_while_a_colleague_is_on_duty_and_a_stronger_one_with_nobody_behind(
+    operator: Any, sheli: Any
+) -> None:
+    first = hire(sheli, "property_steward", "李师傅", "o_steward")
+    second = hire(sheli, "property_steward", "王师傅", "o_steward2")
+    calm = text_of(operator.get(f"/dashboard/staff/{first}/deactivate"))
+    assert "停用物业管家李师傅？" in calm and "data-warning" not in calm
+    assert "手上还有" not in calm  # holds nothing
+    post(operator, f"/dashboard/staff/{first}/deactivate", confirm="1")
+    alone = text_of(operator.get(f"/dashboard/staff/{second}/deactivate"))
+    assert "王师傅是目前唯一在岗的物业管家，支部联络员也没有人在岗" in alone
+    assert "将无人接收" in alone

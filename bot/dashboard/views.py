@@ -414,9 +414,30 @@ def _set_active(staff_id: int, active: bool) -> Any:
     return redirect(url_for("dashboard.staff"))
 
 
+@bp.get("/staff/<int:staff_id>/deactivate")
+def staff_deactivate_ask(staff_id: int) -> Any:
+    """停用 asks first: who it is, what they hold, and who is left on duty in their role."""
+    check = current_sheli().read(read_models.deactivation, staff_id)
+    if not check.member.active:
+        flash(msg.DASHBOARD_STAFF_ALREADY_INACTIVE.format(name=check.member.name), "ok")
+        return redirect(url_for("dashboard.staff"))
+    name = check.member.name
+    return render_template(
+        "dashboard/staff_deactivate.html",
+        member=check.member,
+        ask=msg.STAFF_DEACTIVATE_ASK.format(role=check.role_name, name=name),
+        warning=check.warning,
+        effect=msg.STAFF_DEACTIVATE_EFFECT.format(name=name),
+        holds=msg.STAFF_DEACTIVATE_HOLDS.format(name=name, n=check.load) if check.load else None,
+    )
+
+
 @bp.post("/staff/<int:staff_id>/deactivate")
 @form_on("dashboard.staff")
 def staff_deactivate(staff_id: int) -> Any:
+    """Only the confirm page's form (confirm=1) deactivates; anything else goes to that page."""
+    if request.form.get("confirm") != "1":
+        return redirect(url_for("dashboard.staff_deactivate_ask", staff_id=staff_id), code=303)
     return _set_active(staff_id, False)
 
 
