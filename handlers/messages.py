@@ -16,7 +16,7 @@ INTENT_NAMES = {
     "repair": "物业报修",
     "mediation": "矛盾调解",
     "legal_consult": "法律咨询",
-    "job_fair": "就业服务",
+    "job_fair": "招聘求职",
     "hazard": "安全隐患",
     "hardship": "困难帮扶",
     "social_security": "社保医保",

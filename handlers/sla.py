@@ -31,7 +31,7 @@ from handlers.lifecycle import record
 from handlers.notices import notify
 from handlers.ports import Context, Deadlines, Policy
 from handlers.tickets import assignee_label
-from handlers.times import human_duration
+from handlers.times import clock_text, human_duration
 from storage.models import SlaNotice, Ticket
 from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
@@ -102,11 +102,11 @@ class SlaClock:
 
     @property
     def text(self) -> str:
-        """ "距接单时限还剩 35分钟" / "接单已超时 2小时"."""
+        """ "距接单时限还剩 35分钟" / "接单已超时 1小时25分" (whole units, no decimals)."""
         what = msg.SLA_WHAT[self.deadline]
         if self.overdue:
-            return msg.SLA_OVER.format(what=what, over=human_duration(-self.left))
-        return msg.SLA_LEFT.format(what=what, left=human_duration(self.left))
+            return msg.SLA_OVER.format(what=what, over=clock_text(-self.left))
+        return msg.SLA_LEFT.format(what=what, left=clock_text(self.left))
 
 
 def due_times(ticket: Ticket, policy: Policy) -> tuple[datetime | None, datetime | None]:

@@ -66,11 +66,26 @@ def human_duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() / 60 + 0.5)
     if minutes < 60:
         return f"{max(minutes, 1)}分钟"
+    # Rounded to one decimal before choosing how to write it: 119 minutes are "2小时", not "2.0小时".
     if minutes < 48 * 60:
-        hours = minutes / 60
+        hours = round(minutes / 60, 1)
         return f"{hours:.0f}小时" if hours == int(hours) else f"{hours:.1f}小时"
-    days = minutes / 1440
+    days = round(minutes / 1440, 1)
     return f"{days:.0f}天" if days == int(days) else f"{days:.1f}天"
+
+
+def clock_text(delta: timedelta) -> str:
+    """ "35分钟", "1小时25分", "20小时", "2天3小时" — a countdown (the SLA clock) in whole
+    minutes, hours and days, never a decimal."""
+    minutes = max(int(delta.total_seconds() / 60 + 0.5), 1)
+    if minutes < 60:
+        return f"{minutes}分钟"
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours}小时{rest}分" if rest else f"{hours}小时"
+    days, rest = divmod(minutes, 24 * 60)
+    hours = rest // 60
+    return f"{days}天{hours}小时" if hours else f"{days}天"
 
 
 def minutes_text(value: float | None) -> str:

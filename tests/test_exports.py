@@ -105,7 +105,10 @@ def test_csv_goes_to_stdout_with_chinese_headers_masked_phones_and_no_formulas(t
     assert first["登记时间（UTC+08:00）"] == "2026-11-23 09:00"  # local, not UTC
     assert (first["类型"], first["状态"], first["负责人"]) == ("物业报修", "已派单", "张师傅")
     # The command line runs on the real clock: the ticket is days past its deadline by now.
-    assert re.fullmatch(r"(距接单时限还剩|接单已超时) [\d.]+(分钟|小时|天)", first["时限"])
+    # Whole units (finding 24): "6天20小时", "1小时25分", "35分钟", never a decimal.
+    assert re.fullmatch(
+        r"(距接单时限还剩|接单已超时) \d+(分钟|小时|天)(\d+(分|小时))?", first["时限"]
+    )
     assert by_number["2"]["内容（电话已打码）"] == "'@室友半夜吵闹"
     assert by_number["3"]["内容（电话已打码）"] == "'-12栋水管漏水"
     # Nobody is on duty for mediation yet: the grid workers' ticket waits, unassigned.

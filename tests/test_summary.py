@@ -167,7 +167,7 @@ def test_the_text_reads_well_and_fits_one_message(week47: Any) -> None:
         "2026-W47（11月16日—11月22日）",
         # Deliberate change (issue 15): 办结率 counts this week's new tickets, 本周共办结 every
         # ticket resolved this week; the text names both, so they no longer seem to disagree.
-        "新收诉求6件（物业报修3，矛盾调解1，法律咨询1，就业服务1），取消1件。",
+        "新收诉求6件（物业报修3，矛盾调解1，法律咨询1，招聘求职1），取消1件。",
         "办结率40%（新收5件已办结2件），响应率40%，解决率50%，满意率67%。",
         "本周共办结4件（含往周诉求），首次响应中位3小时，办结用时中位38.5小时。",
         "回访5件，回复4件（80%），平均3.7分，1件未回复（不计入满意）。",
