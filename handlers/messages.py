@@ -475,7 +475,7 @@ CHART_NO_DATA = "暂无数据"
 OVERVIEW_CHARTS = {
     "volume": "近12周每周新收诉求（按类型）",
     "volume_empty": "诉求",
-    "resolution": "办结用时（小时）",
+    "resolution": "办结用时与首次响应（{unit}）",
     "median_resolution": "办结用时中位数",
     "median_first_response": "首次响应中位数",
     "satisfaction": "满意率与解决率（%）",
@@ -486,7 +486,8 @@ OVERVIEW_CHARTS = {
 BUILDINGS_CHARTS = {
     "requests": "各楼栋诉求数",
     "open": "在办",
-    "done": "已办结等",
+    "done": "已办结",
+    "cancelled": "已取消",
     "beds": "各楼栋床位与登记住户",
     "residents": "登记住户",
     "empty_beds": "空床位",
@@ -956,3 +957,7 @@ STAFF_LAST_LIAISON = (
     "超时督办也没有人收到，直到有新的{role}上岗。请先添加或恢复一位{role}。"
 )
 DASHBOARD_STAFF_ALREADY_INACTIVE = "{name} 已经停用了。"
+# The overview's resolution chart: minutes while the medians are small, else hours.
+UNIT_MINUTES = "分钟"
+UNIT_HOURS = "小时"
+OVERVIEW_RESOLUTION_CAPTION = "办结用时与首次响应（中位数，{unit}）"

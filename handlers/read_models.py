@@ -787,8 +787,9 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     """
     living = uow.buildings.residents_per_building()
     tickets = uow.tickets.per_building(not_intents=SENSITIVE_INTENTS)
-    requests = {name: n for name, (n, _) in tickets.items()}
-    open_requests = {name: active for name, (_, active) in tickets.items()}
+    requests = {name: n for name, (n, _, _) in tickets.items()}
+    open_requests = {name: active for name, (_, active, _) in tickets.items()}
+    cancelled = {name: gone for name, (_, _, gone) in tickets.items()}
     rows = []
     known = set()
     for building in uow.buildings.list():
@@ -805,6 +806,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
                 "occupancy": round(count / capacity, 4) if capacity else None,
                 "requests": requests.get(building.name, 0),
                 "open_requests": open_requests.get(building.name, 0),
+                "cancelled_requests": cancelled.get(building.name, 0),
             }
         )
     for name in sorted((set(requests) | {b for b in living if b}) - known):
@@ -820,6 +822,7 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
                 "occupancy": None,
                 "requests": requests.get(name, 0),
                 "open_requests": open_requests.get(name, 0),
+                "cancelled_requests": cancelled.get(name, 0),
             }
         )
     rows.sort(key=lambda row: place_sort_key(str(row["name"])))  # "3栋" before "12栋"

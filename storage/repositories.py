@@ -409,17 +409,19 @@ class TicketRepository:
         )
         return [str(name) for (name,) in rows]
 
-    def per_building(self, not_intents: Collection[str] = ()) -> dict[str, tuple[int, int]]:
-        """{building: (tickets, active tickets)}, leaving out the kinds in `not_intents`."""
+    def per_building(self, not_intents: Collection[str] = ()) -> dict[str, tuple[int, int, int]]:
+        """{building: (tickets, active tickets, cancelled tickets)}, leaving out the kinds in
+        `not_intents`."""
         query = select(
             Ticket.building,
             func.count(),
             func.sum(case((Ticket.status.in_(ACTIVE_STATUSES), 1), else_=0)),
+            func.sum(case((Ticket.status == TicketStatus.CANCELLED, 1), else_=0)),
         ).where(Ticket.building.is_not(None))
         rows = self.session.execute(
             _filtered(query, not_intents=not_intents).group_by(Ticket.building)
         )
-        return {str(b): (int(n), int(active or 0)) for b, n, active in rows}
+        return {str(b): (int(n), int(active or 0), int(gone or 0)) for b, n, active, gone in rows}
 
     def count(
         self,

@@ -477,6 +477,7 @@ def test_buildings_overview_counts_rooms_residents_and_requests(
         "occupancy": 0.2,
         "requests": 1,
         "open_requests": 1,
+        "cancelled_requests": 0,  # added: the buildings chart shows them apart (finding 25)
     }
     assert rows["8栋"]["imported"] is False and rows["8栋"]["requests"] == 1
     assert [(r["label"], len(r["residents"])) for r in detail["rooms"]] == [

@@ -334,3 +334,114 @@ def test_no_warning_while_a_colleague_is_on_duty_and_a_stronger_one_with_nobody_
     alone = text_of(operator.get(f"/dashboard/staff/{second}/deactivate"))
     assert "王师傅是目前唯一在岗的物业管家，支部联络员也没有人在岗" in alone
     assert "将无人接收" in alone
+
+
+# --- 24. the SLA clock in whole units; one name for job_fair --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (0.2, "1分钟"),
+        (35, "35分钟"),
+        (85, "1小时25分"),
+        (119.6, "2小时"),
+        (1235, "20小时35分"),
+        (1439.7, "1天"),
+        (1745, "1天5小时"),
+        (9840, "6天20小时"),
+    ],
+)
+def test_the_sla_clock_counts_in_whole_units(minutes: float, text: str) -> None:
+    from datetime import timedelta
+
+    from handlers.times import clock_text, human_duration
+
+    assert clock_text(timedelta(minutes=minutes)) == text
+    assert ".0" not in human_duration(timedelta(minutes=minutes))  # never "2.0小时"
+
+
+def test_job_fair_has_the_menus_name_everywhere(operator: Any, sheli: Any, person: Any) -> None:
+    hire(sheli, "employment_liaison", "孙专员", "o_jobs")
+    assert msg.INTENT_NAMES["job_fair"] == msg.MENU_LABELS["JOBS"] == "招聘求职"
+    reply = person("o_res").say("我想找份电工的工作，帮我找找")
+    assert "招聘求职 #1" in reply and "就业服务 #" not in reply
+    listed = text_of(operator.get("/dashboard/tickets"))
+    assert '<option value="job_fair" >招聘求职</option>' in listed.replace("  ", " ")
+    assert "就业服务</option>" not in listed
+
+
+# --- 25. the overview's charts: minutes when small, readable ticks, a clear legend ----------
+
+
+def ticks(svg: str) -> list[str]:
+    """The axis labels, bottom to top (one fill each: the axis colour)."""
+    return re.findall(r'<text[^>]*text-anchor="end" fill="#888">([^<]*)</text>', svg)
+
+
+def test_gridlines_fall_on_readable_steps() -> None:
+    from bot.dashboard import charts
+
+    assert [charts.nice_step(v) for v in (0.3, 0.8, 2.6, 9.6, 12, 13, 21, 70)] == [
+        0.5,
+        1,
+        3,
+        10,
+        15,
+        15,
+        25,
+        80,
+    ]
+    small = charts.line_chart(["W1", "W2"], {"中位数": [20, 48]}, "t", value_unit="分钟")
+    assert ticks(str(small)) == ["0", "15", "30", "45", "60"]
+    assert "W2 中位数：48分钟" in str(small)
+    hours = charts.line_chart(["W1", "W2"], {"中位数": [3.2, 38.5]}, "t", value_unit="小时")
+    assert ticks(str(hours)) == ["0", "10", "20", "30", "40"]
+    bars = charts.bar_chart(["3栋", "5栋"], {"在办": [50, 3]}, "t")
+    assert ticks(str(bars)) == ["0", "15", "30", "45", "60"]
+    few = charts.bar_chart(["3栋"], {"在办": [1]}, "t")
+    assert ticks(str(few)) == ["0", "1", "2", "3", "4"]  # counts stay whole
+
+
+def test_the_resolution_chart_is_in_minutes_while_the_medians_are_small(
+    operator: Any, sheli: Any, person: Any, clock: Any
+) -> None:
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    steward = person("o_steward")
+    person("o_res").say("3栋502热水器坏了")
+    clock.advance(minutes=6)
+    steward.say("接单 1")
+    clock.advance(minutes=14)
+    steward.say("完成 1 换了加热棒")
+    page = text_of(operator.get("/dashboard/"))
+    assert "办结用时与首次响应（中位数，分钟）" in page
+    assert "办结用时中位数：20分钟" in page and "首次响应中位数：6分钟" in page
+    assert (
+        "小时" not in re.search(r'aria-label="办结用时与首次响应（分钟）".*?</svg>', page, re.S)[0]
+    )
+
+    person("o_res2").say("5栋101水龙头漏水")
+    clock.advance(hours=2)
+    steward.say("接单 2")
+    clock.advance(hours=8)
+    steward.say("完成 2 换了阀门")
+    page = text_of(operator.get("/dashboard/"))
+    assert "办结用时与首次响应（中位数，小时）" in page  # a median of 5小时10分: hours
+
+
+def test_the_buildings_chart_names_open_done_and_cancelled(
+    operator: Any, sheli: Any, person: Any
+) -> None:
+    hire(sheli, "property_steward", "李师傅", "o_steward")
+    person("o_a").say("3栋502热水器坏了")
+    person("o_b").say("3栋301水管漏水")
+    person("o_c").say("5栋101门锁坏了")
+    person("o_steward").say("完成 1 好了")
+    post(operator, "/dashboard/tickets/2/cancel", reason="重复登记")
+    page = text_of(operator.get("/dashboard/buildings"))
+    chart = re.search(r'aria-label="各楼栋诉求数".*?</svg>', page, re.S)
+    assert chart is not None
+    for name in ("在办", "已办结", "已取消"):
+        assert f">{name}</text>" in chart[0], name
+    assert "已办结等" not in page
+    assert "3栋 已办结：1" in chart[0] and "3栋 已取消：1" in chart[0] and "5栋 在办：1" in chart[0]

@@ -17,15 +17,24 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+# Gridline steps people read at a glance: whole numbers (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 25,
+# 30, 40, 50, 60, 80, 100, 150 …), and tenths or hundredths only below one.
+_STEPS = sorted(
+    {m * 10**e for e in (-2, -1) for m in (1, 2, 5)}
+    | {m * 10**e for e in range(0, 9) for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8) if m * 10**e >= 1}
+    - {1.5, 2.5}
+)
+GRIDLINES = 4
+
+
+def nice_step(value: float) -> float:
+    """The smallest readable gridline step at least `value` (a quarter of the axis)."""
+    return next((step for step in _STEPS if step >= value - 1e-9), _STEPS[-1])
+
+
 def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2, 5 × 10ⁿ)."""
-    if value <= 0:
-        return 1.0
-    step = 10 ** len(str(int(value))) / 10
-    for factor in (1, 2, 5, 10):
-        if value <= step * factor:
-            return step * factor
-    return value
+    """A round axis maximum at or above `value`: four gridlines of a readable step."""
+    return GRIDLINES * nice_step(value / GRIDLINES) if value > 0 else 1.0
 
 
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
@@ -39,24 +48,23 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
 
 
 def _text(x: float, y: float, text: str, anchor: str = "middle", **attrs: str) -> str:
+    attrs = {"fill": INK, **attrs}  # a colour given replaces the ink (never two fill attributes)
     extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
-    return (
-        f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" fill="{INK}"{extra}>'
-        f"{escape(text)}</text>"
-    )
+    return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
 
 
 def _axes(
     left: float, top: float, plot_w: float, plot_h: float, top_value: float, unit: str
 ) -> list[str]:
     parts = []
-    for i in range(5):
-        y = top + plot_h - plot_h * i / 4
+    for i in range(GRIDLINES + 1):
+        y = top + plot_h - plot_h * i / GRIDLINES
         parts.append(
             f'<line x1="{_num(left)}" y1="{_num(y)}" x2="{_num(left + plot_w)}" y2="{_num(y)}" '
             f'stroke="{GRID if i else AXIS}"/>'
         )
-        parts.append(_text(left - 6, y + 4, _num(top_value * i / 4) + unit, "end", fill=AXIS))
+        tick = _num(top_value * i / GRIDLINES)
+        parts.append(_text(left - 6, y + 4, tick + unit, "end", fill=AXIS))
     return parts
 
 
@@ -107,9 +115,9 @@ def bar_chart(
     top, height = 28 + extra, height + extra
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
-    # Counts get whole-number gridlines: a maximum divisible by the four gridline steps, with
-    # room above the tallest column for its total (so it never runs into the legend).
-    top_value = max(4, -(-(max(totals, default=0) + 1) // 4) * 4)
+    # Counts get whole-number gridlines of a readable step (1, 2, 5, 10, 15, 20 …), with room
+    # above the tallest column for its total (so it never runs into the legend).
+    top_value = max(4, _nice_max(max(totals, default=0) + 1))
     body = _axes(left, top, plot_w, plot_h, top_value, "")
     body += _legend(list(series), left, 14, width - right)
     slot = plot_w / max(len(labels), 1)
@@ -142,11 +150,14 @@ def line_chart(
     title: str,
     *,
     unit: str = "",
+    value_unit: str | None = None,
     fixed_max: float | None = None,
     width: int = 480,
     height: int = 220,
 ) -> Markup:
-    """Lines with dots; a None value leaves a gap (a week without data)."""
+    """Lines with dots; a None value leaves a gap (a week without data). `unit` follows the
+    axis ticks ("%"), `value_unit` each dot's value when pointed at ("分钟"; `unit` if None)."""
+    value_unit = unit if value_unit is None else value_unit
     left, right, bottom = 52, 12, 40
     extra = LEGEND_LINE * (_legend_lines(list(series), left, width - right) - 1)
     top, height = 28 + extra, height + extra
@@ -176,7 +187,8 @@ def line_chart(
         for i, x, y in points:
             body.append(
                 f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.5" fill="{colour}">'
-                f"<title>{escape(labels[i])} {escape(name)}：{_num(values[i] or 0)}{escape(unit)}"
+                f"<title>{escape(labels[i])} {escape(name)}："
+                f"{_num(values[i] or 0)}{escape(value_unit)}"
                 "</title></circle>"
             )
     if not present:

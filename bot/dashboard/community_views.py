@@ -246,7 +246,10 @@ def _buildings_charts(rows: list[dict[str, Any]]) -> dict[str, Markup]:
         [r["name"] for r in rows],
         {
             titles["open"]: [r["open_requests"] for r in rows],
-            titles["done"]: [r["requests"] - r["open_requests"] for r in rows],
+            titles["done"]: [
+                r["requests"] - r["open_requests"] - r["cancelled_requests"] for r in rows
+            ],
+            titles["cancelled"]: [r["cancelled_requests"] for r in rows],
         },
         titles["requests"],
     )

@@ -107,6 +107,18 @@ def _names() -> dict[str, Any]:
 # --- overview --------------------------------------------------------------------------------
 
 
+def resolution_unit(data: read_models.Overview) -> str:
+    """The resolution chart's unit: minutes while every weekly median is under two hours (a
+    20-minute median is not "0.3小时" near an axis of 0), else hours."""
+    medians = [
+        m
+        for s in data.weekly
+        for m in (s.median_resolution_minutes, s.median_first_response_minutes)
+        if m is not None
+    ]
+    return msg.UNIT_MINUTES if max(medians, default=0) < 120 else msg.UNIT_HOURS
+
+
 def _overview_charts(data: read_models.Overview) -> dict[str, Markup]:
     titles = msg.OVERVIEW_CHARTS
     labels = [s.week.split("-")[1] for s in data.weekly]
@@ -115,8 +127,12 @@ def _overview_charts(data: read_models.Overview) -> dict[str, Markup]:
         for intent in data.intents
     } or {titles["volume_empty"]: [0] * len(labels)}
 
-    def hours(value: float | None) -> float | None:
-        return None if value is None else round(value / 60, 1)
+    unit = resolution_unit(data)
+
+    def scaled(value: float | None) -> float | None:
+        if value is None:
+            return None
+        return round(value) if unit == msg.UNIT_MINUTES else round(value / 60, 1)
 
     def percent(value: float | None) -> float | None:
         return None if value is None else value * 100
@@ -127,14 +143,14 @@ def _overview_charts(data: read_models.Overview) -> dict[str, Markup]:
             labels,
             {
                 titles["median_resolution"]: [
-                    hours(s.median_resolution_minutes) for s in data.weekly
+                    scaled(s.median_resolution_minutes) for s in data.weekly
                 ],
                 titles["median_first_response"]: [
-                    hours(s.median_first_response_minutes) for s in data.weekly
+                    scaled(s.median_first_response_minutes) for s in data.weekly
                 ],
             },
-            titles["resolution"],
-            unit="h",
+            titles["resolution"].format(unit=unit),
+            value_unit=unit,
         ),
         "satisfaction": charts.line_chart(
             labels,
@@ -153,7 +169,12 @@ def _overview_charts(data: read_models.Overview) -> dict[str, Markup]:
 @bp.get("/")
 def overview() -> Any:
     data = current_sheli().read(read_models.overview)
-    return render_template("dashboard/overview.html", data=data, charts=_overview_charts(data))
+    return render_template(
+        "dashboard/overview.html",
+        data=data,
+        charts=_overview_charts(data),
+        resolution_caption=msg.OVERVIEW_RESOLUTION_CAPTION.format(unit=resolution_unit(data)),
+    )
 
 
 @bp.get("/api/overview")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,5 +201,52 @@ def test_the_tickets_list_keeps_numbers_scores_and_phones_whole(
         assert "招聘求职" in options and "就业服务" not in options
         kinds = page.locator('table.tickets td[data-label="类型"]').all_inner_texts()
         assert any("招聘求职" in k for k in kinds) and not any("就业服务" in k for k in kinds)
+    finally:
+        context.close()
+
+
+# --- findings 17 and 25: 停用 asks first; the overview's and buildings' charts ---------------
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_the_confirm_step_and_the_charts_read_well(
+    browser: Any, dashboard: Any, size: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    sheli, base = dashboard
+    context, page = open_as(browser, base, SIZES[size])
+    try:
+        page.goto(base + "/dashboard/")
+        fits(page, f"overview at {size}")
+        caption = page.locator("figure", has=page.locator("svg[aria-label^=办结用时]"))
+        expect(caption.locator("figcaption")).to_have_text(
+            re.compile(r"办结用时与首次响应（中位数，(分钟|小时)）")
+        )
+        axis = caption.locator('svg text[text-anchor="end"]').all_text_contents()
+        assert all(re.fullmatch(r"\d+", tick) for tick in axis), axis  # whole numbers
+        shoot(page, tmp_path / f"overview-{size}.png", SIZES[size])
+
+        page.goto(base + "/dashboard/buildings")
+        fits(page, f"buildings at {size}")
+        legend = page.locator('svg[aria-label="各楼栋诉求数"] text').all_text_contents()
+        assert {"在办", "已办结", "已取消"} <= set(legend) and "已办结等" not in legend
+        shoot(page, tmp_path / f"buildings-{size}.png", SIZES[size])
+
+        # 停用 the only branch liaison: a page asks, and warns; going back changes nothing.
+        page.goto(base + "/dashboard/staff")
+        row = page.locator("tr", has_text="李联络")
+        row.locator("[data-deactivate]").click()
+        expect(page.locator("h1")).to_have_text("停用支部联络员李联络？")
+        expect(page.locator("[data-warning]")).to_contain_text("李联络是唯一在岗的支部联络员！")
+        fits(page, f"confirm at {size}")
+        shoot(page, tmp_path / f"staff-deactivate-{size}.png", SIZES[size])
+        page.click("text=返回，不停用")
+        expect(page.locator("h1")).to_have_text("人员")
+        with sheli.uow() as uow:
+            assert all(s.active for s in uow.staff.list(role="branch_liaison"))
+        page.locator("tr", has_text="李联络").locator("[data-deactivate]").click()
+        page.click("text=确认停用")
+        expect(page.locator(".flash.ok")).to_contain_text("李联络 已停用")
     finally:
         context.close()
