@@ -31,15 +31,32 @@ SHOWN_EVENTS = 3
 # --- how residents see an event ---------------------------------------------------------------
 
 
+def _day_and_time(moment: datetime) -> str:
+    return msg.EVENT_WHEN.format(
+        month=moment.month,
+        day=moment.day,
+        weekday=msg.WEEKDAYS[moment.weekday()],
+        time=f"{moment.hour}:{moment.minute:02d}",
+    )
+
+
 def when(event: Event, policy: Policy) -> str:
     """ "11月28日（周六）9:00" in the site's time zone."""
+    return _day_and_time(to_local(event.starts_at, policy.timezone))
+
+
+def when_span(event: Event, policy: Policy) -> str:
+    """The start and, if set, the end in one style: "12月5日（周六）9:00–12:00", or
+    "12月5日（周六）9:00 至 12月6日（周日）12:00" across days."""
     start = to_local(event.starts_at, policy.timezone)
-    return msg.EVENT_WHEN.format(
-        month=start.month,
-        day=start.day,
-        weekday=msg.WEEKDAYS[start.weekday()],
-        time=f"{start.hour}:{start.minute:02d}",
-    )
+    if event.ends_at is None:
+        return _day_and_time(start)
+    end = to_local(event.ends_at, policy.timezone)
+    if end.date() == start.date():
+        return msg.EVENT_SPAN_SAME_DAY.format(
+            start=_day_and_time(start), end=f"{end.hour}:{end.minute:02d}"
+        )
+    return msg.EVENT_SPAN.format(start=_day_and_time(start), end=_day_and_time(end))
 
 
 def place_of(event: Event) -> str:

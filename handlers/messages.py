@@ -961,3 +961,6 @@ DASHBOARD_STAFF_ALREADY_INACTIVE = "{name} 已经停用了。"
 UNIT_MINUTES = "分钟"
 UNIT_HOURS = "小时"
 OVERVIEW_RESOLUTION_CAPTION = "办结用时与首次响应（中位数，{unit}）"
+# An event's start and end in one style (the dashboard's event page).
+EVENT_SPAN_SAME_DAY = "{start}–{end}"
+EVENT_SPAN = "{start} 至 {end}"

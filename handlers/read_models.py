@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
-from handlers.events import when
+from handlers.events import when, when_span
 from handlers.importing.events import openings_text
 from handlers.keywords import mask_phone, mask_phones_in
 from handlers.lifecycle import is_active
@@ -627,6 +627,7 @@ def event_json(
         "local_start": local_text(event.starts_at, policy.timezone),
         "local_start_stamp": local_stamp(event.starts_at, policy.timezone),
         "when": when(event, policy),
+        "when_span": when_span(event, policy),  # with the end, in the same style
         "place": event.place,
         "details": event.details,
         "openings": list(event.openings or []),

@@ -445,3 +445,33 @@ def test_the_buildings_chart_names_open_done_and_cancelled(
         assert f">{name}</text>" in chart[0], name
     assert "已办结等" not in page
     assert "3栋 已办结：1" in chart[0] and "3栋 已取消：1" in chart[0] and "5栋 在办：1" in chart[0]
+
+
+# --- 27. an event's time in one style --------------------------------------------------------
+
+
+def test_the_event_page_writes_start_and_end_in_one_style(operator: Any, sheli: Any) -> None:
+    from handlers.commands import SaveEvent
+
+    base = {"kind": "job_fair", "title": "招聘会", "place": "3栋一楼", "capacity": "20"}
+    same_day = sheli.handle(
+        SaveEvent({**base, "starts_at": "2026-12-05 09:00", "ends_at": "2026-12-05 12:00"})
+    )
+    two_days = sheli.handle(
+        SaveEvent({**base, "starts_at": "2026-12-05 19:00", "ends_at": "2026-12-06 12:30"})
+    )
+    open_ended = sheli.handle(SaveEvent({**base, "starts_at": "2026-12-05 09:00"}))
+
+    def shown(event: Any) -> str:
+        page = text_of(operator.get(f"/dashboard/events/{event.id}"))
+        found = re.search(r"<dd data-when>([^<]*)</dd>", page)
+        assert found is not None
+        return found.group(1)
+
+    assert shown(same_day) == "12月5日（周六）9:00–12:00"
+    assert shown(two_days) == "12月5日（周六）19:00 至 12月6日（周日）12:30"
+    assert shown(open_ended) == "12月5日（周六）9:00"
+    data = operator.get(f"/dashboard/api/events/{same_day.id}").get_json()
+    assert (
+        data["when_span"] == "12月5日（周六）9:00–12:00" and data["when"] == "12月5日（周六）9:00"
+    )
