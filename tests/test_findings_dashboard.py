@@ -475,3 +475,33 @@ def test_the_event_page_writes_start_and_end_in_one_style(operator: Any, sheli: 
     assert (
         data["when_span"] == "12月5日（周六）9:00–12:00" and data["when"] == "12月5日（周六）9:00"
     )
+
+
+# --- 29. a catch-up after the scheduler was down: one SLA message per person per tick --------
+
+
+def test_a_catch_up_after_downtime_tells_each_person_once_per_tick(
+    make_sheli: Any, clock: Any
+) -> None:
+    from collections import Counter
+
+    from bot.scheduler import run_due
+    from tests.test_sla import SECRETARY, staffed
+    from tests.wechat import outbox_rows
+
+    sheli, person = staffed(make_sheli)
+    for n in range(1, 7):  # six repairs and two quarrels, nobody accepts any
+        person(f"o_res{n}").say(f"{n}栋10{n}热水器坏了")
+    for n in range(7, 9):
+        person(f"o_res{n}").say(f"{n}栋20{n}隔壁宿舍天天半夜吵，说了也不听")
+    before = Counter(m.recipient for m in outbox_rows(sheli) if m.kind == "sla")
+    assert not before
+    clock.advance(hours=9)  # the scheduler was down: past the deadlines and their escalations
+    first = run_due(sheli)
+    assert len(first["sla"]) == 16  # each ticket: the breach and its escalation, recorded
+    told = Counter(m.recipient for m in outbox_rows(sheli) if m.kind == "sla")
+    assert told == {"o_steward": 1, "o_grid": 1, "o_liaison": 1, SECRETARY: 1}, told
+    clock.advance(minutes=1)
+    assert run_due(sheli)["sla"] == []
+    again = Counter(m.recipient for m in outbox_rows(sheli) if m.kind == "sla")
+    assert again == told  # the next tick says nothing new
