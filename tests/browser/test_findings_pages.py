@@ -1,7 +1,8 @@
 """What a tester met using the simulator and the dashboard on a phone (390×844) and a laptop
 (1366×900), in a real browser: the simulator's phone layout (finding 1), 停用 asks first
 (17), the tickets list never breaks a number, a score or a phone (24), the overview's charts
-(25). Screenshots go to pytest's temporary folder (`screenshot` fixture)."""
+(25). Screenshots go to pytest's temporary folder (`screenshot` fixture, tmp_path); run with
+--basetemp to look at them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 PHONE = {"width": 390, "height": 844}
-LANDSCAPE = {"width": 844, "height": 390}  # a phone turned sideways: the table, not cards
+LANDSCAPE = {"width": 844, "height": 390}  # a phone turned sideways (the tester's #2/3)
 LAPTOP = {"width": 1366, "height": 900}
 WIDTH = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 
@@ -30,8 +31,8 @@ def fits(page: Any, name: str) -> None:
 
 
 def one_line(locator: Any) -> None:
-    """The element's text sits on one line: all of its text's boxes share one top (a label
-    drawn before it by CSS, as on a phone's cards, is not part of its text)."""
+    """The element's text sits on one line: all of its text's boxes overlap vertically (a
+    label drawn before it by CSS, as on a phone's cards, is not part of its text)."""
     boxes = locator.evaluate(
         """(e) => {
           const range = document.createRange();
@@ -42,7 +43,7 @@ def one_line(locator: Any) -> None:
     )
     # Text of different sizes on one line has different tops, but the boxes overlap.
     first_top, first_bottom = boxes[0]
-    below = [top for top, _bottom in boxes if top >= first_bottom - 1 or _bottom <= first_top + 1]
+    below = [top for top, bottom in boxes if top >= first_bottom - 1 or bottom <= first_top + 1]
     assert not below, (locator, locator.inner_text(), boxes)
 
 
