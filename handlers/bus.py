@@ -10,6 +10,7 @@ from typing import Any
 
 from handlers import commands as cmd
 from handlers import (
+    communities,
     conversation,
     events,
     followup,
@@ -59,6 +60,8 @@ HANDLERS: dict[type, Handler] = {
     cmd.KeepPastWeeks: summary.keep_past_weeks,
     cmd.LabelMessage: review.label_message,
     cmd.AssignWaitingTickets: tickets.assign_waiting_duty,
+    cmd.AddCommunity: communities.add_community,
+    cmd.MoveBuilding: communities.move_building,
 }
 
 

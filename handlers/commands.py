@@ -155,6 +155,27 @@ class AddStaff:
     role: str  # a role key or its Chinese name
     name: str
     openid: str | None = None
+    community: str | None = None  # None: the site-wide pool
+
+
+@dataclass(frozen=True)
+class AddCommunity:
+    """A new community, or a new name, secretaries or state for one (`sheli community add`)."""
+
+    key: str
+    name: str | None = None
+    secretaries: tuple[str, ...] = ()
+    active: bool | None = None  # None: unchanged (a new one is active)
+
+
+@dataclass(frozen=True)
+class MoveBuilding:
+    """A building goes to another community; its open tickets only when `move_open`."""
+
+    building: str
+    community: str
+    move_open: bool = False
+    actor: Actor = Actor("operator", None, "cli")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from handlers import (
     cancels,
+    communities,
     corrections,
     events,
     floods,
@@ -63,6 +64,7 @@ from handlers.times import human_duration
 from handlers.turn import (
     AWAITING_CANCEL,
     AWAITING_CANCEL_CHOICE,
+    AWAITING_COMMUNITY,
     AWAITING_CORRECTION,
     AWAITING_ERASE,
     AWAITING_LOCATION,
@@ -80,6 +82,7 @@ from nlu.base import TICKET_INTENTS
 from nlu.places import building_of, public_facility
 from storage.errors import DuplicateMessage
 from storage.models import InboundMessage, Ticket
+from storage.states import DEFAULT_COMMUNITY
 from storage.uow import AbstractUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -292,12 +295,30 @@ def _linked(turn: Turn, pending: PendingRequest, reply: str) -> str:
     return reply
 
 
+def _continue_community(turn: Turn, pending: PendingRequest) -> str | None:
+    """Sheli asked which community the resident lives in; this message should say it. Asked
+    once: an answer it cannot place files the request all the same (the site-wide pool sees
+    it), and Sheli does not ask again."""
+    parsed, text = turn.parsed, turn.text
+    if (parsed and parsed.intent == "cancel") or text in _GIVE_UP_WORDS:
+        turn.forget()
+        return msg.INTAKE_CANCELLED
+    community = communities.from_answer(turn.uow, text)
+    if community is not None:
+        communities.settle(turn.resident, community)
+        said = msg.COMMUNITY_NOTED.format(name=community.name) + "\n"
+    else:
+        said = msg.COMMUNITY_NOT_RECOGNISED + "\n"
+    return _linked(turn, pending, said + _file_pending(turn, pending, pending.place))
+
+
 StateHandler = Callable[[Turn, Any], str | None]
 STATE_HANDLERS: dict[str, StateHandler] = {
     AWAITING_LOCATION: _continue_location,
     AWAITING_REQUEST: _continue_menu_request,
     AWAITING_CANCEL: cancels.confirm_cancel,
     AWAITING_ERASE: _erase_not_confirmed,
+    AWAITING_COMMUNITY: _continue_community,
     AWAITING_CORRECTION: corrections.correct_place,
     AWAITING_PROBLEM: _continue_at_place,
     AWAITING_CANCEL_CHOICE: cancels.choose_from_list,
@@ -381,6 +402,8 @@ def _request(turn: Turn, intent: str, place: str | None = None, chosen: bool = F
         )
         return msg.ASK_LOCATION
     reply = _open(turn, intent, text, location, phone, urgent, confidence)
+    if turn.row.ticket_id is None and turn.live_state(AWAITING_COMMUNITY) is not None:
+        return reply  # Sheli asked which community first: the rest comes with the ticket
     if from_room and (ticket := _opened(turn)) is not None:
         told = msg.LOCATION_FROM_BUILDING if facility else msg.LOCATION_FROM_ROOM
         reply += told.format(room=location, place=location)
@@ -413,8 +436,16 @@ def _open(
     refusal = floods.refuse_new_ticket(turn)
     if refusal is not None:
         return refusal
+    community = communities.known_for(uow, turn.resident, location)
+    if community is None and communities.should_ask(turn.resident):  # "你住在哪个小区？", once
+        pending = PendingRequest(
+            intent, text, phone, urgent, confidence, place=location, first_row=turn.row.id
+        )
+        turn.remember(AWAITING_COMMUNITY, pending)
+        return communities.question(uow, turn.resident, turn.now)
+    community = community or DEFAULT_COMMUNITY
     if location and intent in DEDUPE_INTENTS:
-        original = find_duplicate(uow, intent, location, text)
+        original = find_duplicate(uow, intent, location, text, community)
         if original is not None:
             link_duplicate(uow, turn.ctx, original, turn.resident, text)
             turn.row.ticket_id = original.id
@@ -431,6 +462,7 @@ def _open(
         phone=phone,
         urgent=urgent,
         confidence=confidence,
+        community=community,
     )
     turn.row.ticket_id = ticket.id
     if turn.live_state(AWAITING_CORRECTION) is not None:
@@ -690,9 +722,13 @@ def _on_click(turn: Turn) -> str:
 
 def _on_event(turn: Turn) -> str:
     event = (turn.inbound.event or "").lower()
-    if event == "subscribe":  # with or without a QR scene (turn.inbound.scene)
-        return msg.WELCOME.format(site=turn.site)
+    # A QR code's scene may name the resident's community (handlers/communities.py).
+    community = communities.on_follow(turn.uow, turn.resident, turn.inbound.scene)
+    if event == "subscribe":
+        return msg.WELCOME.format(site=community.name if community else turn.site)
     if event == "scan":  # a follower scanned a QR code again
+        if community is not None:
+            return msg.WELCOME_BACK_COMMUNITY.format(name=community.name)
         return msg.WELCOME_BACK
     if event == "click":
         return _on_click(turn)

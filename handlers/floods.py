@@ -64,7 +64,7 @@ def _tell_liaison_once(turn: Turn, window: timedelta) -> None:
     uow.values.set(key, started or now.isoformat(), now + window)
     if started is not None:
         return  # this flood was reported already
-    liaison = uow.staff.least_loaded(turn.policy.fallback_role)
+    liaison = uow.staff.least_loaded(turn.policy.fallback_role, turn.resident.community)
     if liaison is None or not liaison.openid:
         return
     latest = uow.tickets.list(resident_id=turn.resident.id, newest_first=True, limit=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from handlers import commands as cmd
 from handlers import messages as msg
+from handlers.communities import liaisons_of
 from handlers.keywords import VisitAnswer, visit_answer
 from handlers.lifecycle import record, set_followup, transition
 from handlers.masking import mask_personal
@@ -109,7 +110,7 @@ def _reopen_after_visit(
         reason = msg.VISIT_REASON_LOW_RATING.format(rating=answer.rating)
     reopen_ticket(uow, ctx, ticket, reason, actor, tell_owner=False)  # the reply says it
     label = assignee_label(ctx.policy, ticket)
-    for liaison in uow.staff.list(role=ctx.policy.fallback_role, active_only=True):
+    for liaison in liaisons_of(uow, ctx.policy, ticket.community):
         notify(
             uow,
             liaison.openid,

@@ -964,3 +964,30 @@ OVERVIEW_RESOLUTION_CAPTION = "办结用时与首次响应（中位数，{unit}�
 # An event's start and end in one style (the dashboard's event page).
 EVENT_SPAN_SAME_DAY = "{start}–{end}"
 EVENT_SPAN = "{start} 至 {end}"
+
+
+# --- many communities (issue 13) --------------------------------------------------------------
+
+ASK_COMMUNITY = "你住在哪个小区？回复序号或名称：\n{choices}"
+COMMUNITY_CHOICE = "{i}. {name}"
+COMMUNITY_NOTED = "好的，记下了：你住在{name}。"
+COMMUNITY_NOT_RECOGNISED = "没认出是哪个小区，先按本站登记，工作人员会和你核实。"
+WELCOME_BACK_COMMUNITY = "欢迎回到{name}！有事直接发文字或语音告诉我。" + MENU
+COMMUNITY_TAG = "【{name}】"
+COMMUNITY_SITE_POOL = "全站"
+COMMUNITY_UNKNOWN = "没有小区「{key}」。已有：{known}"
+COMMUNITY_BAD_KEY = (
+    "小区代号「{key}」不对：用小写英文字母开头，只含字母、数字、-、_，最多32个字符。"
+)
+COMMUNITY_BAD_NAME = "小区名称最多64个字。"
+COMMUNITY_BAD_SECRETARY = "书记的openid最多64个字符。"
+COMMUNITY_NAME_NEEDED = "新小区要有名称：--name 张舍家园"
+COMMUNITY_ADDED = "已添加小区 {key}（{name}）。"
+COMMUNITY_UPDATED = "已更新小区 {key}（{name}）。"
+COMMUNITY_NO_BUILDING = "没有楼栋「{name}」。"
+COMMUNITY_TICKET_MOVED = "{building}划入{new}，工单随楼栋从{old}转入{new}"
+COMMUNITY_BUILDING_MOVED = (
+    "{building} 已从 {old} 划入 {new}；在办工单留在原小区（要一起转，加 --move-open）。"
+)
+COMMUNITY_BUILDING_MOVED_WITH_TICKETS = "{building} 已从 {old} 划入 {new}，{n} 件在办工单一起转入。"
+COMMUNITY_NOT_YOURS = "#{n} 不是你所在小区的工单。"

@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 
 from handlers import commands as cmd
 from handlers import messages as msg
+from handlers.communities import liaisons_of, secretaries_of
 from handlers.lifecycle import record
 from handlers.notices import notify
 from handlers.ports import Context, Deadlines, Policy
 from handlers.tickets import assignee_label
 from handlers.times import clock_text, human_duration
-from storage.models import SlaNotice, Ticket
+from storage.models import SlaNotice, Staff, Ticket
 from storage.states import ACTIVE_STATUSES, TicketStatus
 from storage.uow import AbstractUnitOfWork
 
@@ -296,7 +297,9 @@ def send_sla_digests(
     first = pending[0][0].id
     pending = sorted(pending, key=lambda row: (row[1].id, row[0].id))
     staff = {member.id: member for member in uow.staff.list()}
-    liaisons = [s for s in staff.values() if s.role == policy.fallback_role and s.active]
+    # Each community's liaisons and secretaries (its own, else the site's), read once per tick.
+    liaisons: dict[str, list[Staff]] = {}
+    secretaries: dict[str, list[str]] = {}
     digests: dict[str, _Digest] = defaultdict(_Digest)
     for notice, ticket in pending:
         deadlines = policy.deadlines(ticket.intent, ticket.urgent)
@@ -325,7 +328,9 @@ def send_sla_digests(
                 ),
                 msg.SLA_DIGEST_OTHERS_ITEM.format(n=ticket.id, assignee=label, what=what),
             )
-            for liaison in liaisons:
+            if ticket.community not in liaisons:
+                liaisons[ticket.community] = liaisons_of(uow, policy, ticket.community)
+            for liaison in liaisons[ticket.community]:
                 if liaison.openid and (assignee is None or liaison.id != assignee.id):
                     digests[liaison.openid].others.append(item)
             continue
@@ -342,7 +347,9 @@ def send_sla_digests(
             ),
             msg.SLA_DIGEST_ESCALATED_ITEM.format(n=ticket.id, intent_name=intent_name, what=what),
         )
-        for openid in policy.summary_recipients:  # the branch secretary
+        if ticket.community not in secretaries:
+            secretaries[ticket.community] = secretaries_of(uow, policy, ticket.community)
+        for openid in secretaries[ticket.community]:  # the branch secretary
             digests[openid].escalated.append(item)
     told = {}
     for openid, digest in digests.items():

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime
 
 from handlers import commands as cmd
+from handlers import communities
 from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.ports import Context, Policy
@@ -56,8 +57,16 @@ def add_staff(
     openid = (command.openid or "").strip() or None
     if openid and uow.staff.by_openid(openid):
         raise Invalid(msg.STAFF_OPENID_TAKEN)
+    community = communities.require(uow, command.community).key if command.community else None
     staff = uow.staff.add(
-        Staff(name=name, role=role, openid=openid, active=True, created_at=ctx.now)
+        Staff(
+            name=name,
+            role=role,
+            openid=openid,
+            active=True,
+            created_at=ctx.now,
+            community=community,
+        )
     )
     code = None if openid else _new_bind_code(staff, ctx.policy, ctx.now)
     if openid:

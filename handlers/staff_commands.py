@@ -33,7 +33,8 @@ def _tasks(turn: Turn, command: Command) -> str:
     uow = turn.uow
     found = list(uow.tickets.list(assignee_id=staff.id, status=ACTIVE_STATUSES))
     if staff.role == turn.policy.fallback_role:  # the liaison also sees what nobody could take
-        found += [t for t in uow.tickets.list(status=TicketStatus.OPEN) if t.assignee_id is None]
+        waiting = uow.tickets.list(status=TicketStatus.OPEN, community=staff.community)
+        found += [t for t in waiting if t.assignee_id is None]
     if not found:
         return msg.TASKS_NONE
     lines = [msg.TASKS_HEADER.format(count=len(found))]

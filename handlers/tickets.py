@@ -12,6 +12,7 @@ import itertools
 from datetime import timedelta
 
 from handlers import commands as cmd
+from handlers import communities
 from handlers import messages as msg
 from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.keywords import mask_phone, mask_phones_in
@@ -22,7 +23,13 @@ from handlers.ports import Context, Policy
 from handlers.summary import forget_kept_week
 from nlu.places import building_of, same_place
 from storage.models import Resident, Staff, Ticket, TicketFollower
-from storage.states import ACTIVE_STATUSES, SENSITIVE_INTENTS, FollowUpState, TicketStatus
+from storage.states import (
+    ACTIVE_STATUSES,
+    DEFAULT_COMMUNITY,
+    SENSITIVE_INTENTS,
+    FollowUpState,
+    TicketStatus,
+)
 from storage.uow import AbstractUnitOfWork
 
 # Opening the same ticket's page again within this time does not add another "viewed" line.
@@ -56,11 +63,16 @@ def task_text(template: str, policy: Policy, ticket: Ticket, **extra: str) -> st
     )
 
 
-def pick_assignee(uow: AbstractUnitOfWork, policy: Policy, role: str) -> tuple[str, Staff | None]:
-    """The least-loaded staff member of `role`, else of the fallback role (branch liaison)."""
-    staff = uow.staff.least_loaded(role)
+def pick_assignee(
+    uow: AbstractUnitOfWork, policy: Policy, role: str, community: str | None = None
+) -> tuple[str, Staff | None]:
+    """The least-loaded staff member of `role`, else of the fallback role (branch liaison).
+
+    In a `community`: its own staff of the role, else the site-wide pool's (never another
+    community's); then the same for the branch liaison."""
+    staff = uow.staff.least_loaded(role, community)
     if staff is None and role != policy.fallback_role:
-        fallback = uow.staff.least_loaded(policy.fallback_role)
+        fallback = uow.staff.least_loaded(policy.fallback_role, community)
         if fallback is not None:
             return policy.fallback_role, fallback
     return role, staff
@@ -84,7 +96,7 @@ def assign_ticket(
     `keep_status`: a reopened ticket handed to a colleague stays reopened.
     """
     policy = ctx.policy
-    chosen_role, staff = pick_assignee(uow, policy, role)
+    chosen_role, staff = pick_assignee(uow, policy, role, ticket.community)
     ticket.role = chosen_role
     ticket.assignee_id = staff.id if staff else None
     ticket.assignee = staff
@@ -113,7 +125,7 @@ def assign_ticket(
         **({"wanted_role": role} if fell_back else {}),
     )
     if notify_assignee:
-        text = task_text(template, policy, ticket) + extra
+        text = communities.tag(uow, ticket, staff) + task_text(template, policy, ticket) + extra
         if fell_back:
             text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
         notify(uow, staff.openid, text, ctx.now, ticket=ticket)
@@ -144,8 +156,12 @@ def open_ticket(
     urgent: bool = False,
     confidence: float | None = None,
     template: str = msg.NOTIFY_NEW_TASK,
+    community: str | None = None,
 ) -> Ticket:
-    """Create ticket #n, record it and hand it to the right role (its staff get `template`)."""
+    """Create ticket #n, record it and hand it to the right role (its staff get `template`).
+
+    `community`: where it belongs (handlers/communities.py decides); None: where the resident
+    is known to live, else the site's default."""
     policy = ctx.policy
     ticket = Ticket(
         id=uow.tickets.next_number(),
@@ -159,6 +175,7 @@ def open_ticket(
         # A sensitive case is about a person: it is never grouped by building.
         building=None if intent in SENSITIVE_INTENTS else building_of(location),
         phone=phone or resident.phone,
+        community=community or resident.community or DEFAULT_COMMUNITY,
         confidence=confidence,
         created_at=ctx.now,
         followup_state=FollowUpState.NONE,
@@ -188,7 +205,7 @@ def informed_on_duty(
     assignee) can hear it in, with who that is."""
     found = []
     for role in policy.informed_roles(ticket.intent):
-        staff = uow.staff.least_loaded(role)
+        staff = uow.staff.least_loaded(role, ticket.community)
         if staff is not None and staff.id != ticket.assignee_id:
             found.append((role, staff))
     return found
@@ -244,7 +261,13 @@ def same_problem(
     return len(a & b) / min(len(a), len(b)) >= 0.5
 
 
-def find_duplicate(uow: AbstractUnitOfWork, intent: str, location: str, text: str) -> Ticket | None:
+def find_duplicate(
+    uow: AbstractUnitOfWork,
+    intent: str,
+    location: str,
+    text: str,
+    community: str = DEFAULT_COMMUNITY,
+) -> Ticket | None:
     """The open ticket that already covers this report: same intent, same spot, same problem.
 
     The spot is nlu.places.same_place: when both reports name a room, the same room ("1栋40号房"
@@ -287,8 +310,11 @@ def link_duplicate(
 
 
 def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
-    """Only the assignee or the branch liaison may act on a ticket."""
-    return ticket.assignee_id == staff.id or staff.role == policy.fallback_role
+    """Only the assignee or the branch liaison (of the ticket's community, or site-wide) may act
+    on a ticket."""
+    return ticket.assignee_id == staff.id or (
+        staff.role == policy.fallback_role and communities.serves(staff, ticket)
+    )
 
 
 def _ticket(uow: AbstractUnitOfWork, number: int) -> Ticket:
@@ -315,6 +341,14 @@ def _ticket_for(
     are the branch liaison, or it waits unassigned for their role."""
     ticket = _ticket(uow, number)
     staff = _acting_staff(uow, actor)
+    if (
+        staff is not None
+        and ticket.assignee_id != staff.id
+        and not communities.serves(staff, ticket)
+    ):
+        raise NotFound(
+            msg.NO_SUCH_TICKET.format(n=number)
+        )  # another community's: not theirs to see
     if (
         staff is not None
         and not can_act(policy, staff, ticket)
@@ -420,7 +454,7 @@ def transfer(command: cmd.TransferTicket, uow: AbstractUnitOfWork, ctx: Context)
 def _refuse_same_hands(uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, role: str) -> None:
     """A transfer that would leave the ticket where it is (same role, same person, or still
     nobody) is refused before anything is written: nobody is told of a move that is none."""
-    chosen_role, staff = pick_assignee(uow, policy, role)
+    chosen_role, staff = pick_assignee(uow, policy, role, ticket.community)
     if chosen_role != ticket.role or (staff.id if staff else None) != ticket.assignee_id:
         return
     if ticket.assignee is None:
@@ -460,7 +494,7 @@ def assign_waiting(uow: AbstractUnitOfWork, ctx: Context) -> list[int]:
     the usual task notice, the residents hear who has it. Returns the ticket numbers."""
     policy, assigned = ctx.policy, []
     for ticket in uow.tickets.waiting_unassigned():
-        _role, staff = pick_assignee(uow, policy, ticket.role)
+        _role, staff = pick_assignee(uow, policy, ticket.role, ticket.community)
         if staff is None:
             continue  # still nobody: nothing is written
         assign_ticket(
@@ -720,7 +754,7 @@ def forward_to_staff(
     masked, and go into the trail as `event` ("resident_reply": an answer to staff,
     "resident_added": 补充 or chasing it). Returns who was told (None: nobody is on duty)."""
     staff = ticket.assignee if ticket.assignee and ticket.assignee.active else None
-    staff = staff or uow.staff.least_loaded(ctx.policy.fallback_role)
+    staff = staff or uow.staff.least_loaded(ctx.policy.fallback_role, ticket.community)
     record(uow, ticket, event, resident_actor(resident), ctx.now, text[:1000])
     if staff is not None and staff.openid:
         body = template.format(n=ticket.id, text=mask_personal(text))

@@ -83,6 +83,7 @@ AWAITING_CANCEL = "awaiting_cancel"  # 「确认取消 #4（…）吗？回复�
 AWAITING_ERASE = "awaiting_erase"  # 「…回复「确认注销」」
 AWAITING_CORRECTION = "awaiting_correction"  # 「地点按你的住址3栋502登记；不在这里的话…」
 AWAITING_CANCEL_CHOICE = "awaiting_cancel_choice"  # 「要取消哪一单？请回复「取消 编号」：…」
+AWAITING_COMMUNITY = "awaiting_community"  # 「你住在哪个小区？」 (asked once, issue 13)
 
 Pending = PendingRequest | PendingCancel | PendingCancelChoice | PendingErase | PendingCorrection
 # The dataclass each state's data is stored as.
@@ -94,6 +95,7 @@ PENDING_TYPES: dict[str, type[Pending]] = {
     AWAITING_CANCEL: PendingCancel,
     AWAITING_ERASE: PendingErase,
     AWAITING_CORRECTION: PendingCorrection,
+    AWAITING_COMMUNITY: PendingRequest,
 }
 
 

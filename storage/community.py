@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
+from storage.states import DEFAULT_COMMUNITY
 
 
 class EventKind(enum.StrEnum):
@@ -73,13 +74,33 @@ class SignUp(Base):
     event: Mapped[Event] = relationship(back_populates="sign_ups")
 
 
+class Community(Base):
+    """A 集宿区 of the site: its buildings, staff, residents and tickets carry its key.
+
+    A site that never declares one has only `default`, and nothing else changes for it.
+    """
+
+    __tablename__ = "communities"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # Openids of its branch secretaries: they get its weekly summary and its SLA escalations.
+    secretaries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
 class Building(Base):
     __tablename__ = "buildings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # As residents write it and as tickets.building stores it: "3栋", "B区2幢", "6号楼".
+    # Unique in the site: a building belongs to one community.
     name: Mapped[str] = mapped_column(String(32), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+    community: Mapped[str] = mapped_column(
+        String(32), default=DEFAULT_COMMUNITY, server_default=DEFAULT_COMMUNITY, index=True
+    )
 
     rooms: Mapped[list[Room]] = relationship(
         back_populates="building", order_by="Room.label", cascade="all, delete-orphan"

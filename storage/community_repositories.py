@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage.community import (
     AllianceUnit,
     Building,
+    Community,
     Event,
     Room,
     SignUp,
@@ -18,7 +19,8 @@ from storage.community import (
     TicketHelper,
     Volunteer,
 )
-from storage.models import Resident
+from storage.models import Resident, Staff, Ticket
+from storage.states import ACTIVE_STATUSES, DEFAULT_COMMUNITY
 
 
 class EventRepository:
@@ -374,3 +376,81 @@ class ResourceRepository:
             select(TicketHelper.volunteer_id, func.count()).group_by(TicketHelper.volunteer_id)
         ).all()
         return {int(v): int(n) for v, n in rows}
+
+
+class CommunityRepository:
+    """The site's communities (issue 13)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, key: str) -> Community | None:
+        """The community with this key."""
+        return self.session.get(Community, key)
+
+    def add(self, community: Community) -> Community:
+        """Add a community."""
+        self.session.add(community)
+        self.session.flush()
+        return community
+
+    def list(self, active_only: bool = False) -> Sequence[Community]:
+        """Every community, `default` first, then by key."""
+        query = select(Community).order_by(Community.key != DEFAULT_COMMUNITY, Community.key)
+        if active_only:
+            query = query.where(Community.active.is_(True))
+        return self.session.scalars(query).all()
+
+    def names(self) -> dict[str, str]:
+        """{key: name} of every community (one small query; pages and notices label by it)."""
+        return {
+            key: name for key, name in self.session.execute(select(Community.key, Community.name))
+        }
+
+    def active_count(self) -> int:
+        """How many communities are active: with one, nothing is ever asked or narrowed."""
+        return int(
+            self.session.scalar(
+                select(func.count()).select_from(Community).where(Community.active.is_(True))
+            )
+            or 0
+        )
+
+    def of_building(self, name: str) -> str | None:
+        """The community of the building called `name`, if the building is known."""
+        return self.session.scalar(select(Building.community).where(Building.name == name))
+
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """{key: (buildings, staff, residents)} in three grouped queries."""
+        found: dict[str, list[int]] = {}
+        for position, (column, model) in enumerate(
+            (
+                (Building.community, Building),
+                (Staff.community, Staff),
+                (Resident.community, Resident),
+            )
+        ):
+            query = select(column, func.count()).group_by(column)
+            if model is Staff:
+                query = query.where(Staff.active.is_(True))
+            if model is Resident:
+                query = query.where(Resident.erased_at.is_(None))
+            for key, n in self.session.execute(query):
+                if key is not None:
+                    found.setdefault(str(key), [0, 0, 0])[position] = int(n)
+        return {key: (b, s, r) for key, (b, s, r) in found.items()}
+
+    def move_building(self, name: str, key: str, move_open: bool) -> Sequence[int]:
+        """Put the building in community `key`; with `move_open`, its active tickets follow.
+
+        Returns the numbers of the tickets moved (the caller records it on each trail)."""
+        self.session.execute(update(Building).where(Building.name == name).values(community=key))
+        if not move_open:
+            return ()
+        return self.session.scalars(
+            select(Ticket.id).where(
+                Ticket.building == name,
+                Ticket.status.in_(ACTIVE_STATUSES),
+                Ticket.community != key,
+            )
+        ).all()

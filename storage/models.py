@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base
-from storage.states import FollowUpState, MediaStatus, OutboxStatus
+from storage.states import DEFAULT_COMMUNITY, FollowUpState, MediaStatus, OutboxStatus
 
 
 class Resident(Base):
@@ -34,6 +34,10 @@ class Resident(Base):
     erased_at: Mapped[datetime | None]
     # The building of `room` (nlu.places.building_of), kept so building pages count in SQL.
     building: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The community they live in (a QR code they followed through, their building, or their
+    # answer to "你住在哪个小区？"); NULL until known. community_asked_at: Sheli asked once.
+    community: Mapped[str | None] = mapped_column(String(32), index=True)
+    community_asked_at: Mapped[datetime | None]
 
 
 class Staff(Base):
@@ -48,6 +52,9 @@ class Staff(Base):
     bind_code_hash: Mapped[str | None] = mapped_column(String(128))
     bind_code_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The community they serve; NULL: the site-wide pool, which takes a community's tickets of a
+    # role only where the community has nobody in it.
+    community: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Ticket(Base):
@@ -58,6 +65,8 @@ class Ticket(Base):
         Index("ix_tickets_followup_asked", "followup_state", "followup_asked_at"),
         # A staff member's open tickets (their load, their 任务 list).
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # A community's figures and pages read its tickets of a period.
+        Index("ix_tickets_community_created", "community", "created_at"),
     )
 
     # The ticket number residents and staff see as #<id>: on PostgreSQL from the sequence
@@ -73,6 +82,9 @@ class Ticket(Base):
     location: Mapped[str | None] = mapped_column(String(64))
     building: Mapped[str | None] = mapped_column(String(32), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
+    community: Mapped[str] = mapped_column(
+        String(32), default=DEFAULT_COMMUNITY, server_default=DEFAULT_COMMUNITY
+    )
     confidence: Mapped[float | None]
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(index=True)

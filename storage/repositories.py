@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select, text, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -247,9 +247,13 @@ class StaffRepository:
         """The staff member waiting to bind with this code."""
         return self.session.scalar(select(Staff).where(Staff.bind_code_hash == code_hash))
 
-    def list(self, role: str | None = None, active_only: bool = False) -> Sequence[Staff]:
-        """Staff ordered by role and name."""
+    def list(
+        self, role: str | None = None, active_only: bool = False, community: str | None = None
+    ) -> Sequence[Staff]:
+        """Staff ordered by role and name (of one community and the site-wide pool, when given)."""
         query = select(Staff).order_by(Staff.role, Staff.id)
+        if community is not None:
+            query = query.where(or_(Staff.community == community, Staff.community.is_(None)))
         if role:
             query = query.where(Staff.role == role)
         if active_only:
@@ -265,9 +269,12 @@ class StaffRepository:
         ).all()
         return {int(staff_id): int(count) for staff_id, count in rows if staff_id is not None}
 
-    def least_loaded(self, role: str) -> Staff | None:
+    def least_loaded(self, role: str, community: str | None = None) -> Staff | None:
         """The active, bound staff member of `role` with the fewest active tickets (one query:
-        each candidate's load counted on the (assignee, status) index)."""
+        each candidate's load counted on the (assignee, status) index).
+
+        With a `community`: its own staff first; the site-wide pool (staff with no community)
+        only where it has nobody in the role; never another community's staff."""
         load = (
             select(func.count())
             .select_from(Ticket)
@@ -275,10 +282,14 @@ class StaffRepository:
             .scalar_subquery()
         )
         with self.session.no_autoflush:  # a ticket being opened is written once it is assigned
+            query = select(Staff).where(
+                Staff.role == role, Staff.active.is_(True), Staff.openid.is_not(None)
+            )
+            if community is None:
+                return self.session.scalars(query.order_by(load, Staff.id).limit(1)).first()
             return self.session.scalars(
-                select(Staff)
-                .where(Staff.role == role, Staff.active.is_(True), Staff.openid.is_not(None))
-                .order_by(load, Staff.id)
+                query.where(or_(Staff.community == community, Staff.community.is_(None)))
+                .order_by(Staff.community.is_(None), load, Staff.id)
                 .limit(1)
             ).first()
 
@@ -329,6 +340,7 @@ class TicketRepository:
         until: datetime | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        community: str | None = None,
     ) -> Sequence[Ticket]:
         """Tickets matching every given filter."""
         query = _filtered(
@@ -341,6 +353,7 @@ class TicketRepository:
             building=building,
             since=since,
             until=until,
+            community=community,
         )
         query = query.order_by(Ticket.id.desc() if newest_first else Ticket.id)
         if limit:
@@ -361,6 +374,7 @@ class TicketRepository:
         until: datetime | None = None,
         overdue: bool = False,
         not_intents: Collection[str] = (),
+        community: str | None = None,
     ) -> tuple[Sequence[Ticket], bool]:
         """One page of the tickets matching every filter, newest first, and whether another
         page follows. The numbers are found first (the indexes answer that), then only the
@@ -377,6 +391,7 @@ class TicketRepository:
             until=until,
             overdue=overdue,
             not_intents=not_intents,
+            community=community,
         )
         found = list(
             self.session.scalars(
@@ -409,7 +424,9 @@ class TicketRepository:
         )
         return [str(name) for (name,) in rows]
 
-    def per_building(self, not_intents: Collection[str] = ()) -> dict[str, tuple[int, int, int]]:
+    def per_building(
+        self, not_intents: Collection[str] = (), community: str | None = None
+    ) -> dict[str, tuple[int, int, int]]:
         """{building: (tickets, active tickets, cancelled tickets)}, leaving out the kinds in
         `not_intents`."""
         query = select(
@@ -419,7 +436,7 @@ class TicketRepository:
             func.sum(case((Ticket.status == TicketStatus.CANCELLED, 1), else_=0)),
         ).where(Ticket.building.is_not(None))
         rows = self.session.execute(
-            _filtered(query, not_intents=not_intents).group_by(Ticket.building)
+            _filtered(query, not_intents=not_intents, community=community).group_by(Ticket.building)
         )
         return {str(b): (int(n), int(active or 0), int(gone or 0)) for b, n, active, gone in rows}
 
@@ -486,17 +503,21 @@ class TicketRepository:
         )
         return found[0] if found else None
 
-    def active_at(self, intent: str, location: str) -> Sequence[Ticket]:
-        """Active tickets of this intent at exactly this location, oldest first."""
+    def active_at(
+        self, intent: str, location: str, community: str | None = None
+    ) -> Sequence[Ticket]:
+        """Active tickets of this intent at exactly this location (in `community`, when given),
+        oldest first."""
         return (
             self.session.scalars(
-                select(Ticket)
-                .where(
-                    Ticket.intent == intent,
-                    Ticket.location == location,
-                    Ticket.status.in_(ACTIVE_STATUSES),
-                )
-                .order_by(Ticket.id)
+                _filtered(
+                    select(Ticket).where(
+                        Ticket.intent == intent,
+                        Ticket.location == location,
+                        Ticket.status.in_(ACTIVE_STATUSES),
+                    ),
+                    community=community,
+                ).order_by(Ticket.id)
             )
             .unique()
             .all()
@@ -750,9 +771,13 @@ def _filtered(
     until: datetime | None = None,
     overdue: bool = False,
     not_intents: Collection[str] = (),
+    community: str | None = None,
 ) -> Any:
     """`query` restricted to the tickets matching every given filter (each has an index).
-    `overdue`: active tickets with a breach told; `not_intents`: leave these kinds out."""
+    `overdue`: active tickets with a breach told; `not_intents`: leave these kinds out;
+    `community`: one community's tickets only."""
+    if community is not None:
+        query = query.where(Ticket.community == community)
     if isinstance(status, str):
         query = query.where(Ticket.status == status)
     elif status is not None:

@@ -34,6 +34,9 @@ DONE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 # figures exclude the same ones.
 SENSITIVE_INTENTS = ("hardship",)
 
+# The community every row belongs to on a site that declares none (issue 13: many communities).
+DEFAULT_COMMUNITY = "default"
+
 
 class FollowUpState(enum.StrEnum):
     """The follow-up visit (回访) of a ticket."""

@@ -13,7 +13,12 @@ from storage.access_repositories import (
     OperatorSessionRepository,
     WebhookNonceRepository,
 )
-from storage.community_repositories import BuildingRepository, EventRepository, ResourceRepository
+from storage.community_repositories import (
+    BuildingRepository,
+    CommunityRepository,
+    EventRepository,
+    ResourceRepository,
+)
 from storage.figures import FiguresRepository
 from storage.media_files import MediaFiles
 from storage.media_repository import AttachmentRepository
@@ -42,6 +47,7 @@ class AbstractUnitOfWork(abc.ABC):
     leases: LeaseRepository
     events: EventRepository
     buildings: BuildingRepository
+    communities: CommunityRepository
     resources: ResourceRepository
     nonces: WebhookNonceRepository
     login_throttle: LoginThrottleRepository
@@ -107,6 +113,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.leases = LeaseRepository(self.session)
         self.events = EventRepository(self.session)
         self.buildings = BuildingRepository(self.session)
+        self.communities = CommunityRepository(self.session)
         self.resources = ResourceRepository(self.session)
         self.nonces = WebhookNonceRepository(self.session)
         self.login_throttle = LoginThrottleRepository(self.session)
