@@ -117,8 +117,22 @@ def from_answer(uow: AbstractUnitOfWork, text: str) -> Community | None:
     for community in active:
         if text == community.key or community.name.lower() in text:
             return community
-    found = [c for c in active if len(text) >= 2 and text in c.name.lower()]
-    return found[0] if len(found) == 1 else None
+    # "张舍的", "住李舍那边": the community sharing the longest run of two or more characters
+    shared = {c.key: _longest_common_run(text, c.name.lower()) for c in active}
+    best = max(shared.values(), default=0)
+    found = [c for c in active if shared[c.key] == best]
+    return found[0] if best >= 2 and len(found) == 1 else None
+
+
+def _longest_common_run(a: str, b: str) -> int:
+    """The length of the longest string found in both `a` and `b`."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] not in b:
+                break
+            best = j - i
+    return best
 
 
 def settle(resident: Resident, community: Community) -> None:

@@ -273,13 +273,16 @@ def find_duplicate(
     The spot is nlu.places.same_place: when both reports name a room, the same room ("1栋40号房"
     and "1栋12号房" are two tickets); otherwise the same building and a public facility both
     name ("3栋楼道灯坏了", "三栋走廊的灯不亮"). A place with no building (a WeChat location
-    pin's label) matches only the same place, written the same way.
+    pin's label) matches only the same place, written the same way. Only tickets of the same
+    `community` count: "1栋" of two communities are two buildings.
     """
     building = building_of(location)
     if building is None:
-        candidates = uow.tickets.active_at(intent, location)
+        candidates = uow.tickets.active_at(intent, location, community)
         return next((t for t in candidates if same_problem(t.text, text, location)), None)
-    for ticket in uow.tickets.list(status=ACTIVE_STATUSES, intent=intent, building=building):
+    for ticket in uow.tickets.list(
+        status=ACTIVE_STATUSES, intent=intent, building=building, community=community
+    ):
         if same_place(ticket.location, location, ticket.text, text) and same_problem(
             ticket.text, text, ticket.location, location
         ):
@@ -334,11 +337,9 @@ def _acting_staff(uow: AbstractUnitOfWork, actor: cmd.Actor) -> Staff | None:
     return staff
 
 
-def _ticket_for(
-    uow: AbstractUnitOfWork, policy: Policy, actor: cmd.Actor, number: int
-) -> tuple[Ticket, Staff | None]:
-    """The ticket, if this actor may act on it: operators always; staff when it is theirs, they
-    are the branch liaison, or it waits unassigned for their role."""
+def _seen_by(uow: AbstractUnitOfWork, actor: cmd.Actor, number: int) -> tuple[Ticket, Staff | None]:
+    """Ticket #number and the staff member acting on it. Another community's ticket is "not
+    found" for its staff: they never see it (its assignee, a site-wide pool member, does)."""
     ticket = _ticket(uow, number)
     staff = _acting_staff(uow, actor)
     if (
@@ -346,9 +347,16 @@ def _ticket_for(
         and ticket.assignee_id != staff.id
         and not communities.serves(staff, ticket)
     ):
-        raise NotFound(
-            msg.NO_SUCH_TICKET.format(n=number)
-        )  # another community's: not theirs to see
+        raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
+    return ticket, staff
+
+
+def _ticket_for(
+    uow: AbstractUnitOfWork, policy: Policy, actor: cmd.Actor, number: int
+) -> tuple[Ticket, Staff | None]:
+    """The ticket, if this actor may act on it: operators always; staff when it is theirs, they
+    are the branch liaison, or it waits unassigned for their role."""
+    ticket, staff = _seen_by(uow, actor, number)
     if (
         staff is not None
         and not can_act(policy, staff, ticket)
@@ -616,8 +624,7 @@ def _talking_about(
 ) -> tuple[Ticket, Staff | None]:
     """The ticket staff may talk to (or call) its resident about: its assignee or the branch
     liaison (operators always); never a closed or cancelled one."""
-    ticket = _ticket(uow, number)
-    staff = _acting_staff(uow, actor)
+    ticket, staff = _seen_by(uow, actor, number)
     if staff is not None and not can_act(policy, staff, ticket):
         raise NotAllowed(refusal.format(n=number))
     if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
