@@ -147,6 +147,15 @@ def tag(uow: AbstractUnitOfWork, ticket: Ticket, staff: Staff | None) -> str:
     return msg.COMMUNITY_TAG.format(name=name_of(uow, ticket.community))
 
 
+def pool_reason(uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, staff: Staff) -> str:
+    """Why a site-wide pool member got a community's ticket: it has nobody in the role."""
+    if staff.community is not None or not many(uow):
+        return ""
+    return msg.NOTIFY_POOL_REASON.format(
+        community=name_of(uow, ticket.community), role=policy.role_name(staff.role)
+    )
+
+
 def serves(staff: Staff, ticket: Ticket) -> bool:
     """Whether a staff member may see and act on a ticket's community at all: their own, or
     any when they are in the site-wide pool."""

@@ -974,6 +974,7 @@ COMMUNITY_NOTED = "好的，记下了：你住在{name}。"
 COMMUNITY_NOT_RECOGNISED = "没认出是哪个小区，先按本站登记，工作人员会和你核实。"
 WELCOME_BACK_COMMUNITY = "欢迎回到{name}！有事直接发文字或语音告诉我。" + MENU
 COMMUNITY_TAG = "【{name}】"
+NOTIFY_POOL_REASON = "\n（{community}暂无{role}，由全站人员接手。）"
 COMMUNITY_SITE_POOL = "全站"
 COMMUNITY_UNKNOWN = "没有小区「{key}」。已有：{known}"
 COMMUNITY_BAD_KEY = (

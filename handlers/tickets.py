@@ -128,6 +128,7 @@ def assign_ticket(
         text = communities.tag(uow, ticket, staff) + task_text(template, policy, ticket) + extra
         if fell_back:
             text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
+        text += communities.pool_reason(uow, policy, ticket, staff)
         notify(uow, staff.openid, text, ctx.now, ticket=ticket)
 
 

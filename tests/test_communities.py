@@ -151,9 +151,9 @@ def test_nobody_in_the_role_falls_back_to_the_site_pool_and_says_which_community
         [
             ("o_a", Event("subscribe", "qrscene_community:lishe"), "李舍公寓"),
             ("o_a", "隔壁宿舍天天半夜打游戏大声吵，说了也不听", ["#1", "网格员赵网格员"]),
-            ("o_pool_grid", INBOX, only("【李舍公寓】【新任务 #1】")),
+            ("o_pool_grid", INBOX, only("【李舍公寓】【新任务 #1】", "李舍公寓暂无网格员")),
             ("o_b", "2栋的室友老是偷用我的东西还吵架", ["#2", "网格员钱网格员"]),
-            ("o_zs_grid", INBOX, only("【张舍家园】【新任务 #2】")),
+            ("o_zs_grid", INBOX, only("【张舍家园】【新任务 #2】", absent("暂无"))),
             ("o_pool_grid", INBOX, NOTHING),  # 张舍家园 has its own grid worker
         ]
     )
