@@ -84,4 +84,5 @@ def staff_json(staff: Staff, policy: Policy, load: int = 0) -> dict[str, Any]:
         "bound": staff.openid is not None,
         "active": staff.active,
         "open_tickets": load,
+        "community": staff.community,  # None: the site-wide pool (issue 13)
     }
