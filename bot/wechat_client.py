@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = (40001, 40014, 42001)
 # The account's menu, in the JSON the WeChat console and `menu/create` take.
 MENU_PATH = Path(__file__).resolve().parent / "menu.json"
+# Where a QR code's picture is fetched by its ticket (no access token); wechatpy's `qrcode.show`
+# hard-codes it, so it is `wechat.qrcode_show_url` here and tests point it at the fake API.
+QRCODE_SHOW_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode"
+
+
+@dataclass(frozen=True)
+class QRCode:
+    """A permanent QR code WeChat made: its ticket, the URL it encodes, and its picture."""
+
+    ticket: str
+    url: str
+    picture: bytes
+    content_type: str
 
 
 class DatabaseTokenStorage(SessionStorage):  # type: ignore[misc]
@@ -88,9 +102,11 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
         timeout: float,
         session: SessionStorage | None = None,
         token_wait: float | None = None,
+        qrcode_show_url: str = QRCODE_SHOW_URL,
     ):
         super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base_url.rstrip("/") + "/cgi-bin/"
+        self.qrcode_show_url = qrcode_show_url
         # How long to wait for another worker's fetch: its connect and read timeouts, and a bit.
         self.token_wait = token_wait if token_wait is not None else 2 * timeout + 1
 
@@ -105,6 +121,7 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
             api_base_url=str(config.require("wechat.api_base_url")),
             timeout=config.seconds("wechat.token_timeout"),
             session=DatabaseTokenStorage(session_factory, clock),
+            qrcode_show_url=str(config.get("wechat.qrcode_show_url") or QRCODE_SHOW_URL),
         )
 
     @property
@@ -179,6 +196,29 @@ class SheliWeChatClient(WeChatClient):  # type: ignore[misc]
             log.info("WeChat rejected the access token (%s); refreshing once", exc.errcode)
             params["access_token"] = self.refresh_access_token(stale)
             return super()._request(method, url_or_endpoint, **kwargs)
+
+    def permanent_qrcode(self, scene: str) -> QRCode:
+        """A permanent QR code whose scene string is `scene` (wechatpy's `qrcode.create`, then
+        its picture from `qrcode_show_url`). WeChatClientException says what failed."""
+        created = self.qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
+        )
+        ticket = str(created.get("ticket") or "")
+        if not ticket:
+            raise WeChatClientException(None, "qrcode/create gave no ticket", client=self)
+        try:
+            res = self._http.get(
+                self.qrcode_show_url, params={"ticket": ticket}, timeout=self.timeout
+            )
+            res.raise_for_status()
+        except requests.RequestException as exc:
+            raise WeChatClientException(
+                None, f"showqrcode failed: {exc.__class__.__name__}", client=self
+            ) from exc
+        content_type = res.headers.get("Content-Type", "").split(";")[0].strip()
+        if not content_type.startswith("image/") or not res.content:
+            raise WeChatClientException(None, "showqrcode gave no picture", client=self)
+        return QRCode(ticket, str(created.get("url") or ""), res.content, content_type)
 
 
 def load_menu(path: Path | None = None) -> dict[str, Any]:

@@ -992,3 +992,31 @@ COMMUNITY_BUILDING_MOVED = (
 )
 COMMUNITY_BUILDING_MOVED_WITH_TICKETS = "{building} 已从 {old} 划入 {new}，{n} 件在办工单一起转入。"
 COMMUNITY_NOT_YOURS = "#{n} 不是你所在小区的工单。"
+
+# --- communities: the command line, QR codes and imports (issue 13) ----------------------------
+
+CLI_COMMUNITY_LINE = (
+    "{key}  {name}  {state}  书记{secretaries}人  楼栋{buildings}  工作人员{staff}  居民{residents}"
+)
+CLI_COMMUNITY_ACTIVE = "启用"
+CLI_COMMUNITY_INACTIVE = "已停用"
+CLI_COMMUNITY_NONE = "还没有小区。用 sheli community add KEY --name 名称 添加。"
+CLI_STAFF_COMMUNITY = "  {community}"  # after a staff line, on a site of several communities
+CLI_QRCODE_SAVED = "已生成{name}（{key}）的永久二维码，图片存到 {path}"
+CLI_QRCODE_SCENE = "场景值：{scene}"
+CLI_QRCODE_URL = "二维码内容：{url}"
+CLI_QRCODE_LOCAL = (
+    "本地模式（没有设置 wechat.app_id），不生成二维码。\n"
+    "{name}（{key}）的场景值：{scene}\n"
+    "设置 wechat.app_id 和 app_secret 后再运行本命令，就会生成带这个场景值的永久二维码。"
+    "居民扫码关注（subscribe）或已关注后再扫（SCAN），就归入{name}，并按小区名称欢迎；"
+    "场景值对不上任何启用的小区时，按没有二维码处理（问一次住在哪个小区）。"
+)
+CLI_QRCODE_INACTIVE = "小区 {key}（{name}）已停用，扫它的二维码不会归入它。先用 sheli community add {key} --active 恢复。"
+CLI_QRCODE_FAILED = "微信没有生成二维码（{error}），什么也没保存。"
+CLI_QRCODE_CANNOT_SAVE = "存不了二维码图片 {path}（{error}）。"
+IMPORT_BUILDING_ELSEWHERE = (
+    "{building}属于小区 {current}，不是 {key}；导入不会改楼栋的小区，"
+    "要划过去请用 sheli community move-building {building} {key}"
+)
+IMPORT_BUILDING_TWO_COMMUNITIES = "{building}在第{other}行写的是小区 {other_key}，这里是 {key}"

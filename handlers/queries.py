@@ -29,6 +29,7 @@ def ticket_json(ticket: Ticket, policy: Policy, *, mask: bool = True) -> dict[st
         "assignee_id": ticket.assignee_id,
         "location": ticket.location,
         "building": ticket.building,
+        "community": ticket.community,  # issue 13: the community it belongs to
         "text": ticket.text,
         "phone": mask_phone(ticket.phone) if (mask and ticket.phone) else ticket.phone,
         "resident": ticket.resident_id,
@@ -84,4 +85,5 @@ def staff_json(staff: Staff, policy: Policy, load: int = 0) -> dict[str, Any]:
         "bound": staff.openid is not None,
         "active": staff.active,
         "open_tickets": load,
+        "community": staff.community,  # None: the site-wide pool (issue 13)
     }

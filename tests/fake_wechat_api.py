@@ -1,9 +1,10 @@
 """A fake WeChat API on 127.0.0.1 for tests that drive wechatpy's real client over HTTP.
 
 It issues access tokens, accepts customer-service (text, image, voice) and template messages and
-menus, records what it received, and can be told to fail the ways WeChat does: down (connection
-refused or HTTP 500), 40001 for every token, 45015 for chosen openids, 45047 for everyone, or slow
-(a message accepted but answered after the client gave up).
+menus, makes permanent QR codes (`qrcode/create`) and serves their pictures (`showqrcode`, which
+on WeChat lives on mp.weixin.qq.com), records what it received, and can be told to fail the ways
+WeChat does: down (connection refused or HTTP 500), 40001 for every token, 45015 for chosen
+openids, 45047 for everyone, or slow (a message accepted but answered after the client gave up).
 
 Its media store serves what users "sent" (`add_media`: real PNG or AMR bytes by media id, as
 `media/get` does), takes uploads (`media/upload`), and can fail a download: WeChat's error JSON
@@ -93,6 +94,10 @@ class FakeWeChatAPI:
     media_errcode: dict[str, int] = field(default_factory=dict)  # media id → error JSON instead
     media_outage: bool = False  # media/get answers HTTP 500
     media_latency: float = 0.0  # seconds media/get takes before answering
+    # Permanent QR codes made by `qrcode/create`: ticket → the request's JSON; `showqrcode`
+    # serves each one's picture (a real PNG) by its ticket, without an access token.
+    qrcodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    qrcode_errcode: int | None = None  # qrcode/create refuses (e.g. 48001: no permission)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -260,11 +265,30 @@ class FakeWeChatAPI:
             self.menus.append(data)
         return {"errcode": 0, "errmsg": "ok"}
 
+    def qrcode_create(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`qrcode/create`: a permanent string scene (QR_LIMIT_STR_SCENE) of 1 to 64 characters."""
+        if self.qrcode_errcode:
+            return {"errcode": self.qrcode_errcode, "errmsg": "fake qrcode refusal"}
+        scene = ((data.get("action_info") or {}).get("scene") or {}).get("scene_str")
+        if data.get("action_name") != "QR_LIMIT_STR_SCENE" or not 1 <= len(str(scene or "")) <= 64:
+            return {"errcode": 40053, "errmsg": "invalid action info"}
+        with self._lock:
+            ticket = f"TICKET-{next(self._numbers)}"
+            self.qrcodes[ticket] = data
+        return {"ticket": ticket, "url": f"http://weixin.qq.com/q/{ticket}"}
+
+    def qrcode_picture(self, ticket: str) -> bytes | None:
+        """The picture of the QR code with this ticket (None: no such ticket)."""
+        with self._lock:
+            known = ticket in self.qrcodes
+        return png_bytes(8, 8, (0, 0, 0)) if known else None
+
 
 _POSTS = {
     "/cgi-bin/message/custom/send": FakeWeChatAPI.custom_send,
     "/cgi-bin/message/template/send": FakeWeChatAPI.template_send,
     "/cgi-bin/menu/create": FakeWeChatAPI.menu_create,
+    "/cgi-bin/qrcode/create": FakeWeChatAPI.qrcode_create,
 }
 
 
@@ -314,6 +338,11 @@ def _handler(api: FakeWeChatAPI) -> type[BaseHTTPRequestHandler]:
                 if isinstance(answer, tuple):
                     return self._answer_file(*answer, query.get("media_id", ""))
                 return self._answer(status, answer)
+            if path == "/cgi-bin/showqrcode":  # mp.weixin.qq.com's, with no access token
+                picture = api.qrcode_picture(query.get("ticket", ""))
+                if picture is None:  # WeChat answers an unknown ticket with an HTTP 404
+                    return self._answer(404, {"errcode": 404, "errmsg": "no such ticket"})
+                return self._answer_file(picture, "image/png", query.get("ticket", ""))
             if path != "/cgi-bin/token":
                 return self._answer(404, {"errcode": 404, "errmsg": "not found"})
             self._answer(*api.issue_token(query))

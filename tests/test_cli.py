@@ -50,6 +50,7 @@ def test_staff_add_prints_a_bind_code_last(env: dict[str, str]) -> None:
             "bound": False,
             "active": True,
             "open_tickets": 0,
+            "community": None,
         }
     ]
 

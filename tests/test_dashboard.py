@@ -369,6 +369,7 @@ def test_staff_page_lists_roles_with_open_load(operator: Any, person: Any, sheli
             "bound": True,
             "active": True,
             "open_tickets": 1,
+            "community": None,
         }
     ]
 

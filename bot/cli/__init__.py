@@ -1,6 +1,6 @@
 """The `sheli` command line: one click group; its commands live in modules named after what
-they act on (serve, staff, tickets, summary, community data, outbox, menu, chat, dashboard, and
-`nlu` from nlu/cli.py).
+they act on (serve, staff, tickets, summary, community data, the site's communities, outbox, menu,
+chat, dashboard, and `nlu` from nlu/cli.py).
 
 Commands only translate: options in → `sheli.handle(command)` or `sheli.read(query)` → lines out.
 A refusal (NotFound, NotAllowed, Invalid) becomes one clear line on stderr and exit status 1,
@@ -15,7 +15,19 @@ from typing import Any
 
 import click
 
-from bot.cli import chat, community, dashboard, menu, outbox, review, serve, staff, summary, tickets
+from bot.cli import (
+    chat,
+    communities,
+    community,
+    dashboard,
+    menu,
+    outbox,
+    review,
+    serve,
+    staff,
+    summary,
+    tickets,
+)
 from bot.cli.common import Refusal
 from bot.config import ConfigError, load_config
 from handlers.errors import DomainError
@@ -69,6 +81,7 @@ for command in (
     community.events,
     community.rooms,
     community.resources,
+    communities.community,
     outbox.outbox,
     menu.menu,
     chat.chat,

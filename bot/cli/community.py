@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.common import echo_json, sheli_of
+from bot.cli.common import Refusal, echo_json, sheli_of
 from handlers import messages as msg
 from handlers import read_models
 from handlers.commands import ImportData
@@ -23,9 +23,7 @@ def import_file(ctx: click.Context, path: str, what: str) -> None:
     except ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(problem, err=True)
-        raise click.ClickException(
-            msg.CLI_IMPORT_REFUSED.format(path=path, n=len(rejected.problems))
-        ) from None
+        raise Refusal(msg.CLI_IMPORT_REFUSED.format(path=path, n=len(rejected.problems))) from None
     name = msg.IMPORT_KIND_NAMES.get(what, what)
     click.echo(msg.CLI_IMPORTED.format(path=path, what=name, result=result))
 
