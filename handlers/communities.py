@@ -16,7 +16,7 @@ from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.lifecycle import record
 from handlers.ports import Context, Policy
-from nlu.places import building_of
+from nlu.places import building_of, normalise_location
 from storage.community import Community
 from storage.models import Resident, Staff, Ticket
 from storage.states import DEFAULT_COMMUNITY
@@ -260,7 +260,8 @@ def move_building(command: cmd.MoveBuilding, uow: AbstractUnitOfWork, ctx: Conte
     """Put a building in another community. Its open tickets follow only with `move_open`, and
     each one's trail says so; otherwise they stay where they were opened."""
     community = require(uow, command.community)
-    building = uow.buildings.by_name(command.building)
+    name = normalise_location(command.building.strip())
+    building = uow.buildings.by_name(name + "栋" if name.isdigit() else name)
     if building is None:
         raise NotFound(msg.COMMUNITY_NO_BUILDING.format(name=command.building))
     before = building.community
