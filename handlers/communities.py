@@ -133,6 +133,13 @@ def tag(uow: AbstractUnitOfWork, ticket: Ticket, staff: Staff | None) -> str:
     return msg.COMMUNITY_TAG.format(name=name_of(uow, ticket.community))
 
 
+def visible_to(actor: cmd.Actor | None, ticket: Ticket) -> bool:
+    """Whether an actor may see a ticket at all as far as communities go: an operator limited
+    to one community (dashboard.users) sees only its tickets; anyone else, any (staff are
+    checked by `serves`)."""
+    return actor is None or actor.community is None or actor.community == ticket.community
+
+
 def serves(staff: Staff, ticket: Ticket) -> bool:
     """Whether a staff member may see and act on a ticket's community at all: their own, or
     any when they are in the site-wide pool."""

@@ -991,3 +991,10 @@ COMMUNITY_BUILDING_MOVED = (
 )
 COMMUNITY_BUILDING_MOVED_WITH_TICKETS = "{building} 已从 {old} 划入 {new}，{n} 件在办工单一起转入。"
 COMMUNITY_NOT_YOURS = "#{n} 不是你所在小区的工单。"
+
+
+# --- communities: the dashboard per community (issue 13) ---------------------------------------
+
+DASHBOARD_COMMUNITY_UNKNOWN = "没有小区「{key}」，显示的是全部小区。"
+DASHBOARD_STAFF_SITE_WIDE = "{name}属于全站人员，由全站管理员管理。"
+DASHBOARD_SITE_ONLY = "这一页是全站的，你的账号只管一个小区。"

@@ -20,6 +20,7 @@ def ticket_json(ticket: Ticket, policy: Policy, *, mask: bool = True) -> dict[st
     return {
         "id": ticket.id,
         "number": f"#{ticket.id}",
+        "community": ticket.community,
         "intent": ticket.intent,
         "status": ticket.status,
         "urgent": ticket.urgent,

@@ -317,9 +317,11 @@ def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
     )
 
 
-def _ticket(uow: AbstractUnitOfWork, number: int) -> Ticket:
+def _ticket(uow: AbstractUnitOfWork, number: int, actor: cmd.Actor | None = None) -> Ticket:
+    """Ticket #number; NotFound when there is none, or when `actor` is an operator limited to
+    another community (for them it is not there)."""
     ticket = uow.tickets.get(number)
-    if ticket is None:
+    if ticket is None or not communities.visible_to(actor, ticket):
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
     return ticket
 
@@ -339,7 +341,7 @@ def _ticket_for(
 ) -> tuple[Ticket, Staff | None]:
     """The ticket, if this actor may act on it: operators always; staff when it is theirs, they
     are the branch liaison, or it waits unassigned for their role."""
-    ticket = _ticket(uow, number)
+    ticket = _ticket(uow, number, actor)
     staff = _acting_staff(uow, actor)
     if (
         staff is not None
@@ -537,7 +539,7 @@ def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) 
     trail, once per `VIEW_QUIET` per operator. Anything the operator wrote into the trail in
     that time counts as a look too, so reloading the page, or coming back to it after acting
     on it, does not flood the trail with "viewed" lines."""
-    ticket = _ticket(uow, command.number)
+    ticket = _ticket(uow, command.number, command.actor)
     actor = command.actor.label
     since = ctx.now - VIEW_QUIET
     if any(e.actor == actor and e.at > since for e in uow.tickets.events(ticket.id)):
@@ -616,7 +618,7 @@ def _talking_about(
 ) -> tuple[Ticket, Staff | None]:
     """The ticket staff may talk to (or call) its resident about: its assignee or the branch
     liaison (operators always); never a closed or cancelled one."""
-    ticket = _ticket(uow, number)
+    ticket = _ticket(uow, number, actor)
     staff = _acting_staff(uow, actor)
     if staff is not None and not can_act(policy, staff, ticket):
         raise NotAllowed(refusal.format(n=number))
