@@ -16,6 +16,7 @@ from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.lifecycle import record
 from handlers.ports import Context, Policy
+from handlers.summary import forget_kept_week
 from nlu.places import building_of
 from storage.community import Community
 from storage.models import Resident, Staff, Ticket
@@ -255,6 +256,8 @@ def move_building(command: cmd.MoveBuilding, uow: AbstractUnitOfWork, ctx: Conte
             continue
         old = ticket.community
         ticket.community = community.key
+        # Its week's kept figures counted it in the old community.
+        forget_kept_week(uow, ctx.policy, ticket.created_at, [old, community.key])
         record(
             uow,
             ticket,

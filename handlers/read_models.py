@@ -24,6 +24,7 @@ from handlers.lifecycle import is_active
 from handlers.notices import residents_of
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
+from handlers.site_summary import Comparison, compare_communities
 from handlers.sla import SlaClock, countdown
 from handlers.summary import (
     BadWeek,
@@ -104,11 +105,27 @@ def summary_week(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
 
 
 def week_summary(
-    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None, community: str | None = None
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    label: str | None = None,
+    community: str | None = None,
 ) -> Summary:
-    """The weekly summary's figures for ISO week `label` (default: the last full week), of one
-    community's tickets when given."""
-    return compute_summary(uow, ctx.policy, _week(ctx, label), ctx.now, community=community)
+    """The weekly summary's figures for ISO week `label` (default: the last full week), of
+    one community's tickets when `community` is given (NotFound naming the known keys if there
+    is no such community), else of the whole site."""
+    week = _week(ctx, label)
+    key = communities.require(uow, community).key if community is not None else None
+    return compute_summary(uow, ctx.policy, week, ctx.now, community=key)
+
+
+def site_comparison(
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
+) -> Comparison | None:
+    """The active communities side by side for ISO week `label` (default: the last full
+    week); None on a site of one community."""
+    if not communities.many(uow):
+        return None
+    return compare_communities(uow, ctx.policy, _week(ctx, label), ctx.now)
 
 
 @dataclass
@@ -153,6 +170,8 @@ class Overview:
     weekly: list[Summary]
     buildings: list[tuple[str, int]]
     intents: list[str] = field(default_factory=list)
+    # This week's communities side by side; None on a site of one community.
+    communities: Comparison | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,6 +184,7 @@ class Overview:
             # week, and as long as there are late tickets): this_week and recent have them.
             "weekly": [_snapshot_free(s) for s in self.weekly],
             "buildings": [{"building": b, "tickets": n} for b, n in self.buildings],
+            "communities": self.communities.to_json() if self.communities else None,
         }
 
 
@@ -200,6 +220,13 @@ def overview(
         weekly=weekly,
         buildings=figures.buildings[:10],
         intents=intents,
+        # The communities side by side: the whole site's overview only (a narrowed one, above
+        # all a limited operator's, never shows the other communities).
+        communities=(
+            compare_communities(uow, policy, periods[-1], now)
+            if community is None and communities.many(uow)
+            else None
+        ),
     )
 
 

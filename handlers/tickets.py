@@ -805,7 +805,7 @@ def correct_location(command: cmd.CorrectLocation, uow: AbstractUnitOfWork, ctx:
         return msg.LOCATION_UNCHANGED.format(n=ticket.id, location=old)
     building = None if ticket.intent in SENSITIVE_INTENTS else building_of(location)
     if building != ticket.building:  # the week's kept figures counted it in the old building
-        forget_kept_week(uow, ctx.policy, ticket.created_at)
+        forget_kept_week(uow, ctx.policy, ticket.created_at, [ticket.community])
     ticket.location, ticket.building = location, building
     record(
         uow,

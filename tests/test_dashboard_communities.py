@@ -161,6 +161,9 @@ def test_a_limited_operators_figures_count_only_their_community(limited: Any) ->
     assert figures["open"] == 1
     assert figures["this_week"]["new_tickets"] == 1
     assert [b["building"] for b in figures["buildings"]] == ["3栋"]
+    assert figures["communities"] is None  # no other community's figures, not even compared
+    page = limited.get("/dashboard/").get_data(as_text=True)
+    assert "立和苑" not in page and "data-communities" not in page
 
 
 def test_the_sites_own_pages_are_refused_to_a_limited_operator(limited: Any) -> None:
@@ -216,6 +219,8 @@ def test_the_selector_narrows_every_list_and_is_kept(whole: Any) -> None:
     assert "张舍家园" in whole.get("/dashboard/tickets/1").get_data(as_text=True)
     assert numbers(whole, "?community=") == [2, 1]
     assert whole.get("/dashboard/api/overview").get_json()["open"] == 2
+    compared = whole.get("/dashboard/api/overview").get_json()["communities"]
+    assert compared is not None  # the whole site's overview compares the communities
 
 
 def test_an_unknown_community_in_the_selector_shows_the_whole_site(whole: Any) -> None:
