@@ -126,6 +126,7 @@ class Config:
         if isinstance(recipients, str):
             self.data["summary"]["recipients"] = [r.strip() for r in recipients.split(",") if r]
         self._check_roles()
+        self._check_dashboard_users()
         for key in COUNT_KEYS:
             value = self.get(key)
             if value is not None and (
@@ -149,6 +150,27 @@ class Config:
                     raise ConfigError(
                         f"inform.{intent}: unknown role {role!r} (known: {', '.join(roles)})"
                     )
+
+    def _check_dashboard_users(self) -> None:
+        """dashboard.users: a list of {username, password_hash, community (optional)}, each
+        username once (and not the one of dashboard.username)."""
+        users = self.get("dashboard.users") or []
+        if not isinstance(users, list):
+            raise ConfigError("dashboard.users: expected a list of {username, password_hash}")
+        seen = {str(self.get("dashboard.username") or "admin")}
+        for i, user in enumerate(users):
+            where = f"dashboard.users[{i}]"
+            if not isinstance(user, dict) or set(user) - {"username", "password_hash", "community"}:
+                raise ConfigError(f"{where}: expected username, password_hash and community")
+            name = user.get("username")
+            if not isinstance(name, str) or not name:
+                raise ConfigError(f"{where}.username: required")
+            if name in seen:
+                raise ConfigError(f"{where}.username: {name!r} is used twice")
+            seen.add(name)
+            for key in ("password_hash", "community"):
+                if user.get(key) is not None and not isinstance(user[key], str):
+                    raise ConfigError(f"{where}.{key}: expected text")
 
     def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted path such as `wechat.token`, or `default`."""

@@ -142,10 +142,13 @@ def tickets_sheet(sheli: Any, wanted: read_models.TicketFilter) -> Sheet:
     return Sheet(msg.EXPORT_SHEET_TICKETS, header, ticket_rows(sheli, wanted), TICKET_WIDTHS)
 
 
-def write_summary(sheli: Any, label: str | None, target: str | IO[bytes]) -> str:
+def write_summary(
+    sheli: Any, label: str | None, target: str | IO[bytes], community: str | None = None
+) -> str:
     """The week's summary as an xlsx: its figures (worded as the text words them), the tickets
-    it counts as new, and the text the secretary receives. Returns the week's label."""
-    data = sheli.read(read_models.summary_export, label)
+    it counts as new, and the text the secretary receives (of one community, when given).
+    Returns the week's label."""
+    data = sheli.read(read_models.summary_export, label, community)
     write_xlsx(
         target,
         [

@@ -315,10 +315,11 @@ class MediaLibrary:
         return MediaFile(path, found.content_type, found.kind)
 
 
-def media_response(sheli: Any, attachment_id: int) -> Response:
+def media_response(sheli: Any, attachment_id: int, community: str | None = None) -> Response:
     """The stored file of attachment `attachment_id` with its own content type; 404 while there
-    is none. The path comes from the database's file name, never from the request."""
-    found = sheli.read(stored_media, attachment_id)
+    is none (or, with a `community`, when it is another community's ticket's). The path comes
+    from the database's file name, never from the request."""
+    found = sheli.read(stored_media, attachment_id, community)
     path = sheli.media_files.path(found.name) if found else None
     if found is None or path is None:
         abort(404)

@@ -17,6 +17,9 @@ class Actor:
     kind: str  # staff | operator | resident | system
     id: int | None = None
     name: str = ""
+    # An operator limited to one community (dashboard.users): another community's tickets are
+    # not there for them. None: the whole site.
+    community: str | None = None
 
     @property
     def label(self) -> str:
@@ -30,8 +33,8 @@ class Actor:
         return self.kind
 
     @classmethod
-    def operator(cls, username: str) -> Actor:
-        return cls("operator", None, username)
+    def operator(cls, username: str, community: str | None = None) -> Actor:
+        return cls("operator", None, username, community)
 
     @classmethod
     def staff(cls, staff_id: int, name: str) -> Actor:
@@ -182,6 +185,7 @@ class MoveBuilding:
 class SetStaffActive:
     staff_id: int
     active: bool
+    scope: str | None = None  # an operator limited to this community: only its own staff
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,7 @@ class IssueBindCode:
     """A new one-time bind code; the account bound so far is unbound (e.g. a new phone)."""
 
     staff_id: int
+    scope: str | None = None  # an operator limited to this community: only its own staff
 
 
 @dataclass(frozen=True)

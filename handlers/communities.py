@@ -16,6 +16,7 @@ from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.lifecycle import record
 from handlers.ports import Context, Policy
+from handlers.summary import forget_kept_week
 from nlu.places import building_of, normalise_location
 from storage.community import Community
 from storage.models import Resident, Staff, Ticket
@@ -156,6 +157,13 @@ def pool_reason(uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, staff: 
     )
 
 
+def visible_to(actor: cmd.Actor | None, ticket: Ticket) -> bool:
+    """Whether an actor may see a ticket at all as far as communities go: an operator limited
+    to one community (dashboard.users) sees only its tickets; anyone else, any (staff are
+    checked by `serves`)."""
+    return actor is None or actor.community is None or actor.community == ticket.community
+
+
 def serves(staff: Staff, ticket: Ticket) -> bool:
     """Whether a staff member may see and act on a ticket's community at all: their own, or
     any when they are in the site-wide pool."""
@@ -272,6 +280,8 @@ def move_building(command: cmd.MoveBuilding, uow: AbstractUnitOfWork, ctx: Conte
             continue
         old = ticket.community
         ticket.community = community.key
+        # Its week's kept figures counted it in the old community.
+        forget_kept_week(uow, ctx.policy, ticket.created_at, [old, community.key])
         record(
             uow,
             ticket,

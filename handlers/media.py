@@ -173,9 +173,17 @@ class StoredMedia:
     content_type: str
 
 
-def stored_media(uow: AbstractUnitOfWork, ctx: Context, attachment_id: int) -> StoredMedia | None:
-    """The stored copy of an attachment; None while it is not fetched (or was erased)."""
-    return stored_copy(uow, attachment_id)
+def stored_media(
+    uow: AbstractUnitOfWork, ctx: Context, attachment_id: int, community: str | None = None
+) -> StoredMedia | None:
+    """The stored copy of an attachment; None while it is not fetched (or was erased), and
+    with a `community`, when its ticket is another community's."""
+    found = stored_copy(uow, attachment_id)
+    if found is not None and community is not None:
+        ticket = uow.tickets.get(found.ticket_id)
+        if ticket is None or ticket.community != community:
+            return None
+    return found
 
 
 def stored_copy(uow: AbstractUnitOfWork, attachment_id: int) -> StoredMedia | None:

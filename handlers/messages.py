@@ -1020,3 +1020,39 @@ IMPORT_BUILDING_ELSEWHERE = (
     "要划过去请用 sheli community move-building {building} {key}"
 )
 IMPORT_BUILDING_TWO_COMMUNITIES = "{building}在第{other}行写的是小区 {other_key}，这里是 {key}"
+
+# --- communities: summaries per community and for the site (issue 13) ------------------------
+
+# The site comparison (handlers/site_summary.py): one WeChat text for summary.recipients, a row
+# per community, narrow enough for a phone.
+SITE_SUMMARY = {
+    "title": "【{site}各小区周报】{week}（{first}—{last}）",
+    "header": "小区｜新增｜办结率｜响应率｜满意率｜超时",
+    "row": "{name}｜{new}｜{completion}｜{response}｜{satisfaction}｜{overdue}",
+    "total": "全站",
+    "more": "……另有{n}个小区未列出（按超时多少排序），详见看板。",
+    "note": "办结率、响应率按本周新增（不含取消）计；满意率按本周回访评分计；超时为此刻在办超时件数。",
+    "link": "详情：{url}/dashboard/",
+}
+SITE_SUMMARY_COLUMNS = {
+    "name": "小区",
+    "new": "本周新增",
+    "completion": "办结率",
+    "response": "响应率",
+    "satisfaction": "满意率",
+    "overdue": "超时",
+    "open": "在办",
+}
+SITE_CHARTS = {
+    "new": "各小区本周新增",
+    "completion": "各小区本周办结率",
+}
+CLI_SUMMARY_COMMUNITY_WITH = "--community 不能和 {option} 一起用：发送和导出都按全站进行。"
+CLI_SUMMARY_SITE_FOLLOWS = "\n—— 各小区对比 ——"
+
+
+# --- communities: the dashboard per community (issue 13) ---------------------------------------
+
+DASHBOARD_COMMUNITY_UNKNOWN = "没有小区「{key}」，显示的是全部小区。"
+DASHBOARD_STAFF_SITE_WIDE = "{name}属于全站人员，由全站管理员管理。"
+DASHBOARD_SITE_ONLY = "这一页是全站的，你的账号只管一个小区。"

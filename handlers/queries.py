@@ -20,6 +20,7 @@ def ticket_json(ticket: Ticket, policy: Policy, *, mask: bool = True) -> dict[st
     return {
         "id": ticket.id,
         "number": f"#{ticket.id}",
+        "community": ticket.community,
         "intent": ticket.intent,
         "status": ticket.status,
         "urgent": ticket.urgent,
@@ -29,7 +30,6 @@ def ticket_json(ticket: Ticket, policy: Policy, *, mask: bool = True) -> dict[st
         "assignee_id": ticket.assignee_id,
         "location": ticket.location,
         "building": ticket.building,
-        "community": ticket.community,  # issue 13: the community it belongs to
         "text": ticket.text,
         "phone": mask_phone(ticket.phone) if (mask and ticket.phone) else ticket.phone,
         "resident": ticket.resident_id,

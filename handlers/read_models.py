@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from handlers import communities
 from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.events import when, when_span
@@ -23,6 +24,7 @@ from handlers.lifecycle import is_active
 from handlers.notices import residents_of
 from handlers.ports import Context, Policy
 from handlers.queries import staff_json, ticket_detail, ticket_json
+from handlers.site_summary import Comparison, compare_communities
 from handlers.sla import SlaClock, countdown
 from handlers.summary import (
     BadWeek,
@@ -102,9 +104,28 @@ def summary_week(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
     return _week(ctx, label)
 
 
-def week_summary(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> Summary:
-    """The weekly summary's figures for ISO week `label` (default: the last full week)."""
-    return compute_summary(uow, ctx.policy, _week(ctx, label), ctx.now)
+def week_summary(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    label: str | None = None,
+    community: str | None = None,
+) -> Summary:
+    """The weekly summary's figures for ISO week `label` (default: the last full week), of
+    one community's tickets when `community` is given (NotFound naming the known keys if there
+    is no such community), else of the whole site."""
+    week = _week(ctx, label)
+    key = communities.require(uow, community).key if community is not None else None
+    return compute_summary(uow, ctx.policy, week, ctx.now, community=key)
+
+
+def site_comparison(
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
+) -> Comparison | None:
+    """The active communities side by side for ISO week `label` (default: the last full
+    week); None on a site of one community."""
+    if not communities.many(uow):
+        return None
+    return compare_communities(uow, ctx.policy, _week(ctx, label), ctx.now)
 
 
 @dataclass
@@ -117,10 +138,13 @@ class SummaryPage:
     following: str
 
 
-def summary_page(uow: AbstractUnitOfWork, ctx: Context, label: str | None = None) -> SummaryPage:
-    """The summary of one week as the dashboard shows it, with the weeks before and after."""
+def summary_page(
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None, community: str | None = None
+) -> SummaryPage:
+    """The summary of one week as the dashboard shows it, with the weeks before and after (of
+    one community's tickets, when given)."""
     week = _week(ctx, label)
-    figures = compute_summary(uow, ctx.policy, week, ctx.now)
+    figures = compute_summary(uow, ctx.policy, week, ctx.now, community=community)
     previous = (week.local_start - timedelta(weeks=1)).isocalendar()
     following = (week.local_start + timedelta(weeks=1)).isocalendar()
     return SummaryPage(
@@ -146,6 +170,8 @@ class Overview:
     weekly: list[Summary]
     buildings: list[tuple[str, int]]
     intents: list[str] = field(default_factory=list)
+    # This week's communities side by side; None on a site of one community.
+    communities: Comparison | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +184,7 @@ class Overview:
             # week, and as long as there are late tickets): this_week and recent have them.
             "weekly": [_snapshot_free(s) for s in self.weekly],
             "buildings": [{"building": b, "tickets": n} for b, n in self.buildings],
+            "communities": self.communities.to_json() if self.communities else None,
         }
 
 
@@ -169,15 +196,18 @@ def _snapshot_free(summary: Summary) -> dict[str, Any]:
     return data
 
 
-def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview:
-    """Today's workload and the figures of the current week and the last `weeks` weeks.
+def overview(
+    uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12, community: str | None = None
+) -> Overview:
+    """Today's workload and the figures of the current week and the last `weeks` weeks (of
+    one community's tickets, when given).
 
     One pass over the whole span: each kind of figure is one query grouped by week.
     """
     policy, now = ctx.policy, ctx.now
     periods = recent_weeks(now, policy.timezone, weeks)
     whole = span(periods, msg.RECENT_WEEKS.format(n=weeks))
-    figures = compute_figures(uow, policy, periods, now, whole=whole)
+    figures = compute_figures(uow, policy, periods, now, whole=whole, community=community)
     weekly = figures.weekly
     assert figures.whole is not None
     intents = sorted({i for s in weekly for i in s.new_by_intent})
@@ -190,6 +220,13 @@ def overview(uow: AbstractUnitOfWork, ctx: Context, weeks: int = 12) -> Overview
         weekly=weekly,
         buildings=figures.buildings[:10],
         intents=intents,
+        # The communities side by side: the whole site's overview only (a narrowed one, above
+        # all a limited operator's, never shows the other communities).
+        communities=(
+            compare_communities(uow, policy, periods[-1], now)
+            if community is None and communities.many(uow)
+            else None
+        ),
     )
 
 
@@ -206,6 +243,7 @@ class TicketFilter:
     until: date | None = None
     overdue: bool = False
     page: int = 1
+    community: str | None = None  # one community's tickets (None: the whole site)
 
 
 def _selection(ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
@@ -224,6 +262,7 @@ def _selection(ctx: Context, wanted: TicketFilter) -> dict[str, Any]:
             local_day_start(wanted.until + timedelta(days=1), timezone) if wanted.until else None
         ),
         "overdue": wanted.overdue,
+        "community": wanted.community,
     }
 
 
@@ -259,7 +298,7 @@ def tickets_page(uow: AbstractUnitOfWork, ctx: Context, wanted: TicketFilter) ->
     """One page of the tickets list with its filter's choices and each active ticket's SLA
     clock."""
     found, more = find_tickets(uow, ctx, wanted)
-    buildings = sorted(uow.tickets.buildings(), key=place_sort_key)
+    buildings = sorted(uow.tickets.buildings(wanted.community), key=place_sort_key)
     return TicketsPage(found, more, buildings, wanted.page, sla=sla_clocks(uow, ctx, found))
 
 
@@ -368,32 +407,51 @@ class SummaryExport:
 
 
 def summary_export(
-    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None
+    uow: AbstractUnitOfWork, ctx: Context, label: str | None = None, community: str | None = None
 ) -> SummaryExport:
     """The week's summary for a spreadsheet: its figures (worded as the text words them), its
-    text, and the filter of its tickets (the ones it counts as new)."""
-    page = summary_page(uow, ctx, label)
+    text, and the filter of its tickets (the ones it counts as new); of one community, when
+    given."""
+    page = summary_page(uow, ctx, label, community)
     return SummaryExport(
         week=page.week,
         figures=figure_rows(page.figures, ctx.policy),
         text=page.text,
-        tickets=TicketFilter(since=page.week.local_start, until=page.week_end),
+        tickets=TicketFilter(since=page.week.local_start, until=page.week_end, community=community),
     )
 
 
+def _in_community(ticket: Ticket | None, community: str | None) -> Ticket | None:
+    """The ticket, unless a `community` is given and it is another's (then it is not there)."""
+    if ticket is None or (community is not None and ticket.community != community):
+        return None
+    return ticket
+
+
 def find_ticket_record(
-    uow: AbstractUnitOfWork, ctx: Context, number: int, *, mask: bool = True
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    number: int,
+    *,
+    mask: bool = True,
+    community: str | None = None,
 ) -> dict[str, Any] | None:
-    """A ticket with its audit trail, attachments and followers; None if there is no #number."""
-    ticket = uow.tickets.get(number)
+    """A ticket with its audit trail, attachments and followers; None if there is no #number
+    (in `community`, when given)."""
+    ticket = _in_community(uow.tickets.get(number), community)
     return ticket_detail(uow, ticket, ctx.policy, mask=mask) if ticket else None
 
 
 def ticket_record(
-    uow: AbstractUnitOfWork, ctx: Context, number: int, *, mask: bool = True
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    number: int,
+    *,
+    mask: bool = True,
+    community: str | None = None,
 ) -> dict[str, Any]:
-    """The same; NotFound if there is no #number."""
-    found = find_ticket_record(uow, ctx, number, mask=mask)
+    """The same; NotFound if there is no #number (in `community`, when given)."""
+    found = find_ticket_record(uow, ctx, number, mask=mask, community=community)
     if found is None:
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
     return found
@@ -488,10 +546,13 @@ def actor_names(uow: AbstractUnitOfWork, ctx: Context, labels: set[str]) -> dict
     return names
 
 
-def ticket_page(uow: AbstractUnitOfWork, ctx: Context, number: int) -> TicketPage:
+def ticket_page(
+    uow: AbstractUnitOfWork, ctx: Context, number: int, community: str | None = None
+) -> TicketPage:
     """Everything about one ticket: the trail, the conversation, the helpers, the SLA clock,
-    the masked phone (the full one is shown by the audited ShowPhone command)."""
-    ticket = uow.tickets.get(number)
+    the masked phone (the full one is shown by the audited ShowPhone command). NotFound for
+    another community's ticket when a `community` is given."""
+    ticket = _in_community(uow.tickets.get(number), community)
     if ticket is None:
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
     events = list(uow.tickets.events(number))
@@ -530,26 +591,37 @@ class RoleGroup:
         return sum(load for staff, load in self.members if staff.active)
 
 
-def staff_by_role(uow: AbstractUnitOfWork, ctx: Context) -> list[RoleGroup]:
-    """Every role from config (also the empty ones) with its staff and their open tickets."""
+def staff_by_role(
+    uow: AbstractUnitOfWork, ctx: Context, community: str | None = None
+) -> list[RoleGroup]:
+    """Every role from config (also the empty ones) with its staff and their open tickets (of
+    one community and the site-wide pool, when given)."""
     load = uow.staff.open_load()
     groups = {role: RoleGroup(role, name, []) for role, name in ctx.policy.role_names.items()}
-    for member in uow.staff.list():
+    for member in uow.staff.list(community=community):
         group = groups.setdefault(member.role, RoleGroup(member.role, member.role, []))
         group.members.append((member, load.get(member.id, 0)))
     return list(groups.values())
 
 
-def staff_rows(uow: AbstractUnitOfWork, ctx: Context) -> list[dict[str, Any]]:
-    """Every staff member as JSON, with their open load."""
+def staff_rows(
+    uow: AbstractUnitOfWork, ctx: Context, community: str | None = None
+) -> list[dict[str, Any]]:
+    """Every staff member as JSON, with their open load (of one community and the site-wide
+    pool, when given)."""
     load = uow.staff.open_load()
-    return [staff_json(s, ctx.policy, load.get(s.id, 0)) for s in uow.staff.list()]
+    return [
+        staff_json(s, ctx.policy, load.get(s.id, 0)) for s in uow.staff.list(community=community)
+    ]
 
 
-def staff_member(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> Staff:
-    """One staff member; NotFound if there is none with this id."""
+def staff_member(
+    uow: AbstractUnitOfWork, ctx: Context, staff_id: int, community: str | None = None
+) -> Staff:
+    """One staff member; NotFound if there is none with this id (of `community` or the
+    site-wide pool, when given)."""
     member = uow.staff.get(staff_id)
-    if member is None:
+    if member is None or (community is not None and member.community not in (community, None)):
         raise NotFound(msg.NO_SUCH_STAFF.format(id=staff_id))
     return member
 
@@ -569,11 +641,13 @@ class Deactivation:
     warning: str | None  # the last one on duty in the role (above all the branch liaison)
 
 
-def deactivation(uow: AbstractUnitOfWork, ctx: Context, staff_id: int) -> Deactivation:
+def deactivation(
+    uow: AbstractUnitOfWork, ctx: Context, staff_id: int, community: str | None = None
+) -> Deactivation:
     """Who would be deactivated, what they hold, and whether anybody else of their role (or the
     branch liaison, who takes what has nobody) is still on duty afterwards."""
     policy = ctx.policy
-    member = staff_member(uow, ctx, staff_id)
+    member = staff_member(uow, ctx, staff_id, community)
     role_name = policy.role_name(member.role)
 
     def on_duty(role: str) -> int:
@@ -710,9 +784,16 @@ def _event(uow: AbstractUnitOfWork, event_id: int) -> Event:
     return event
 
 
-def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int, page: int = 1) -> dict:
+def event_detail(
+    uow: AbstractUnitOfWork,
+    ctx: Context,
+    event_id: int,
+    page: int = 1,
+    community: str | None = None,
+) -> dict:
     """One event with one page of its sign-up list (SIGN_UPS_PAGE_SIZE): residents by number,
-    room and masked phone, never by openid."""
+    room and masked phone, never by openid. Events are the site's; with a `community`, a
+    sign-up of a resident of another community is counted but shows nobody."""
     event = _event(uow, event_id)
     data = event_json(uow, ctx.policy, event, ctx.now)
     offset = max(page - 1, 0) * SIGN_UPS_PAGE_SIZE
@@ -722,6 +803,9 @@ def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int, page: int
         uow.events.waiting_before(event.id, found[0][0].id) if found and offset else 0
     )
     for signed, resident in found[:SIGN_UPS_PAGE_SIZE]:
+        other = community is not None and resident is not None and resident.community != community
+        if other:
+            resident = None  # another community's resident: not theirs to see
         if signed.status == SignUpStatus.WAITING:
             waiting_position += 1
         rows.append(
@@ -738,6 +822,7 @@ def event_detail(uow: AbstractUnitOfWork, ctx: Context, event_id: int, page: int
                 "signed_up_at": _iso(signed.created_at),
                 "reminded_at": _iso(signed.reminded_at),
                 "attended": signed.attended,
+                "other_community": other,
             }
         )
     data["sign_ups"] = rows
@@ -780,14 +865,17 @@ def event_form(uow: AbstractUnitOfWork, ctx: Context, event_id: int | None) -> d
 # --- buildings and residents -----------------------------------------------------------------
 
 
-def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
-    """Per building: rooms, beds, residents known to live there, occupancy, requests.
+def buildings_overview(
+    uow: AbstractUnitOfWork, ctx: Context, community: str | None = None
+) -> list[dict]:
+    """Per building: rooms, beds, residents known to live there, occupancy, requests (of one
+    community's buildings, residents and tickets, when given).
 
     Buildings that only appear in tickets (not imported) are listed too, without capacity.
     Residents and requests are counted in SQL (GROUP BY building).
     """
-    living = uow.buildings.residents_per_building()
-    tickets = uow.tickets.per_building(not_intents=SENSITIVE_INTENTS)
+    living = uow.buildings.residents_per_building(community)
+    tickets = uow.tickets.per_building(not_intents=SENSITIVE_INTENTS, community=community)
     requests = {name: n for name, (n, _, _) in tickets.items()}
     open_requests = {name: active for name, (_, active, _) in tickets.items()}
     cancelled = {name: gone for name, (_, _, gone) in tickets.items()}
@@ -795,6 +883,8 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     known = set()
     for building in uow.buildings.list():
         known.add(building.name)
+        if community is not None and building.community != community:
+            continue  # another community's building
         capacity = sum(room.capacity for room in building.rooms)
         count = living.get(building.name, 0)
         rows.append(
@@ -830,11 +920,16 @@ def buildings_overview(uow: AbstractUnitOfWork, ctx: Context) -> list[dict]:
     return rows
 
 
-def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1) -> dict:
+def building_detail(
+    uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1, community: str | None = None
+) -> dict:
     """One building: its rooms with capacity and residents, and one page of its requests
-    (newest first; `requests` counts them all, `has_next` says another page follows)."""
+    (newest first; `requests` counts them all, `has_next` says another page follows). With a
+    `community`, only what is that community's: another community's building is not there."""
     building = uow.buildings.by_name(name)
-    residents = uow.buildings.residents_in(name)
+    if building is not None and community is not None and building.community != community:
+        raise NotFound(msg.NO_SUCH_BUILDING.format(name=name))
+    residents = uow.buildings.residents_in(name, community)
     by_room: dict[str, list[int]] = {}
     for resident in residents:
         by_room.setdefault(room_label(resident.room) or resident.room or "", []).append(resident.id)
@@ -853,7 +948,11 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int 
     for label, ids in sorted(by_room.items(), key=lambda item: place_sort_key(item[0])):
         rooms.append({"label": label, "number": None, "capacity": None, "residents": ids})
     tickets, more = uow.tickets.page(
-        size=PAGE_SIZE, page=page, building=name, not_intents=SENSITIVE_INTENTS
+        size=PAGE_SIZE,
+        page=page,
+        building=name,
+        not_intents=SENSITIVE_INTENTS,
+        community=community,
     )
     return {
         "name": name,
@@ -861,27 +960,46 @@ def building_detail(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int 
         "capacity": sum(r["capacity"] or 0 for r in rooms),
         "residents": len(residents),
         "rooms": rooms,
-        "requests": uow.tickets.count(building=name, not_intents=SENSITIVE_INTENTS),
+        "requests": uow.tickets.count(
+            building=name, not_intents=SENSITIVE_INTENTS, community=community
+        ),
         "tickets": [ticket_json(t, ctx.policy) for t in tickets],
         "page": page,
         "has_next": more,
     }
 
 
-def building_page(uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1) -> dict:
+def building_page(
+    uow: AbstractUnitOfWork, ctx: Context, name: str, page: int = 1, community: str | None = None
+) -> dict:
     """The same, for a building Sheli knows of (imported, lived in or with requests)."""
-    detail = building_detail(uow, ctx, name, page)
+    detail = building_detail(uow, ctx, name, page, community)
     if not detail["imported"] and not detail["rooms"] and not detail["requests"]:
         raise NotFound(msg.NO_SUCH_BUILDING.format(name=name))
     return detail
 
 
-def resident_page(uow: AbstractUnitOfWork, ctx: Context, resident_id: int) -> dict:
-    """A resident as the dashboard shows them: room, masked phone, tickets and sign-ups."""
+def _resident_in(resident: Resident | None, uow: AbstractUnitOfWork, community: str | None) -> bool:
+    """Whether a resident is one of `community`'s: they live in it, or (community not known
+    yet) they asked it for something."""
+    if resident is None or community is None or resident.community == community:
+        return resident is not None
+    if resident.community is not None:
+        return False
+    return bool(uow.tickets.list(resident_id=resident.id, community=community, limit=1))
+
+
+def resident_page(
+    uow: AbstractUnitOfWork, ctx: Context, resident_id: int, community: str | None = None
+) -> dict:
+    """A resident as the dashboard shows them: room, masked phone, tickets and sign-ups. With a
+    `community`, only one of its residents, with its tickets."""
     resident = uow.residents.get(resident_id)
-    if resident is None:
+    if resident is None or not _resident_in(resident, uow, community):
         raise NotFound(msg.NO_SUCH_RESIDENT.format(n=resident_id))
-    tickets = uow.tickets.list(resident_id=resident.id, newest_first=True, limit=PAGE_SIZE * 4)
+    tickets = uow.tickets.list(
+        resident_id=resident.id, newest_first=True, limit=PAGE_SIZE * 4, community=community
+    )
     return {
         "id": resident.id,
         "room": resident.room,
@@ -905,8 +1023,9 @@ def resident_page(uow: AbstractUnitOfWork, ctx: Context, resident_id: int) -> di
 # --- party-building resources ----------------------------------------------------------------
 
 
-def resources_overview(uow: AbstractUnitOfWork, ctx: Context) -> dict:
-    """Alliance units, volunteer teams and the six staff roles with who fills them."""
+def resources_overview(uow: AbstractUnitOfWork, ctx: Context, community: str | None = None) -> dict:
+    """Alliance units, volunteer teams and the six staff roles with who fills them (a
+    community's staff and the site-wide pool, when given)."""
     policy = ctx.policy
     load = uow.staff.open_load()
     helped = uow.resources.helper_counts()
@@ -922,7 +1041,7 @@ def resources_overview(uow: AbstractUnitOfWork, ctx: Context) -> dict:
                 "tickets_helped": helped.get(volunteer.id, 0),
             }
         )
-    staff = [staff_json(s, policy, load.get(s.id, 0)) for s in uow.staff.list()]
+    staff = [staff_json(s, policy, load.get(s.id, 0)) for s in uow.staff.list(community=community)]
     return {
         "alliance_units": [
             {
@@ -945,6 +1064,20 @@ def resources_overview(uow: AbstractUnitOfWork, ctx: Context) -> dict:
             for role, name in policy.role_names.items()
         ],
     }
+
+
+# --- communities -----------------------------------------------------------------------------
+
+
+def community_key(uow: AbstractUnitOfWork, ctx: Context, key: str) -> str:
+    """The key of community `key` (`sheli tickets list --community`); NotFound naming the known
+    ones when there is none."""
+    return communities.require(uow, key).key
+
+
+def community_choices(uow: AbstractUnitOfWork, ctx: Context) -> list[tuple[str, str]]:
+    """(key, name) of every active community, `default` first: the dashboard's selector."""
+    return [(c.key, c.name) for c in uow.communities.list(active_only=True)]
 
 
 # --- local mode: the simulator and `sheli chat` ------------------------------------------------

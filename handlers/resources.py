@@ -8,6 +8,7 @@ import re
 from collections import Counter
 
 from handlers import commands as cmd
+from handlers import communities
 from handlers import messages as msg
 from handlers.errors import Invalid, NotFound
 from handlers.events import event_line, upcoming
@@ -22,7 +23,7 @@ from storage.uow import AbstractUnitOfWork
 def assign_helper(command: cmd.AssignHelper, uow: AbstractUnitOfWork, ctx: Context) -> TicketHelper:
     """A volunteer helps on ticket #n: recorded in its audit trail, the assignee told (once)."""
     ticket = uow.tickets.get(command.number)
-    if ticket is None:
+    if ticket is None or not communities.visible_to(command.actor, ticket):
         raise NotFound(msg.NO_SUCH_TICKET.format(n=command.number))
     volunteer = uow.resources.volunteer(command.volunteer_id)
     if volunteer is None or not volunteer.active:

@@ -9,7 +9,7 @@ from datetime import datetime
 from handlers import commands as cmd
 from handlers import communities
 from handlers import messages as msg
-from handlers.errors import Invalid, NotFound
+from handlers.errors import Invalid, NotAllowed, NotFound
 from handlers.ports import Context, Policy
 from handlers.tickets import assign_waiting
 from storage.models import Staff
@@ -30,10 +30,14 @@ def _new_bind_code(staff: Staff, policy: Policy, now: datetime) -> str:
     return code
 
 
-def _staff(uow: AbstractUnitOfWork, staff_id: int) -> Staff:
+def _staff(uow: AbstractUnitOfWork, staff_id: int, scope: str | None = None) -> Staff:
+    """The staff member; with a `scope` (an operator limited to one community), only one of
+    that community's own (another's is not there for them, the site-wide pool not theirs)."""
     found = uow.staff.get(staff_id)
-    if found is None:
+    if found is None or (scope is not None and found.community not in (scope, None)):
         raise NotFound(msg.NO_SUCH_STAFF.format(id=staff_id))
+    if scope is not None and found.community is None:
+        raise NotAllowed(msg.DASHBOARD_STAFF_SITE_WIDE.format(name=found.name))
     return found
 
 
@@ -76,7 +80,7 @@ def add_staff(
 
 def set_staff_active(command: cmd.SetStaffActive, uow: AbstractUnitOfWork, ctx: Context) -> Staff:
     """Deactivate or reactivate a staff member; an inactive one gets no new tickets."""
-    staff = _staff(uow, command.staff_id)
+    staff = _staff(uow, command.staff_id, command.scope)
     staff.active = command.active
     if staff.active:
         assign_waiting(uow, ctx)  # back on duty: what waited for the role is theirs
@@ -86,7 +90,7 @@ def set_staff_active(command: cmd.SetStaffActive, uow: AbstractUnitOfWork, ctx: 
 def issue_bind_code(command: cmd.IssueBindCode, uow: AbstractUnitOfWork, ctx: Context) -> str:
     """A new one-time bind code (e.g. for a new phone): the account bound so far is unbound, so
     only whoever sends the new code acts as this staff member from now on."""
-    staff = _staff(uow, command.staff_id)
+    staff = _staff(uow, command.staff_id, command.scope)
     staff.openid = None
     return _new_bind_code(staff, ctx.policy, ctx.now)
 

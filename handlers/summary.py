@@ -138,6 +138,8 @@ class Summary:
     last_day: str
     timezone: str
     as_of: str
+    community: str | None = None  # the community's key; None: the whole site
+    community_name: str | None = None  # its name, which the text's title carries
     new_tickets: int = 0
     new_by_intent: dict[str, int] = field(default_factory=dict)
     cancelled: int = 0
@@ -220,30 +222,43 @@ KEPT_RENEWAL = timedelta(days=1)
 KEPT_VERSION = 2
 
 
-def kept_key(week: Week, limits: Sequence[Rule]) -> str:
+def kept_key(week: Week, limits: Sequence[Rule], community: str | None = None) -> str:
     """The figure_cache key of a week: its bounds, the accept deadlines it is counted with and
-    KEPT_VERSION."""
+    KEPT_VERSION; "@KEY" for one community's week (none: the whole site's)."""
     fingerprint = hashlib.sha256(repr([KEPT_VERSION, *limits]).encode()).hexdigest()[:12]
-    return f"{week.start:%Y%m%d%H%M}-{week.end:%Y%m%d%H%M}-{fingerprint}"
+    key = f"{week.start:%Y%m%d%H%M}-{week.end:%Y%m%d%H%M}-{fingerprint}"
+    return key if community is None else f"{key}@{community}"
 
 
-def forget_kept_week(uow: AbstractUnitOfWork, policy: Policy, moment: datetime) -> None:
+def forget_kept_week(
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    moment: datetime,
+    communities: Sequence[str | None] = (),
+) -> None:
     """The week `moment` falls in no longer holds what was kept of it (a ticket created then
-    moved to another building): forget it; the next report reads it fresh, the scheduler keeps
-    it again."""
+    moved to another building, or to another community): forget the site's week and those of
+    `communities`; the next report reads them fresh, the scheduler keeps them again."""
     local_day = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(policy.timezone)).date()
     iso = local_day.isocalendar()
     week = week_of(f"{iso.year}-W{iso.week:02d}", moment, policy.timezone)
-    uow.figures.forget(kept_key(week, accept_limits(policy)))
+    limits = accept_limits(policy)
+    for community in {None, *communities}:
+        uow.figures.forget(kept_key(week, limits, community))
 
 
 def _week_data(
-    uow: AbstractUnitOfWork, policy: Policy, weeks: Sequence[Week], now: datetime
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    weeks: Sequence[Week],
+    now: datetime,
+    community: str | None = None,
 ) -> list[WeekData]:
-    """What each week holds: kept weeks from figure_cache (their pending tickets read again as
-    they are now), the others in one pass per run of consecutive weeks."""
+    """What each week holds (of `community`, or the whole site): kept weeks from figure_cache
+    (their pending tickets read again as they are now), the others in one pass per run of
+    consecutive weeks."""
     limits = accept_limits(policy)
-    keys = [kept_key(week, limits) for week in weeks]
+    keys = [kept_key(week, limits, community) for week in weeks]
     kept = uow.figures.cached([k for week, k in zip(weeks, keys, strict=True) if week.end <= now])
     data: list[WeekData | None] = [kept[k][1] if k in kept else None for k in keys]
     first = 0
@@ -256,7 +271,7 @@ def _week_data(
             last += 1
         run = weeks[first:last]
         bounds = [week.start for week in run] + [run[-1].end]
-        data[first:last] = uow.figures.weeks(bounds, limits)
+        data[first:last] = uow.figures.weeks(bounds, limits, community=community)
         first = last
     found = [d for d in data if d is not None]
     # Kept weeks: their resolved tickets reopened since, and their active ones, as they are now.
@@ -297,8 +312,11 @@ def compute_figures(
     weeks: Sequence[Week],
     now: datetime,
     whole: Week | None = None,
+    community: str | None = None,
 ) -> Figures:
-    """Every figure of every week in `weeks` (consecutive), and of `whole` (their span).
+    """Every figure of every week in `weeks` (consecutive), and of `whole` (their span); of
+    one community's tickets when `community` is given (the same queries, narrowed), else of
+    the whole site.
 
     Each kind of figure is one set-based query over the span, grouped by week
     (storage/figures.py), or a past week kept by the scheduler; the snapshot at the time of
@@ -306,11 +324,13 @@ def compute_figures(
     """
     if any(a.end != b.start for a, b in itertools.pairwise(weeks)):
         raise ValueError("weeks must be consecutive")
-    data = _week_data(uow, policy, weeks, now)
+    data = _week_data(uow, policy, weeks, now, community)
     snapshot = uow.figures.snapshot(
         accept_before=deadline_rules(policy, lambda d: now - d.accept),
         resolve_before=deadline_rules(policy, lambda d: now - d.resolve),
+        community=community,
     )
+    named = uow.communities.get(community) if community is not None else None
 
     overdue = [number for number, _, _ in snapshot.overdue]
     overdue_detail = [Overdue(n, what, role) for n, what, role in snapshot.overdue]
@@ -322,6 +342,8 @@ def compute_figures(
             last_day=week.last_day.isoformat(),
             timezone=policy.timezone,
             as_of=now.isoformat() + "Z",
+            community=community,
+            community_name=named.name if named is not None else community,
         )
         # This week's tickets: intake, completion, response.
         summary.new_tickets = held.new
@@ -388,25 +410,38 @@ def keep_past_weeks(command: cmd.KeepPastWeeks, uow: AbstractUnitOfWork, ctx: Co
     policy, now = ctx.policy, ctx.now
     limits = accept_limits(policy)
     weeks = past_weeks(now, policy.timezone)
-    keys = [kept_key(week, limits) for week in weeks]
+    wanted: list[tuple[Week, str | None]] = [(week, None) for week in weeks]
+    if uow.communities.active_count() > 1:
+        # Then each community's last full week too (its weekly summary's), after the site's.
+        wanted += [(weeks[0], c.key) for c in uow.communities.list(active_only=True)]
+    keys = [kept_key(week, limits, community) for week, community in wanted]
     known = uow.figures.cached_times(keys)
     due = [
-        (week, key)
-        for week, key in zip(weeks, keys, strict=True)
+        (week, community, key)
+        for (week, community), key in zip(wanted, keys, strict=True)
         if key not in known or (known[key][1] and known[key][0] <= now - KEPT_RENEWAL)
     ]
     done = []
-    for week, key in due[: command.weeks]:
-        [held] = uow.figures.weeks([week.start, week.end], limits, settled_only=True)
+    for week, community, key in due[: command.weeks]:
+        [held] = uow.figures.weeks(
+            [week.start, week.end], limits, settled_only=True, community=community
+        )
         uow.figures.keep(key, held, now)
-        done.append(week.label)
+        done.append(week.label if community is None else f"{week.label}@{community}")
     uow.figures.forget_before(now - timedelta(weeks=KEPT_WEEKS + 2))
     return done
 
 
-def compute_summary(uow: AbstractUnitOfWork, policy: Policy, week: Week, now: datetime) -> Summary:
-    """Every figure of the weekly summary, from tickets and their audit trail."""
-    return compute_figures(uow, policy, [week], now).weekly[0]
+def compute_summary(
+    uow: AbstractUnitOfWork,
+    policy: Policy,
+    week: Week,
+    now: datetime,
+    community: str | None = None,
+) -> Summary:
+    """Every figure of the weekly summary, from tickets and their audit trail (of one
+    community's tickets when `community` is given)."""
+    return compute_figures(uow, policy, [week], now, community=community).weekly[0]
 
 
 # One rounding for every figure a person reads: the WeChat text, the dashboard's cards and the
@@ -434,7 +469,7 @@ def render_summary(summary: Summary, policy: Policy, limit: int = 600) -> str:
     )
     lines = [
         t["title"].format(
-            site=policy.site_name,
+            site=summary.community_name or policy.site_name,
             week=summary.week,
             first=f"{first.month}月{first.day}日",
             last=f"{last.month}月{last.day}日",

@@ -321,9 +321,11 @@ def can_act(policy: Policy, staff: Staff, ticket: Ticket) -> bool:
     )
 
 
-def _ticket(uow: AbstractUnitOfWork, number: int) -> Ticket:
+def _ticket(uow: AbstractUnitOfWork, number: int, actor: cmd.Actor | None = None) -> Ticket:
+    """Ticket #number; NotFound when there is none, or when `actor` is an operator limited to
+    another community (for them it is not there)."""
     ticket = uow.tickets.get(number)
-    if ticket is None:
+    if ticket is None or not communities.visible_to(actor, ticket):
         raise NotFound(msg.NO_SUCH_TICKET.format(n=number))
     return ticket
 
@@ -340,8 +342,9 @@ def _acting_staff(uow: AbstractUnitOfWork, actor: cmd.Actor) -> Staff | None:
 
 def _seen_by(uow: AbstractUnitOfWork, actor: cmd.Actor, number: int) -> tuple[Ticket, Staff | None]:
     """Ticket #number and the staff member acting on it. Another community's ticket is "not
-    found" for its staff: they never see it (its assignee, a site-wide pool member, does)."""
-    ticket = _ticket(uow, number)
+    found" for its staff (its assignee, a site-wide pool member, sees it) and for an operator
+    limited to one community: they never see it."""
+    ticket = _ticket(uow, number, actor)
     staff = _acting_staff(uow, actor)
     if (
         staff is not None
@@ -546,7 +549,7 @@ def record_view(command: cmd.RecordView, uow: AbstractUnitOfWork, ctx: Context) 
     trail, once per `VIEW_QUIET` per operator. Anything the operator wrote into the trail in
     that time counts as a look too, so reloading the page, or coming back to it after acting
     on it, does not flood the trail with "viewed" lines."""
-    ticket = _ticket(uow, command.number)
+    ticket = _ticket(uow, command.number, command.actor)
     actor = command.actor.label
     since = ctx.now - VIEW_QUIET
     if any(e.actor == actor and e.at > since for e in uow.tickets.events(ticket.id)):
@@ -811,7 +814,7 @@ def correct_location(command: cmd.CorrectLocation, uow: AbstractUnitOfWork, ctx:
         return msg.LOCATION_UNCHANGED.format(n=ticket.id, location=old)
     building = None if ticket.intent in SENSITIVE_INTENTS else building_of(location)
     if building != ticket.building:  # the week's kept figures counted it in the old building
-        forget_kept_week(uow, ctx.policy, ticket.created_at)
+        forget_kept_week(uow, ctx.policy, ticket.created_at, [ticket.community])
     ticket.location, ticket.building = location, building
     record(
         uow,

@@ -283,21 +283,22 @@ class BuildingRepository:
         """Every room."""
         return self.session.scalars(select(Room).order_by(Room.label)).all()
 
-    def residents_in(self, building: str) -> Sequence[Resident]:
-        """Residents (not erased) living in `building` (residents.building, kept with the room)."""
-        return self.session.scalars(
-            select(Resident)
-            .where(Resident.building == building, Resident.erased_at.is_(None))
-            .order_by(Resident.id)
-        ).all()
+    def residents_in(self, building: str, community: str | None = None) -> Sequence[Resident]:
+        """Residents (not erased) living in `building` (residents.building, kept with the room),
+        of one community when given."""
+        query = select(Resident).where(Resident.building == building, Resident.erased_at.is_(None))
+        if community is not None:
+            query = query.where(Resident.community == community)
+        return self.session.scalars(query.order_by(Resident.id)).all()
 
-    def residents_per_building(self) -> dict[str, int]:
-        """{building: residents (not erased) known to live there}."""
-        rows = self.session.execute(
-            select(Resident.building, func.count())
-            .where(Resident.building.is_not(None), Resident.erased_at.is_(None))
-            .group_by(Resident.building)
+    def residents_per_building(self, community: str | None = None) -> dict[str, int]:
+        """{building: residents (not erased) known to live there}, of one community when given."""
+        query = select(Resident.building, func.count()).where(
+            Resident.building.is_not(None), Resident.erased_at.is_(None)
         )
+        if community is not None:
+            query = query.where(Resident.community == community)
+        rows = self.session.execute(query.group_by(Resident.building))
         return {str(building): int(n) for building, n in rows}
 
     def residents_with_room(self) -> Sequence[Resident]:

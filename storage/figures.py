@@ -236,6 +236,51 @@ def _seconds_of(values: list[float]) -> np.ndarray:
     return np.array(values, dtype=np.float64) if values else _NO_SECONDS
 
 
+def _of(community: str | None) -> tuple[ColumnElement[bool], ...]:
+    """The condition that narrows tickets to one community (none: the whole site)."""
+    return () if community is None else (Ticket.community == community,)
+
+
+def _of_tickets(query: Any, community: str | None) -> Any:
+    """Audit events narrowed to the tickets of one community (a join only when narrowed)."""
+    if community is None:
+        return query
+    return query.join(Ticket, Ticket.id == TicketEvent.ticket_id).where(
+        Ticket.community == community
+    )
+
+
+def _accept_over(accept_before: Sequence[Rule]) -> ColumnElement[bool]:
+    """An active ticket awaiting acceptance whose accept clock (assigned, else created) started
+    before its rule's time in `accept_before`."""
+    t = Ticket
+    awaiting = or_(
+        t.status.in_((TicketStatus.OPEN, TicketStatus.ASSIGNED)),
+        and_(t.status == TicketStatus.REOPENED, t.accepted_at.is_(None)),
+    )
+    return and_(awaiting, func.coalesce(t.assigned_at, t.created_at) < rule_case(accept_before))
+
+
+def _resolve_over(resolve_before: Sequence[Rule]) -> ColumnElement[bool]:
+    """An active ticket whose current round of work started before its `resolve_before`."""
+    t = Ticket
+    return func.coalesce(t.work_started_at, t.created_at) < rule_case(resolve_before)
+
+
+@dataclass
+class CommunityRow:
+    """One community's figures for the site comparison (handlers/comparison.py counts them)."""
+
+    new: int = 0
+    cancelled: int = 0
+    completed: int = 0
+    responded_in_time: int = 0
+    ratings: int = 0
+    satisfied: int = 0
+    open: int = 0
+    overdue: int = 0
+
+
 class FiguresRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -275,18 +320,23 @@ class FiguresRepository:
     # --- the weeks, read in one pass ------------------------------------------------------------
 
     def weeks(
-        self, bounds: Sequence[datetime], accept_limits: Sequence[Rule], settled_only: bool = False
+        self,
+        bounds: Sequence[datetime],
+        accept_limits: Sequence[Rule],
+        settled_only: bool = False,
+        community: str | None = None,
     ) -> list[WeekData]:
         """What each bucket [b_i, b_i+1) holds. `settled_only` (for the cache): the state
         figures of tickets still open (not closed or cancelled) are left out, and their numbers
-        kept as `pending`."""
+        kept as `pending`. `community`: only that community's tickets (and their events);
+        None: the whole site."""
         self._tune()
         found = [WeekData() for _ in range(len(bounds) - 1)]
-        self._intake(bounds, accept_limits, settled_only, found)
-        self._first_responses(bounds, settled_only, found)
-        self._resolutions(bounds, found)
-        self._visits(bounds, found)
-        self._breaches(bounds, found)
+        self._intake(bounds, accept_limits, settled_only, found, community)
+        self._first_responses(bounds, settled_only, found, community)
+        self._resolutions(bounds, found, community)
+        self._visits(bounds, found, community)
+        self._breaches(bounds, found, community)
         return found
 
     def _intake(
@@ -295,6 +345,7 @@ class FiguresRepository:
         accept_limits: Sequence[Rule],
         settled_only: bool,
         found: list[WeekData],
+        community: str | None = None,
     ) -> None:
         """New tickets by intent and building; cancelled, completed, responded in time."""
         t = Ticket
@@ -314,7 +365,7 @@ class FiguresRepository:
                 ),
                 case((counted, 0), else_=1).label("pending"),
             )
-            .where(_in(t.created_at, bounds))
+            .where(_in(t.created_at, bounds), *_of(community))
             .subquery()
         )
         # One pass: per (week, intent, building); intents and buildings are added up here.
@@ -345,10 +396,14 @@ class FiguresRepository:
                     known[0] += count
                     known[1] = min(known[1], first)
         if settled_only:
-            self._unsettled(bounds, accept_limits, found)
+            self._unsettled(bounds, accept_limits, found, community)
 
     def _unsettled(
-        self, bounds: Sequence[datetime], accept_limits: Sequence[Rule], found: list[WeekData]
+        self,
+        bounds: Sequence[datetime],
+        accept_limits: Sequence[Rule],
+        found: list[WeekData],
+        community: str | None = None,
     ) -> None:
         """For a kept week: its resolved tickets with their state figures, its active ones."""
         t = Ticket
@@ -360,7 +415,7 @@ class FiguresRepository:
                 case((self._responded_in_time(accept_limits), 1), else_=0),
                 self._seconds(t.created_at, t.first_response_at),
             )
-            .where(_in(t.created_at, bounds), t.status.not_in(SETTLED_STATUSES))
+            .where(_in(t.created_at, bounds), t.status.not_in(SETTLED_STATUSES), *_of(community))
             .order_by(t.id)
         )
         done: list[list[tuple[int, int, float]]] = [[] for _ in found]
@@ -378,7 +433,11 @@ class FiguresRepository:
             week.pending = _ids(numbers)
 
     def _first_responses(
-        self, bounds: Sequence[datetime], settled_only: bool, found: list[WeekData]
+        self,
+        bounds: Sequence[datetime],
+        settled_only: bool,
+        found: list[WeekData],
+        community: str | None = None,
     ) -> None:
         """(first response − request) of the tickets not cancelled that got one."""
         t = Ticket
@@ -388,6 +447,7 @@ class FiguresRepository:
             _in(t.created_at, bounds),
             t.status != TicketStatus.CANCELLED,
             t.first_response_at.is_not(None),
+            *_of(community),
         )
         if settled_only:
             query = query.where(t.status.in_(SETTLED_STATUSES))
@@ -397,7 +457,9 @@ class FiguresRepository:
         for week, seconds in zip(found, values, strict=True):
             week.first_responses = _seconds_of(seconds)
 
-    def _resolutions(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+    def _resolutions(
+        self, bounds: Sequence[datetime], found: list[WeekData], community: str | None = None
+    ) -> None:
         """Tickets resolved in the week, each with (its last resolution in the week − request)."""
         e, t = TicketEvent, Ticket
         events = (
@@ -411,9 +473,9 @@ class FiguresRepository:
             .subquery()
         )
         rows = self.session.execute(
-            select(last.c.b, last.c.ticket_id, self._seconds(t.created_at, last.c.last)).join(
-                t, t.id == last.c.ticket_id
-            )
+            select(last.c.b, last.c.ticket_id, self._seconds(t.created_at, last.c.last))
+            .join(t, t.id == last.c.ticket_id)
+            .where(*_of(community))
         )
         ids: list[list[int]] = [[] for _ in found]
         seconds: list[list[float]] = [[] for _ in found]
@@ -423,7 +485,9 @@ class FiguresRepository:
         for week, numbers, values in zip(found, ids, seconds, strict=True):
             week.resolved_ids, week.resolved_seconds = _ids(numbers), _seconds_of(values)
 
-    def _visits(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+    def _visits(
+        self, bounds: Sequence[datetime], found: list[WeekData], community: str | None = None
+    ) -> None:
         """Visits answered (with their scores and whether solved) and expired in the week."""
         e = TicketEvent
         rating = e.data["rating"].as_integer()
@@ -437,16 +501,13 @@ class FiguresRepository:
                 else_=0,
             ),
         )
-        sub = (
-            select(
-                _bucket(e.at, bounds).label("b"),
-                e.kind,
-                rating.label("rating"),
-                solved.label("solved"),
-            )
-            .where(e.kind.in_(("visit_answered", "visit_expired")), _in(e.at, bounds))
-            .subquery()
-        )
+        events = select(
+            _bucket(e.at, bounds).label("b"),
+            e.kind,
+            rating.label("rating"),
+            solved.label("solved"),
+        ).where(e.kind.in_(("visit_answered", "visit_expired")), _in(e.at, bounds))
+        sub = _of_tickets(events, community).subquery()
         answered = sub.c.kind == "visit_answered"
         query = select(
             sub.c.b,
@@ -462,15 +523,16 @@ class FiguresRepository:
                 name: int(value or 0) for name, value in zip(_VISIT_FIELDS, values, strict=True)
             }
 
-    def _breaches(self, bounds: Sequence[datetime], found: list[WeekData]) -> None:
+    def _breaches(
+        self, bounds: Sequence[datetime], found: list[WeekData], community: str | None = None
+    ) -> None:
         """Tickets with an SLA breach event in the week; of them, those that reached level 2."""
         e = TicketEvent
         level = e.data["level"].as_integer()
-        sub = (
-            select(_bucket(e.at, bounds).label("b"), e.ticket_id, level.label("level"))
-            .where(e.kind == "sla_breach", _in(e.at, bounds))
-            .subquery()
+        events = select(_bucket(e.at, bounds).label("b"), e.ticket_id, level.label("level")).where(
+            e.kind == "sla_breach", _in(e.at, bounds)
         )
+        sub = _of_tickets(events, community).subquery()
         rows = self.session.execute(
             select(sub.c.b, sub.c.ticket_id, func.max(sub.c.level)).group_by(
                 sub.c.b, sub.c.ticket_id
@@ -524,6 +586,64 @@ class FiguresRepository:
             )
         return found
 
+    # --- the site's communities side by side -----------------------------------------------------
+
+    def by_community(
+        self,
+        start: datetime,
+        end: datetime,
+        accept_limits: Sequence[Rule],
+        accept_before: Sequence[Rule],
+        resolve_before: Sequence[Rule],
+    ) -> dict[str, CommunityRow]:
+        """Per community, in three grouped passes (never a pass per community): of the tickets
+        created in [start, end), how many, cancelled, completed and responded in time; of the
+        visits answered then, the ratings and the satisfied ones (4–5); and now, the active
+        tickets and those past a deadline (as `snapshot` finds them)."""
+        self._tune()
+        t, e = Ticket, TicketEvent
+        found: dict[str, CommunityRow] = {}
+
+        def row(key: Any) -> CommunityRow:
+            return found.setdefault(str(key), CommunityRow())
+
+        intake = self.session.execute(
+            select(
+                t.community,
+                func.count(),
+                _count_if(t.status == TicketStatus.CANCELLED),
+                _count_if(t.status.in_(DONE_STATUSES)),
+                _count_if(self._responded_in_time(accept_limits)),
+            )
+            .where(t.created_at >= start, t.created_at < end)
+            .group_by(t.community)
+        )
+        for key, new, cancelled, done, in_time in intake:
+            figures = row(key)
+            figures.new, figures.cancelled = int(new), int(cancelled or 0)
+            figures.completed, figures.responded_in_time = int(done or 0), int(in_time or 0)
+        rating = e.data["rating"].as_integer()
+        answers = self.session.execute(
+            select(t.community, _count_if(rating.is_not(None)), _count_if(rating >= 4))
+            .select_from(e)
+            .join(t, t.id == e.ticket_id)
+            .where(e.kind == "visit_answered", e.at >= start, e.at < end)
+            .group_by(t.community)
+        )
+        for key, ratings, satisfied in answers:
+            figures = row(key)
+            figures.ratings, figures.satisfied = int(ratings or 0), int(satisfied or 0)
+        over = or_(_accept_over(accept_before), _resolve_over(resolve_before))
+        now = self.session.execute(
+            select(t.community, func.count(), _count_if(over))
+            .where(t.status.in_(ACTIVE_STATUSES))
+            .group_by(t.community)
+        )
+        for key, active, overdue in now:
+            figures = row(key)
+            figures.open, figures.overdue = int(active), int(overdue or 0)
+        return found
+
     # --- kept weeks -----------------------------------------------------------------------------
 
     def cached(self, keys: Sequence[str]) -> dict[str, tuple[datetime, WeekData]]:
@@ -570,8 +690,14 @@ class FiguresRepository:
 
     # --- now ------------------------------------------------------------------------------------
 
-    def snapshot(self, accept_before: Sequence[Rule], resolve_before: Sequence[Rule]) -> Snapshot:
-        """Active tickets: how many, unassigned, per role, and those past a deadline.
+    def snapshot(
+        self,
+        accept_before: Sequence[Rule],
+        resolve_before: Sequence[Rule],
+        community: str | None = None,
+    ) -> Snapshot:
+        """Active tickets (of `community`, or the whole site): how many, unassigned, per role,
+        and those past a deadline.
 
         A ticket is past its accept deadline when it awaits acceptance and its accept clock
         (assigned, else created) started before its rule's time in `accept_before`; past its
@@ -579,7 +705,7 @@ class FiguresRepository:
         """
         self._tune()
         t = Ticket
-        active = t.status.in_(ACTIVE_STATUSES)
+        active = and_(t.status.in_(ACTIVE_STATUSES), *_of(community))
         load = self.session.execute(
             select(t.role, func.count(), func.min(t.id), _count_if(t.assignee_id.is_(None)))
             .where(active)
@@ -592,14 +718,8 @@ class FiguresRepository:
                 (role, int(n)) for role, n, _, _ in sorted(load, key=lambda r: (-r[1], r[2]))
             ],
         )
-        awaiting = or_(
-            t.status.in_((TicketStatus.OPEN, TicketStatus.ASSIGNED)),
-            and_(t.status == TicketStatus.REOPENED, t.accepted_at.is_(None)),
-        )
-        accept_over = and_(
-            awaiting, func.coalesce(t.assigned_at, t.created_at) < rule_case(accept_before)
-        )
-        resolve_over = func.coalesce(t.work_started_at, t.created_at) < rule_case(resolve_before)
+        accept_over = _accept_over(accept_before)
+        resolve_over = _resolve_over(resolve_before)
         rows = self.session.execute(
             select(t.id, t.role, case((accept_over, 1), else_=0))
             .where(active, or_(accept_over, resolve_over))

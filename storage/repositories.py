@@ -409,9 +409,19 @@ class TicketRepository:
         )
         return tickets, len(found) > size
 
-    def buildings(self) -> Sequence[str]:
+    def buildings(self, community: str | None = None) -> Sequence[str]:
         """Every building any ticket names, in order; a walk down the building index (one
-        lookup per building), not a scan of the tickets."""
+        lookup per building), not a scan of the tickets. Of one community: the buildings its
+        tickets name (read on the (community, created_at) index)."""
+        if community is not None:
+            return sorted(
+                str(name)
+                for name in self.session.scalars(
+                    select(Ticket.building)
+                    .where(Ticket.community == community, Ticket.building.is_not(None))
+                    .distinct()
+                )
+            )
         rows = self.session.execute(
             text(
                 "WITH RECURSIVE b(name) AS ("
@@ -446,14 +456,16 @@ class TicketRepository:
         resident_id: int | None = None,
         building: str | None = None,
         not_intents: Collection[str] = (),
+        community: str | None = None,
     ) -> int:
         """How many tickets a resident opened, or a building has (an index answers either),
-        leaving out the kinds in `not_intents`."""
+        leaving out the kinds in `not_intents` (of one community, when given)."""
         query = _filtered(
             select(func.count()).select_from(Ticket),
             resident_id=resident_id,
             building=building,
             not_intents=not_intents,
+            community=community,
         )
         return int(self.session.scalar(query) or 0)
 
@@ -739,6 +751,7 @@ class TicketRepository:
         since: datetime | None = None,
         until: datetime | None = None,
         overdue: bool = False,
+        community: str | None = None,
     ) -> Sequence[Ticket]:
         """The next `size` tickets below number `before` (None: from the newest) that match the
         filters, newest first: an export walks the whole selection a batch at a time (keyset
@@ -752,6 +765,7 @@ class TicketRepository:
             since=since,
             until=until,
             overdue=overdue,
+            community=community,
         )
         if before is not None:
             query = query.where(Ticket.id < before)

@@ -35,25 +35,57 @@ class WeekParam(click.ParamType):
     default=None,
     help="Where to write the xlsx (its figures, its text and its tickets).",
 )
-@click.option("--send", is_flag=True, help="Push it to summary.recipients now.")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Push it now: to summary.recipients (several communities: each community's summary to "
+    "its secretaries, the comparison to summary.recipients).",
+)
+@click.option(
+    "--community",
+    "community",
+    default=None,
+    metavar="KEY",
+    help="One community's summary (its tickets only).",
+)
 @click.pass_context
-def summary(ctx: click.Context, week: str | None, fmt: str, output: str | None, send: bool) -> None:
-    """The weekly summary for the branch secretary (default: the last full week)."""
+def summary(
+    ctx: click.Context,
+    week: str | None,
+    fmt: str,
+    output: str | None,
+    send: bool,
+    community: str | None,
+) -> None:
+    """The weekly summary for the branch secretary (default: the last full week).
+
+    On a site of several communities, without --community the comparison of the communities
+    follows the site's summary (JSON: "comparison")."""
     from bot.outbox import deliver_due
+    from handlers.site_summary import render_comparison
     from handlers.summary import render_summary
 
     sheli = sheli_of(ctx)
     if fmt == "xlsx" and not output:
         raise BadOption(msg.CLI_SUMMARY_NEEDS_OUTPUT)
+    if community is not None and (send or fmt == "xlsx"):
+        option = "--send" if send else "--format xlsx"
+        raise BadOption(msg.CLI_SUMMARY_COMMUNITY_WITH.format(option=option))
+    comparison = None
     if send:
         if not sheli.policy.summary_recipients:
             raise Refusal(msg.CLI_SUMMARY_NO_RECIPIENTS)
         figures = sheli.handle(SendWeeklySummary(week))
         counts = deliver_due(sheli.uow, sheli.sender, sheli.clock, sheli.outbox_settings)
     else:
-        figures = sheli.read(read_models.week_summary, week)
+        figures = sheli.read(read_models.week_summary, week, community)
+    if community is None:
+        comparison = sheli.read(read_models.site_comparison, figures.week)
     if fmt == "json":
-        echo_json(figures.to_json())
+        data = figures.to_json()
+        if comparison is not None:
+            data["comparison"] = comparison.to_json()
+        echo_json(data)
     elif fmt == "xlsx" and output:
         from bot.exports import write_summary
 
@@ -68,6 +100,9 @@ def summary(ctx: click.Context, week: str | None, fmt: str, output: str | None, 
             err=True,
         )
         click.echo(render_summary(figures, sheli.policy))
+        if comparison is not None:
+            click.echo(msg.CLI_SUMMARY_SITE_FOLLOWS)
+            click.echo(render_comparison(comparison, sheli.policy))
         current = sheli.read(read_models.current_week_label)
         quiet = not (figures.new_tickets or figures.resolved or figures.visits_concluded)
         if quiet and figures.week != current:

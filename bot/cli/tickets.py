@@ -49,16 +49,27 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="To this local day."
         ),
         click.option("--overdue", is_flag=True, help="Only active tickets past an SLA deadline."),
+        click.option(
+            "--community",
+            default=None,
+            help="A community key: only its tickets (sheli community list).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _filter(**given: Any) -> read_models.TicketFilter:
+def _filter(sheli: Any, **given: Any) -> read_models.TicketFilter:
+    """The filter options as the dashboard's filter; an unknown --community is refused naming
+    the known ones."""
+
     def day(value: Any) -> date | None:
         return value.date() if value is not None else None
 
+    community = given["community"]
+    if community is not None:
+        community = sheli.read(read_models.community_key, community)
     return read_models.TicketFilter(
         status=given["status"],
         intent=given["intent"],
@@ -67,6 +78,7 @@ def _filter(**given: Any) -> read_models.TicketFilter:
         since=day(given["since"]),
         until=day(given["until"]),
         overdue=given["overdue"],
+        community=community,
     )
 
 
@@ -97,7 +109,7 @@ def tickets_list(ctx: click.Context, limit: int, page: int, fmt: str, **filters:
     """List tickets, newest first, one page of --limit at a time (times in site.timezone)."""
     sheli = sheli_of(ctx)
     policy = sheli.policy
-    wanted = replace(_filter(**filters), page=page)
+    wanted = replace(_filter(sheli, **filters), page=page)
     rows = sheli.read(read_models.ticket_lines, wanted, limit)
     if fmt == "json":
         echo_json([ticket_json(t, policy) for t, _clock in rows])
@@ -191,7 +203,7 @@ def tickets_export(ctx: click.Context, fmt: str, output: str | None, **filters: 
     Phones are masked as on every list; times are local, and the headers name the offset.
     """
     sheli = sheli_of(ctx)
-    wanted = _filter(**filters)
+    wanted = _filter(sheli, **filters)
     if fmt == "csv":
         header = sheli.read(read_models.export_header)
         lines = csv_lines(header, ticket_rows(sheli, wanted))

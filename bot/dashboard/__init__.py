@@ -6,7 +6,16 @@ from __future__ import annotations
 
 # The modules register their routes (and the one handler of refusals) on `bp`; importing them
 # is what wires the blueprint.
-from bot.dashboard import auth, community_views, errors, media_views, review_views, views
+from bot.dashboard import auth, community_views, errors, media_views, review_views, scope, views
 from bot.dashboard.blueprint import bp
 
-__all__ = ["auth", "bp", "community_views", "errors", "media_views", "review_views", "views"]
+__all__ = [
+    "auth",
+    "bp",
+    "community_views",
+    "errors",
+    "media_views",
+    "review_views",
+    "scope",
+    "views",
+]

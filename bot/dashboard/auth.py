@@ -1,4 +1,9 @@
-"""Operator login: one username and a werkzeug password hash from config.
+"""Operator login: usernames and werkzeug password hashes from config.
+
+- `dashboard.username` / `dashboard.password_hash`: the site's operator (the whole site).
+  `dashboard.users`: more operators, each `{username, password_hash, community}`; one with a
+  community is limited to it (bot/dashboard/scope.py narrows every page and refuses the rest),
+  one without sees the whole site.
 
 - Sessions are Flask-Login's, backed by a row in `operator_sessions`: logging out deletes the
   row, so a copy of the cookie taken before stops working; changing the password ends them all.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,17 +51,52 @@ SESSION_LIFETIME = timedelta(hours=12)
 OPEN_ENDPOINTS = ("dashboard.login", "dashboard.static")
 
 
-def _password_hash() -> str:
-    return str(current_sheli().config.get("dashboard.password_hash") or "")
+@dataclass(frozen=True)
+class Account:
+    """An operator who may log in; `community`: the one community they see (None: all)."""
+
+    username: str
+    password_hash: str
+    community: str | None = None
 
 
-def _username() -> str:
-    return str(current_sheli().config.get("dashboard.username") or "admin")
+def accounts() -> list[Account]:
+    """Every operator account with a password hash: `dashboard.username`/`password_hash` (the
+    whole site), then `dashboard.users` (bot/config.py checks their shape)."""
+    config = current_sheli().config
+    found = [
+        Account(
+            str(config.get("dashboard.username") or "admin"),
+            str(config.get("dashboard.password_hash") or ""),
+        )
+    ]
+    for user in config.get("dashboard.users") or []:
+        found.append(
+            Account(
+                str(user.get("username") or ""),
+                str(user.get("password_hash") or ""),
+                str(user["community"]) if user.get("community") else None,
+            )
+        )
+    return [a for a in found if a.username and a.password_hash]
 
 
-def _fingerprint(password_hash: str) -> str:
-    # Kept with the session so that changing the password ends every existing session.
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def _account(username: str) -> Account | None:
+    """The account called `username` (every name compared, in constant time each)."""
+    found = None
+    for account in accounts():
+        if hmac.compare_digest(username.encode(), account.username.encode()):
+            found = account
+    return found
+
+
+def _fingerprint(account: Account) -> str:
+    # Kept with the session so that changing the password (or the community an account is
+    # limited to) ends every existing session of that account.
+    kept = account.password_hash
+    if account.community is not None:
+        kept += "\0" + account.community
+    return hashlib.sha256(kept.encode()).hexdigest()[:16]
 
 
 def _digest(token: str) -> str:
@@ -71,25 +112,23 @@ def _wall_clock() -> datetime:
 class Operator(UserMixin):  # type: ignore[misc]
     """A logged-in operator; Flask-Login keeps `id`, the random token of this one session."""
 
-    def __init__(self, name: str, token: str):
+    def __init__(self, name: str, token: str, community: str | None = None):
         self.name = name
         self.id = token
+        self.community = community
 
 
 def _load_operator(token: str) -> Operator | None:
-    """Flask-Login's user loader: the session is valid while its row lives (until logout)."""
-    password_hash = _password_hash()
-    if not password_hash or not token:
+    """Flask-Login's user loader: the session is valid while its row lives (until logout) and
+    its account is unchanged."""
+    if not token or not accounts():
         return None
     with current_sheli().uow() as uow:
         found = uow.operator_sessions.get(_digest(token), _wall_clock())
-    if (
-        found is None
-        or found.username != _username()
-        or found.password_fingerprint != _fingerprint(password_hash)
-    ):
+    account = _account(found.username) if found is not None else None
+    if found is None or account is None or found.password_fingerprint != _fingerprint(account):
         return None
-    return Operator(found.username, token)
+    return Operator(found.username, token, account.community)
 
 
 @bp.record_once
@@ -117,7 +156,7 @@ def wants_json() -> bool:
 
 def current_operator() -> str | None:
     """The logged-in operator's username, if this session is still valid."""
-    if not _password_hash() or not current_user.is_authenticated:
+    if not accounts() or not current_user.is_authenticated:
         return None
     return str(current_user.name)
 
@@ -127,7 +166,7 @@ def guard() -> Any:
     """No page or JSON of the dashboard answers without login; every POST needs the CSRF token."""
     if request.endpoint == "dashboard.static":
         return None
-    if not _password_hash():
+    if not accounts():
         return render_template("dashboard/disabled.html"), 503
     if request.method == "POST":
         try:
@@ -144,6 +183,7 @@ def guard() -> Any:
             return jsonify(error="login required", status=401), 401
         return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
     g.operator = operator
+    g.operator_community = current_user.community  # None: the whole site
     return None
 
 
@@ -202,11 +242,20 @@ def login() -> Any:
         uow.commit()
     if refused:
         return render_template("dashboard/login.html", next=target, locked=True), 429
-    password_hash = _password_hash()
-    good_user = hmac.compare_digest(username.encode(), _username().encode())
-    # Check the hash even for a wrong username, so both take the same time.
-    good_password = check_password_hash(password_hash, password)
-    if not (good_user and good_password):
+    account = _account(username)
+    known = accounts()
+    # Check a hash even for a wrong username, so both take the same time.
+    checked = account or known[0]
+    good_password = check_password_hash(checked.password_hash, password)
+    if account is not None and good_password and not _community_known(account):
+        # Limited to a community the site does not have (a typo in dashboard.users): refused
+        # like a wrong password, and the log says why.
+        current_app.logger.warning(
+            "dashboard: user %s is limited to a community that does not exist",
+            pseudonym(username),
+        )
+        good_password = False
+    if not (account is not None and good_password):
         locked = ip_attempts >= MAX_FAILURES or user_attempts >= MAX_USER_FAILURES
         if locked:
             with sheli.uow() as uow:
@@ -229,16 +278,23 @@ def login() -> Any:
         uow.operator_sessions.start(
             _digest(token),
             username,
-            _fingerprint(password_hash),
+            _fingerprint(account),
             started,
             started + SESSION_LIFETIME,
         )
         uow.commit()
     session.clear()  # no session fixation: nothing from before the login survives it
     session.permanent = True
-    login_user(Operator(username, token))
+    login_user(Operator(username, token, account.community))
     current_app.logger.info("dashboard: %s logged in from %s", username, ip)
     return redirect(target)
+
+
+def _community_known(account: Account) -> bool:
+    if account.community is None:
+        return True
+    with current_sheli().uow() as uow:
+        return uow.communities.get(account.community) is not None
 
 
 @bp.post("/logout")

@@ -197,13 +197,20 @@ def line_chart(
 
 
 def hbar_chart(
-    items: Sequence[tuple[str, float]], title: str, *, width: int = 480, row: int = 21
+    items: Sequence[tuple[str, float]],
+    title: str,
+    *,
+    width: int = 480,
+    row: int = 21,
+    unit: str = "",
+    fixed_max: float | None = None,
 ) -> Markup:
-    """Horizontal bars, largest first (e.g. requests per building)."""
+    """Horizontal bars, largest first (e.g. requests per building). `unit` follows each value
+    ("%"); `fixed_max` is the full bar's value (100 for rates), else the largest value."""
     left, top, right = 96, 12, 40
     height = max(top + row * len(items) + 12, 80)
     plot_w = width - left - right
-    top_value = max((v for _, v in items), default=0) or 1
+    top_value = fixed_max or max((v for _, v in items), default=0) or 1
     body: list[str] = []
     for i, (label, value) in enumerate(items):
         y = top + row * i
@@ -211,9 +218,9 @@ def hbar_chart(
         body.append(_text(left - 8, y + row / 2 + 4, label, "end"))
         body.append(
             f'<rect x="{left}" y="{_num(y + 4)}" width="{_num(w)}" height="{row - 8}" '
-            f'fill="{PALETTE[0]}"><title>{escape(label)}：{_num(value)}</title></rect>'
+            f'fill="{PALETTE[0]}"><title>{escape(label)}：{_num(value)}{escape(unit)}</title></rect>'
         )
-        body.append(_text(left + w + 6, y + row / 2 + 4, _num(value), "start"))
+        body.append(_text(left + w + 6, y + row / 2 + 4, _num(value) + unit, "start"))
     if not items:
         body.append(_text(width / 2, height / 2, msg.CHART_NO_DATA, fill=AXIS))
     return _svg(width, height, title, body)

@@ -20,6 +20,7 @@ from werkzeug.utils import secure_filename
 from bot.dashboard import charts
 from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
+from bot.dashboard.scope import limited, scope, site_only
 from bot.dashboard.views import operator, page_arg
 from bot.web import current_sheli
 from handlers import messages as msg
@@ -77,7 +78,9 @@ def _read_upload(field: str) -> tuple[Any, bool]:
 
 
 def _import(what: str) -> tuple[ImportResult | None, list[str]]:
-    """Import one uploaded file in one transaction; any bad row and nothing is imported."""
+    """Import one uploaded file in one transaction; any bad row and nothing is imported. The
+    site's data: not for an operator limited to one community."""
+    site_only()
     try:
         data, csv_file = _read_upload("file")
         result = current_sheli().handle(ImportData(what, data, csv_file=csv_file))
@@ -144,6 +147,7 @@ def _render_form(event_id: int | None, values: dict[str, str], error: str | None
 
 
 def _save(event_id: int | None) -> Any:
+    site_only()  # the site's events: changed by a whole-site operator
     values = {key: request.form.get(key, "").strip() for key in read_models.EVENT_FORM_FIELDS}
     try:
         event = current_sheli().handle(SaveEvent(values, event_id))
@@ -157,6 +161,7 @@ def _save(event_id: int | None) -> Any:
 
 @bp.get("/events/new")
 def event_new() -> Any:
+    site_only()  # the site's events: changed by a whole-site operator
     return _render_form(None, current_sheli().read(read_models.event_form, None), None)
 
 
@@ -167,6 +172,7 @@ def event_create() -> Any:
 
 @bp.get("/events/<int:number>/edit")
 def event_edit(number: int) -> Any:
+    site_only()  # the site's events: changed by a whole-site operator
     return _render_form(number, current_sheli().read(read_models.event_form, number), None)
 
 
@@ -178,7 +184,7 @@ def event_update(number: int) -> Any:
 @bp.get("/events/<int:number>")
 def event(number: int) -> Any:
     """One event with its sign-ups (masked), the waiting list and attendance."""
-    detail = current_sheli().read(read_models.event_detail, number, page_arg())
+    detail = current_sheli().read(read_models.event_detail, number, page_arg(), limited())
     return render_template(
         "dashboard/event.html",
         event=detail,
@@ -190,12 +196,13 @@ def event(number: int) -> Any:
 
 @bp.get("/api/events/<int:number>")
 def event_json(number: int) -> Any:
-    return jsonify(current_sheli().read(read_models.event_detail, number, page_arg()))
+    return jsonify(current_sheli().read(read_models.event_detail, number, page_arg(), limited()))
 
 
 @bp.post("/events/<int:number>/cancel")
 @form_on("dashboard.event")
 def event_cancel(number: int) -> Any:
+    site_only()  # the site's events: changed by a whole-site operator
     current_sheli().handle(CancelEvent(number))
     current_app.logger.info("dashboard: %s cancelled 活动%s", g.operator, number)
     flash(msg.DASHBOARD_EVENT_CANCELLED.format(n=number), "ok")
@@ -216,6 +223,7 @@ def _attendance_marks() -> dict[int, bool]:
 @form_on("dashboard.event")
 def event_attendance(number: int) -> Any:
     """Record who came: one `attended-<sign-up id>` field per row."""
+    site_only()  # the site's events: changed by a whole-site operator
     marked = current_sheli().handle(MarkAttendance(number, _attendance_marks()))
     if marked:
         flash(msg.DASHBOARD_ATTENDANCE_RECORDED.format(n=marked), "ok")
@@ -228,6 +236,7 @@ def event_attendance(number: int) -> Any:
 @form_on("dashboard.event")
 def event_withdraw(number: int) -> Any:
     """Withdraw a sign-up for a resident; the first on the waiting list moves up and is told."""
+    site_only()  # the site's events: changed by a whole-site operator
     sign_up = request.form.get("sign_up", "")
     if not sign_up.isdigit():
         raise NotFound(msg.NO_SUCH_SIGN_UP.format(n=number))
@@ -268,7 +277,7 @@ def _buildings_charts(rows: list[dict[str, Any]]) -> dict[str, Markup]:
 
 
 def _buildings_page(problems: list[str] | None = None) -> Any:
-    rows = current_sheli().read(read_models.buildings_overview)
+    rows = current_sheli().read(read_models.buildings_overview, scope())
     return render_template(
         "dashboard/buildings.html",
         buildings=rows,
@@ -285,7 +294,7 @@ def buildings() -> Any:
 
 @bp.get("/api/buildings")
 def buildings_json() -> Any:
-    return jsonify(buildings=current_sheli().read(read_models.buildings_overview))
+    return jsonify(buildings=current_sheli().read(read_models.buildings_overview, scope()))
 
 
 @bp.post("/buildings/import")
@@ -305,7 +314,7 @@ def building() -> Any:
     name = request.args.get("name", "").strip()
     if not name:
         return redirect(url_for("dashboard.buildings"))
-    detail = current_sheli().read(read_models.building_page, name, page_arg())
+    detail = current_sheli().read(read_models.building_page, name, page_arg(), limited())
     return render_template(
         "dashboard/building.html", building=detail, page=detail["page"], has_next=detail["has_next"]
     )
@@ -316,26 +325,26 @@ def building_json() -> Any:
     name = request.args.get("name", "").strip()
     if not name:
         return jsonify(error="name is required, e.g. ?name=3栋", status=400), 400
-    return jsonify(current_sheli().read(read_models.building_detail, name, page_arg()))
+    return jsonify(current_sheli().read(read_models.building_detail, name, page_arg(), limited()))
 
 
 @bp.get("/residents/<int:number>")
 def resident(number: int) -> Any:
     """A resident: room, masked phone, tickets and sign-ups; an erased one shows as anonymous."""
-    page = current_sheli().read(read_models.resident_page, number)
+    page = current_sheli().read(read_models.resident_page, number, limited())
     return render_template("dashboard/resident.html", resident=page)
 
 
 @bp.get("/api/residents/<int:number>")
 def resident_json(number: int) -> Any:
-    return jsonify(current_sheli().read(read_models.resident_page, number))
+    return jsonify(current_sheli().read(read_models.resident_page, number, limited()))
 
 
 # --- party-building resources and helpers ----------------------------------------------------
 
 
 def _resources_page(problems: list[str] | None = None) -> Any:
-    data = current_sheli().read(read_models.resources_overview)
+    data = current_sheli().read(read_models.resources_overview, scope())
     return render_template("dashboard/resources.html", data=data, problems=problems or [])
 
 
@@ -347,7 +356,7 @@ def resources() -> Any:
 
 @bp.get("/api/resources")
 def resources_json() -> Any:
-    return jsonify(current_sheli().read(read_models.resources_overview))
+    return jsonify(current_sheli().read(read_models.resources_overview, scope()))
 
 
 @bp.post("/resources/import")

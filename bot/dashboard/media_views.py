@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.dashboard.blueprint import bp
+from bot.dashboard.scope import limited
 from bot.media import media_response
 from bot.web import current_sheli
 from handlers import messages as msg
@@ -15,8 +16,8 @@ from handlers import messages as msg
 @bp.get("/media/<int:attachment_id>")
 def media(attachment_id: int) -> Any:
     """The stored picture or recording with its own content type; 404 for an unknown, not yet
-    fetched, failed or erased attachment."""
-    return media_response(current_sheli(), attachment_id)
+    fetched, failed or erased attachment, and for an operator limited to another community."""
+    return media_response(current_sheli(), attachment_id, limited())
 
 
 @bp.context_processor

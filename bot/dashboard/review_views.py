@@ -12,6 +12,7 @@ from flask import current_app, flash, g, jsonify, redirect, render_template, req
 
 from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
+from bot.dashboard.scope import site_only
 from bot.dashboard.views import operator
 from bot.web import current_sheli
 from handlers import messages as msg
@@ -33,6 +34,7 @@ def _show_arg(value: str | None) -> str:
 @bp.get("/review")
 def review() -> Any:
     """Kept messages newest first (unlabelled by default), a page at a time."""
+    site_only()  # every community's residents' words, the site's NLU
     page = current_sheli().read(
         review_page, _show_arg(request.args.get("show")), _page_arg(request.args.get("page"))
     )
@@ -47,6 +49,7 @@ def review() -> Any:
 
 @bp.get("/api/review")
 def review_json() -> Any:
+    site_only()  # every community's residents' words, the site's NLU
     page = current_sheli().read(
         review_page, _show_arg(request.args.get("show")), _page_arg(request.args.get("page"))
     )
@@ -57,6 +60,7 @@ def review_json() -> Any:
 @form_on("dashboard.review")
 def review_label(number: int) -> Any:
     """Label one message; it is a training example from now on."""
+    site_only()  # every community's residents' words, the site's NLU
     sheli = current_sheli()
     row = sheli.handle(LabelMessage(number, request.form.get("intent", ""), operator()))
     current_app.logger.info("dashboard: %s labelled review message %s", g.operator, number)

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from bot.dashboard import charts
 from bot.dashboard.blueprint import bp
 from bot.dashboard.errors import form_on
+from bot.dashboard.scope import limited, scope
 from bot.exports import (
     CSV_TYPE,
     XLSX_TYPE,
@@ -57,6 +58,7 @@ from handlers.commands import (
 )
 from handlers.errors import Invalid
 from handlers.keywords import mask_phone, mask_phones_in
+from handlers.site_summary import Comparison
 from handlers.summary import percent_text, rating_text
 from handlers.tickets import handoff_sentence
 from handlers.times import local_stamp, local_text, minutes_text, utc_offset
@@ -64,8 +66,9 @@ from storage.models import Ticket
 
 
 def operator() -> Actor:
-    """The logged-in operator, as the audit trail names them."""
-    return Actor.operator(g.operator)
+    """The logged-in operator, as the audit trail names them (with the community they are
+    limited to: handlers refuse another community's ticket as not found)."""
+    return Actor.operator(g.operator, limited())
 
 
 @bp.app_template_filter("local")
@@ -166,20 +169,42 @@ def _overview_charts(data: read_models.Overview) -> dict[str, Markup]:
     }
 
 
+def community_charts(comparison: Comparison | None) -> dict[str, Markup]:
+    """The communities side by side (a site of several): this week's new tickets and 办结率,
+    one bar each. A community with nothing to divide has no 办结率 bar."""
+    if comparison is None:
+        return {}
+    rows = comparison.communities
+    titles = msg.SITE_CHARTS
+    rated = [
+        (r.name, round(r.completion_rate * 100)) for r in rows if r.completion_rate is not None
+    ]
+    return {
+        "new": charts.hbar_chart([(r.name, r.new_tickets) for r in rows], titles["new"]),
+        "completion": charts.hbar_chart(rated, titles["completion"], unit="%", fixed_max=100),
+    }
+
+
 @bp.get("/")
 def overview() -> Any:
-    data = current_sheli().read(read_models.overview)
+    data = current_sheli().read(read_models.overview, community=scope())
     return render_template(
         "dashboard/overview.html",
         data=data,
         charts=_overview_charts(data),
+        community_charts=community_charts(data.communities),
+        communities_text={
+            "columns": msg.SITE_SUMMARY_COLUMNS,
+            "note": msg.SITE_SUMMARY["note"],
+            "charts": msg.SITE_CHARTS,
+        },
         resolution_caption=msg.OVERVIEW_RESOLUTION_CAPTION.format(unit=resolution_unit(data)),
     )
 
 
 @bp.get("/api/overview")
 def overview_json() -> Any:
-    return jsonify(current_sheli().read(read_models.overview).to_json())
+    return jsonify(current_sheli().read(read_models.overview, community=scope()).to_json())
 
 
 # --- tickets ---------------------------------------------------------------------------------
@@ -220,6 +245,7 @@ def _ticket_filter() -> read_models.TicketFilter:
         until=_date_arg("until"),
         overdue=args.get("overdue") == "1",
         page=page_arg(),
+        community=scope(),
     )
 
 
@@ -236,7 +262,9 @@ def tickets() -> Any:
         has_next=page.has_next,
         sla=page.sla,
         # An export takes the whole selection, not the page shown.
-        export_args={k: v for k, v in request.args.items() if k not in ("format", "page") and v},
+        export_args={
+            k: v for k, v in request.args.items() if k not in ("format", "page", "community") and v
+        },
     )
 
 
@@ -292,7 +320,7 @@ def ticket(number: int) -> Any:
     """The whole ticket (the phone masked): opening it goes into the ticket's audit trail."""
     sheli = current_sheli()
     sheli.handle(RecordView(number, operator()))
-    page = sheli.read(read_models.ticket_page, number)
+    page = sheli.read(read_models.ticket_page, number, limited())
     return render_template("dashboard/ticket.html", **vars(page))
 
 
@@ -302,7 +330,7 @@ def ticket_phone(number: int) -> Any:
     """The full phone, shown on this response only; who looked goes into the trail."""
     sheli = current_sheli()
     phone = sheli.handle(ShowPhone(number, operator()))
-    page = sheli.read(read_models.ticket_page, number)
+    page = sheli.read(read_models.ticket_page, number, limited())
     if phone is None:
         flash(msg.DASHBOARD_PHONE_NONE.format(n=number), "ok")
         return redirect(url_for("dashboard.ticket", number=number))
@@ -362,7 +390,7 @@ def ticket_cancel(number: int) -> Any:
 def ticket_json_view(number: int) -> Any:
     sheli = current_sheli()
     sheli.handle(RecordView(number, operator()))
-    return jsonify(sheli.read(read_models.ticket_record, number, mask=False))
+    return jsonify(sheli.read(read_models.ticket_record, number, mask=False, community=limited()))
 
 
 @bp.post("/tickets/<int:number>/reassign")
@@ -387,13 +415,23 @@ def note(number: int) -> Any:
 
 
 def _staff_page(added: dict[str, Any] | None = None) -> Any:
-    groups = current_sheli().read(read_models.staff_by_role)
+    groups = current_sheli().read(read_models.staff_by_role, scope())
     return render_template("dashboard/staff.html", groups=groups, added=added)
 
 
 @bp.get("/staff")
 def staff() -> Any:
     return _staff_page()
+
+
+def _new_staff_community() -> str | None:
+    """Where a new staff member goes: a limited operator's community; for a whole-site
+    operator the form's choice ("" the site-wide pool), else the community shown."""
+    if limited() is not None:
+        return limited()
+    if "community" in request.form:
+        return request.form.get("community", "").strip() or None
+    return scope()
 
 
 @bp.post("/staff")
@@ -404,6 +442,7 @@ def staff_add() -> Any:
             role=request.form.get("role", ""),
             name=request.form.get("name", ""),
             openid=request.form.get("openid", "").strip() or None,
+            community=_new_staff_community(),
         )
     )
     current_app.logger.info("dashboard: %s added staff #%s", g.operator, member.id)
@@ -416,15 +455,15 @@ def staff_add() -> Any:
 def staff_code(staff_id: int) -> Any:
     """A new bind code; whoever was bound is unbound (as `sheli staff code` does)."""
     sheli = current_sheli()
-    code = sheli.handle(IssueBindCode(staff_id))
-    member = sheli.read(read_models.staff_member, staff_id)
+    code = sheli.handle(IssueBindCode(staff_id, limited()))
+    member = sheli.read(read_models.staff_member, staff_id, limited())
     current_app.logger.info("dashboard: %s issued a bind code for staff #%s", g.operator, staff_id)
     return _staff_page({"staff": member, "code": code})
 
 
 def _set_active(staff_id: int, active: bool) -> Any:
     sheli = current_sheli()
-    member = sheli.handle(SetStaffActive(staff_id, active))
+    member = sheli.handle(SetStaffActive(staff_id, active, limited()))
     if active:
         flash(msg.DASHBOARD_STAFF_REACTIVATED.format(name=member.name), "ok")
     else:
@@ -438,7 +477,7 @@ def _set_active(staff_id: int, active: bool) -> Any:
 @bp.get("/staff/<int:staff_id>/deactivate")
 def staff_deactivate_ask(staff_id: int) -> Any:
     """停用 asks first: who it is, what they hold, and who is left on duty in their role."""
-    check = current_sheli().read(read_models.deactivation, staff_id)
+    check = current_sheli().read(read_models.deactivation, staff_id, limited())
     if not check.member.active:
         flash(msg.DASHBOARD_STAFF_ALREADY_INACTIVE.format(name=check.member.name), "ok")
         return redirect(url_for("dashboard.staff"))
@@ -470,7 +509,7 @@ def staff_reactivate(staff_id: int) -> Any:
 
 @bp.get("/api/staff")
 def staff_list_json() -> Any:
-    return jsonify(staff=current_sheli().read(read_models.staff_rows))
+    return jsonify(staff=current_sheli().read(read_models.staff_rows, scope()))
 
 
 # --- weekly summary --------------------------------------------------------------------------
@@ -479,7 +518,7 @@ def staff_list_json() -> Any:
 @bp.get("/summary")
 def summary() -> Any:
     """The weekly summary as a page; the WeChat summary links here (`?week=2026-W47`)."""
-    page = current_sheli().read(read_models.summary_page, request.args.get("week"))
+    page = current_sheli().read(read_models.summary_page, request.args.get("week"), scope())
     return render_template(
         "dashboard/summary.html",
         week=page.week,
@@ -497,12 +536,14 @@ def summary_export() -> Any:
     sheli = current_sheli()
     label = sheli.read(read_models.summary_week, request.args.get("week") or None).label
     current_app.logger.info("dashboard: %s exported the summary of %s", g.operator, label)
+    community = scope()
     return _send_xlsx(
-        lambda spool: write_summary(sheli, label, spool), f"{msg.EXPORT_SUMMARY_FILE}-{label}.xlsx"
+        lambda spool: write_summary(sheli, label, spool, community),
+        f"{msg.EXPORT_SUMMARY_FILE}-{label}.xlsx",
     )
 
 
 @bp.get("/api/summary")
 def summary_json() -> Any:
-    figures = current_sheli().read(read_models.week_summary, request.args.get("week"))
+    figures = current_sheli().read(read_models.week_summary, request.args.get("week"), scope())
     return jsonify(figures.to_json())

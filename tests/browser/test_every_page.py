@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 
 from bot.app import create_app
 from handlers import messages as msg
-from handlers.commands import ImportData, SaveEvent
+from handlers.commands import AddCommunity, ImportData, MoveBuilding, SaveEvent
 from tests.browser.community import STAFF, play_twelve_weeks
 from tests.wechat import Person, WeChatServer
 
@@ -269,4 +269,52 @@ def test_the_disabled_dashboard_fits_a_phone_too(browser: Any, serve: Any, make_
         response = page.goto(base + "/dashboard/")
         assert response is not None and response.status == 503
         check_page(page, "disabled", size)
+        context.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "laptop"])
+def test_with_two_communities_the_selector_shows_and_pages_still_fit(
+    browser: Any, seeded: Any, size: str, tmp_path: Path
+) -> None:
+    """Issue 13: on a site of more communities the header carries the community selector; every
+    page still fits, and choosing one narrows the lists (the choice kept from page to page)."""
+    from playwright.sync_api import expect
+
+    sheli, base, pages = seeded
+    sheli.handle(AddCommunity(key="lihe", name="立和苑"))
+    sheli.handle(MoveBuilding("3栋", "lihe", move_open=True))
+    with sheli.uow() as uow:
+        theirs = {t.id for t in uow.tickets.list(community="lihe")}
+        ours = {t.id for t in uow.tickets.list(community="default")}
+    assert theirs and ours
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    folder = tmp_path / "communities"
+    folder.mkdir()
+    try:
+        log_in(page, base)
+        selector = page.locator(".scope select[name=community]")
+        expect(selector).to_be_visible()
+        for name in ("overview", "tickets", "ticket", "staff", "summary", "buildings", "events"):
+            page.goto(base + pages[name])
+            expect(selector).to_be_visible()
+            check_page(page, f"{name} (communities)", SIZES[size])
+            shoot(page, folder / f"{name}-{size}.png", SIZES[size])
+
+        page.goto(base + "/dashboard/tickets")
+        selector.select_option("lihe")
+        page.click(".scope button[type=submit]")
+        expect(selector).to_have_value("lihe")
+        shown = {
+            int(n.strip().lstrip("#"))
+            for n in page.locator("table.tickets tbody tr td:first-child").all_inner_texts()
+        }
+        assert shown and shown <= theirs
+        page.goto(base + "/dashboard/buildings")  # the choice is kept
+        expect(selector).to_have_value("lihe")
+        expect(page.locator("main")).not_to_contain_text("12栋")
+        check_page(page, "buildings of one community", SIZES[size])
+        shoot(page, folder / f"buildings-lihe-{size}.png", SIZES[size])
+    finally:
         context.close()
