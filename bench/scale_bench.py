@@ -3,7 +3,7 @@ with history: the weekly summary, the dashboard overview (over HTTP, logged in),
 building pages, one SLA pass over 1% newly overdue tickets, one visit pass.
 
     .venv/bin/python bench/scale_bench.py [--tickets 100000] [--weeks 13] [--port 18510]
-        [--schema NAME] [--keep] [--reuse]
+        [--communities N] [--schema NAME] [--keep] [--reuse]
 
 The data lives in a schema of its own in the `test` database on 127.0.0.1:5432 (dropped at the
 end unless --keep; --reuse times an existing seeded schema again). Seeding uses COPY with the
@@ -12,7 +12,11 @@ autovacuum would have done.
 
 What the seeded history looks like (per ticket, over `--weeks` weeks up to now):
 - intents as a district sees them (45% repairs), one resident per 8 tickets, 300 buildings,
-  `--staff-per-role` staff in each of the six roles;
+  `--staff-per-role` staff in each of the six roles (of each community);
+- with `--communities N` (issue 13): N communities (c001…, `default` inactive), the buildings
+  dealt out among them in turn, each community with its own staff, every resident and ticket
+  in its building's community; the report adds the site comparison of the N communities, one
+  community's summary, and the weekly send (N summaries and the comparison);
 - the trail a real ticket gets: created, assigned, accepted (10% late, with their 督办 events),
   resolved, the visit sent a day later, answered with a score (70%) or expired (30%), closed;
   3% reopened after a low score and resolved again; 2% cancelled;
@@ -50,6 +54,7 @@ from bot.bootstrap import NoParser, bootstrap  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from handlers import commands as cmd  # noqa: E402
 from handlers import read_models  # noqa: E402
+from handlers.site_summary import compare_communities, render_comparison  # noqa: E402
 from handlers.sla import DEADLINES_KEY, _deadlines_fingerprint  # noqa: E402
 from handlers.summary import compute_summary, render_summary, week_of  # noqa: E402
 from storage.db import upgrade  # noqa: E402
@@ -103,7 +108,13 @@ class Seeder:
     """Rows for COPY: tickets and their events, generated from one random timeline each."""
 
     def __init__(
-        self, tickets: int, weeks: int, buildings: int, staff_per_role: int, now: datetime
+        self,
+        tickets: int,
+        weeks: int,
+        buildings: int,
+        staff_per_role: int,
+        now: datetime,
+        communities: int = 1,
     ):
         self.n = tickets
         self.now = now
@@ -111,12 +122,25 @@ class Seeder:
         self.random = random.Random(12)
         self.buildings = [f"{k}栋" for k in range(1, buildings + 1)]
         self.residents = max(10, tickets // 8)
-        self.staff: dict[str, list[int]] = {}
+        # One community: everything in `default`, as on a site that never declared any.
+        self.communities = (
+            [f"c{k:03d}" for k in range(1, communities + 1)] if communities > 1 else ["default"]
+        )
+        self.community_of = {
+            b: self.communities[i % len(self.communities)] for i, b in enumerate(self.buildings)
+        }
+        self.staff: dict[tuple[str, str], list[int]] = {}
+        self.staff_community: dict[int, str] = {}
         staff_id = 1
-        for role in {*ROLES.values(), FALLBACK}:
-            self.staff[role] = list(range(staff_id, staff_id + staff_per_role))
-            staff_id += staff_per_role
-        self.staff_names = {s: f"{role[:4]}{s}" for role, ids in self.staff.items() for s in ids}
+        for community in self.communities:
+            for role in sorted({*ROLES.values(), FALLBACK}):
+                ids = list(range(staff_id, staff_id + staff_per_role))
+                self.staff[(role, community)] = ids
+                self.staff_community.update(dict.fromkeys(ids, community))
+                staff_id += staff_per_role
+        self.staff_names = {
+            s: f"{role[:4]}{s}" for (role, _), ids in self.staff.items() for s in ids
+        }
         weights = [w for _, w in INTENTS]
         self.intent_of = lambda: self.random.choices(INTENTS, weights)[0][0]
         self.newly_overdue = 0
@@ -127,7 +151,17 @@ class Seeder:
         for r in range(1, self.residents + 1):
             building = self.buildings[r % len(self.buildings)]
             room = f"{building}{(r // len(self.buildings)) % 6 + 1}{r % 20 + 1:02d}"
-            yield (r, f"o_r{r}", None, room, self.start, self.now - H, None, building)
+            yield (
+                r,
+                f"o_r{r}",
+                None,
+                room,
+                self.start,
+                self.now - H,
+                None,
+                building,
+                self.community_of[building],
+            )
 
     def room_of(self, resident: int) -> tuple[str, str]:
         building = self.buildings[resident % len(self.buildings)]
@@ -146,9 +180,10 @@ class Seeder:
             intent = self.intent_of()
             urgent = intent == "mediation" and rnd.random() < 0.05
             role = ROLES.get(f"{intent}_urgent" if urgent else intent, ROLES.get(intent, FALLBACK))
-            staff = rnd.choice(self.staff[role])
             resident = rnd.randrange(1, self.residents + 1)
             location, building = self.room_of(resident)
+            community = self.community_of[building]
+            staff = rnd.choice(self.staff[(role, community)])
             accept_h = 0.5 if urgent else ACCEPT.get(intent)
             late = accept_h is not None and rnd.random() < 0.10
             t1 = t0 + (
@@ -171,6 +206,7 @@ class Seeder:
                 "text": f"{location}{TEXTS[intent]}",
                 "location": location,
                 "building": building,
+                "community": community,
                 "phone": None,
                 "confidence": 0.9,
                 "created_at": t0,
@@ -432,26 +468,42 @@ TICKET_COLUMNS = (
     "building", "phone", "confidence", "created_at", "assigned_at", "accepted_at", "resolved_at",
     "closed_at", "resolution", "rating", "followup_state", "followup_due_at", "followup_asked_at",
     "accept_breach_level", "resolve_breach_level", "first_response_at", "work_started_at",
-    "next_sla_check_at",
+    "next_sla_check_at", "community",
 )  # fmt: skip
 EVENT_COLUMNS = ("ticket_id", "kind", "actor", "at", "detail", "data")
 RESIDENT_COLUMNS = (
-    "id", "openid", "phone", "room", "created_at", "last_seen_at", "erased_at", "building"
+    "id", "openid", "phone", "room", "created_at", "last_seen_at", "erased_at", "building",
+    "community",
 )  # fmt: skip
 
 
 def seed(conn: psycopg.Connection, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
-    seeder = Seeder(args.tickets, args.weeks, args.buildings, args.staff_per_role, now)
+    seeder = Seeder(
+        args.tickets, args.weeks, args.buildings, args.staff_per_role, now, args.communities
+    )
     started = time.perf_counter()
     with conn.cursor() as cur:
         # The rows are generated consistent; foreign keys are not checked row by row while copying.
         cur.execute("SET session_replication_role = replica")
-        for role, ids in seeder.staff.items():
-            for s in ids:
+        if args.communities > 1:
+            cur.execute("UPDATE communities SET active = false WHERE key = 'default'")
+            for k, key in enumerate(seeder.communities, 1):
                 cur.execute(
-                    "INSERT INTO staff (id, name, role, openid, active, created_at)"
-                    " VALUES (%s, %s, %s, %s, true, %s)",
-                    (s, seeder.staff_names[s], role, f"o_staff_{s}", seeder.start),
+                    "INSERT INTO communities (key, name, secretaries, active, created_at)"
+                    " VALUES (%s, %s, %s, true, %s)",
+                    (key, f"第{k}集宿区", json.dumps([f"o_sec_{key}"]), seeder.start),
+                )
+            for building, key in seeder.community_of.items():
+                cur.execute(
+                    "INSERT INTO buildings (name, community) VALUES (%s, %s)", (building, key)
+                )
+        for (role, _), ids in seeder.staff.items():
+            for s in ids:
+                community = seeder.staff_community[s]
+                cur.execute(
+                    "INSERT INTO staff (id, name, role, openid, active, created_at, community)"
+                    " VALUES (%s, %s, %s, %s, true, %s, %s)",
+                    (s, seeder.staff_names[s], role, f"o_staff_{s}", seeder.start, community),
                 )
         cur.execute("SELECT setval('staff_id_seq', (SELECT max(id) FROM staff))")
         # Secondary indexes go while COPY runs, and are rebuilt afterwards.
@@ -610,16 +662,27 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=13)
     parser.add_argument("--buildings", type=int, default=300)
     parser.add_argument("--staff-per-role", type=int, default=10)
+    parser.add_argument(
+        "--communities", type=int, default=1, help="spread the site over N communities"
+    )
     parser.add_argument("--port", type=int, default=18510)
     parser.add_argument("--schema", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--reuse", action="store_true", help="time an already seeded schema")
     args = parser.parse_args()
 
-    schema = args.schema or f"scale_{args.tickets}"
+    schema = args.schema or (
+        f"scale_{args.tickets}"
+        if args.communities == 1
+        else f"scale_{args.tickets}_c{args.communities}"
+    )
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    report: dict[str, Any] = {"machine": machine(), "tickets": args.tickets}
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "tickets": args.tickets,
+        "communities": args.communities,
+    }
     conn = psycopg.connect(PG, options=f"-c search_path={schema}")
     try:
         if not args.reuse:
@@ -676,6 +739,8 @@ def main() -> None:
         runs, overview = timed(lambda: sheli.read(read_models.overview))
         report["overview_inprocess"] = runs
         log(f"overview in-process: {fmt(runs)} s")
+        if args.communities > 1:
+            time_communities(sheli, week, report)
 
         server = serve(url, args.port)
         base = f"http://127.0.0.1:{args.port}"
@@ -763,6 +828,47 @@ def main() -> None:
     print_report(report)
 
 
+def time_communities(sheli: Any, week: Any, report: dict[str, Any]) -> None:
+    """A site of many communities: the comparison (three grouped passes), one community's
+    summary (its week kept by the scheduler), the weekly send to all of them (each community's
+    summary and the comparison), then one community's summary with nothing kept."""
+    policy = sheli.policy
+
+    def comparison() -> Any:
+        with sheli.uow() as uow:
+            compared = compare_communities(uow, policy, week, sheli.clock.now())
+            return compared, render_comparison(compared, policy)
+
+    runs, (compared, _) = timed(comparison)
+    report["comparison"] = (runs, len(compared.communities), compared.total.new_tickets)
+    log(f"site comparison of {len(compared.communities)} communities: {fmt(runs)} s")
+    busiest = max(compared.communities, key=lambda row: row.new_tickets).key
+
+    def one() -> Any:
+        with sheli.uow() as uow:
+            figures = compute_summary(uow, policy, week, sheli.clock.now(), community=busiest)
+            return render_summary(figures, policy)
+
+    runs, _ = timed(one)
+    report["community_summary"] = runs
+    runs, _ = timed(lambda: sheli.handle(cmd.SendWeeklySummary(week.label)), repeat=1)
+    with sheli.uow() as uow:
+        queued = uow.outbox.count_by_status().get("pending", 0)
+    report["weekly_send"] = (runs, queued)
+    log(f"weekly send to {len(compared.communities)} communities: {fmt(runs)} s, {queued} queued")
+    with sheli.uow() as uow:
+        uow.session.query(FigureCache).filter(FigureCache.key.like("%@%")).delete(
+            synchronize_session=False
+        )
+        uow.commit()
+    cold, _ = timed(one, repeat=1)
+    report["community_summary_cold"] = cold
+    log(
+        f"one community's summary: {fmt(report['community_summary'])} s kept,"
+        f" {fmt(cold)} s with nothing kept"
+    )
+
+
 def print_report(report: dict[str, Any]) -> None:
     print(f"\nMachine: {report['machine']}")
     tickets, events, size = report["rows"]
@@ -791,6 +897,18 @@ def print_report(report: dict[str, Any]) -> None:
     for label, runs in report["pages"].items():
         print(f"| HTTP {label} | {fmt(runs)} |")
     print(f"| `sheli tickets list --limit 50` query | {fmt(report['cli_list'])} |")
+    if "comparison" in report:
+        runs, communities, new = report["comparison"]
+        print(f"| site comparison of {communities} communities ({new} new) | {fmt(runs)} |")
+        print(
+            f"| one community's summary, its week kept / nothing kept |"
+            f" {fmt(report['community_summary'])} / {fmt(report['community_summary_cold'])} |"
+        )
+        runs, queued = report["weekly_send"]
+        print(
+            f"| weekly send: {communities} community summaries and the comparison"
+            f" ({queued} messages queued) | {fmt(runs)} |"
+        )
     seconds, breaches, batches, people, queued = report["sla"]
     print(
         f"| SLA pass: {breaches} breaches in {batches} batches of 500, {people} people told,"

@@ -38,6 +38,9 @@ ticket as `first_response_at` and `work_started_at` by handlers/lifecycle.py. Pa
 read once and kept by the scheduler (`keep_past_weeks`); a report reads them back, with the
 tickets that were still open then read again as they are now, so it gives what a fresh pass
 would.
+
+Every figure can be read for one community's tickets only (`community`: the same queries,
+narrowed); handlers/site_summary.py puts the communities of a site side by side.
 """
 
 from __future__ import annotations
