@@ -622,13 +622,19 @@ class FiguresRepository:
             figures = row(key)
             figures.new, figures.cancelled = int(new), int(cancelled or 0)
             figures.completed, figures.responded_in_time = int(done or 0), int(in_time or 0)
-        rating = e.data["rating"].as_integer()
-        answers = self.session.execute(
-            select(t.community, _count_if(rating.is_not(None)), _count_if(rating >= 4))
-            .select_from(e)
-            .join(t, t.id == e.ticket_id)
+        # Each answer's community is looked up by the ticket's key (a correlated subquery): a
+        # join let PostgreSQL scan all the tickets to hash them, 1.2 s at a million.
+        community_of = select(t.community).where(t.id == e.ticket_id).scalar_subquery()
+        answered = (
+            select(community_of.label("community"), e.data["rating"].as_integer().label("rating"))
             .where(e.kind == "visit_answered", e.at >= start, e.at < end)
-            .group_by(t.community)
+            .subquery()
+        )
+        rating = answered.c.rating
+        answers = self.session.execute(
+            select(
+                answered.c.community, _count_if(rating.is_not(None)), _count_if(rating >= 4)
+            ).group_by(answered.c.community)
         )
         for key, ratings, satisfied in answers:
             figures = row(key)
