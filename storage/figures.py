@@ -627,7 +627,9 @@ class FiguresRepository:
         community_of = select(t.community).where(t.id == e.ticket_id).scalar_subquery()
         answered = (
             select(community_of.label("community"), e.data["rating"].as_integer().label("rating"))
-            .where(e.kind == "visit_answered", e.at >= start, e.at < end)
+            # Written into the statement, so PostgreSQL can use the partial index for any plan.
+            .where(e.kind == literal("visit_answered", literal_execute=True))
+            .where(e.at >= start, e.at < end)
             .subquery()
         )
         rating = answered.c.rating
