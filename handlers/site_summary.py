@@ -105,7 +105,9 @@ def compare_communities(
     uow: AbstractUnitOfWork, policy: Policy, week: Week, now: datetime
 ) -> Comparison:
     """Every active community's figures for `week` (in `communities.list` order), in three
-    grouped queries (storage/figures.py `by_community`)."""
+    grouped queries (storage/figures.py `by_community`). An inactive community with tickets
+    in them (a resident's request filed before anyone knew where they live lands in `default`)
+    has its row too, so the total is the whole site's."""
     grouped = uow.figures.by_community(
         week.start,
         week.end,
@@ -115,8 +117,10 @@ def compare_communities(
     )
     rows = []
     total = CommunityFigures(key="", name=msg.SITE_SUMMARY["total"])
-    for community in uow.communities.list(active_only=True):
+    for community in uow.communities.list():
         found = grouped.get(community.key)
+        if not community.active and found is None:
+            continue
         row = CommunityFigures(key=community.key, name=community.name)
         if found is not None:
             row.new_tickets, row.cancelled = found.new, found.cancelled

@@ -11,6 +11,8 @@ import pytest
 
 from bot.scheduler import run_due
 from handlers.commands import AddCommunity, AddStaff
+from handlers.read_models import current_week
+from handlers.site_summary import compare_communities
 from storage.community import Building
 from tests.dialogue import INBOX, NOTHING, Dialogue, Do, Event, absent, later, only
 
@@ -242,3 +244,23 @@ def test_late_tickets_reach_their_own_communitys_liaison_and_secretary(
             ("o_zs_secretary", INBOX, only("#2", absent("#1"))),
         ]
     )
+
+
+def test_a_request_nobody_could_place_still_counts_in_the_sites_comparison(
+    talk: Dialogue, site: Any, clock: Any
+) -> None:
+    talk(
+        [
+            ("o_b", "2栋301水管漏水了", "#1"),
+            ("o_d", "6栋101热水器坏了", "你住在哪个小区"),
+            ("o_d", "不知道叫啥", ["没认出是哪个小区", "#2"]),
+        ]
+    )
+    now = clock.now()
+    with site.uow() as uow:
+        week = current_week(now, site.policy.timezone)
+        comparison = compare_communities(uow, site.policy, week, now)
+    rows = {row.key: row.new_tickets for row in comparison.communities}
+    # `default` is inactive here, but its ticket has a row: the total is the whole site's
+    assert rows == {"default": 1, "zhangshe": 1, "lishe": 0}
+    assert comparison.total.new_tickets == 2
