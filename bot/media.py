@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,14 +70,11 @@ class WeChatMediaSource:
 
     def __init__(self, client_factory: Callable[[], Any]):
         self._client_factory = client_factory
-        self._client: Any = None
 
-    @property
+    @cached_property
     def client(self) -> Any:
         """The wechatpy client, built on first use."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return self._client_factory()
 
     def fetch(self, media_id: str) -> bytes:
         try:

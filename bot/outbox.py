@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
 import requests
@@ -111,17 +112,14 @@ class WeChatSender:
         clock: Clock | None = None,
     ):
         self._client_factory = client_factory
-        self._client: Any = None
         self.template_id = template_id
         self.stored_media = stored_media
         self.clock = clock or SystemClock()
 
-    @property
+    @cached_property
     def client(self) -> Any:
         """The wechatpy client, built on first use."""
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return self._client_factory()
 
     def send(self, message: OutboxMessage) -> None:
         try:

@@ -77,9 +77,9 @@ def known_for(uow: AbstractUnitOfWork, resident: Resident, location: str | None)
     """The community of a new ticket at `location` by `resident`, without asking: the only one
     the site has; the resident's (QR code, earlier answer); the reported building's; the
     registered room's building's. None: Sheli must ask (or has asked once already)."""
-    if not many(uow):
-        only = uow.communities.list(active_only=True)
-        return only[0].key if only else DEFAULT_COMMUNITY
+    active = uow.communities.list(active_only=True)
+    if len(active) <= 1:
+        return active[0].key if active else DEFAULT_COMMUNITY
     if resident.community is not None:
         return resident.community
     for place in (location, resident.room):
@@ -140,21 +140,19 @@ def settle(resident: Resident, community: Community) -> None:
     resident.community = community.key
 
 
-def tag(uow: AbstractUnitOfWork, ticket: Ticket, staff: Staff | None) -> str:
-    """The line a staff notice starts with on a site of many communities: which community the
-    ticket is in (a site-wide pool member serves several)."""
-    if staff is None or not many(uow):
-        return ""
-    return msg.COMMUNITY_TAG.format(name=name_of(uow, ticket.community))
-
-
-def pool_reason(uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, staff: Staff) -> str:
-    """Why a site-wide pool member got a community's ticket: it has nobody in the role."""
-    if staff.community is not None or not many(uow):
-        return ""
-    return msg.NOTIFY_POOL_REASON.format(
-        community=name_of(uow, ticket.community), role=policy.role_name(staff.role)
-    )
+def notice_lines(
+    uow: AbstractUnitOfWork, policy: Policy, ticket: Ticket, staff: Staff
+) -> tuple[str, str]:
+    """What a staff notice gains on a site of many communities: a first line naming the
+    ticket's community (a site-wide pool member serves several), and a last one saying why a
+    pool member has it (the community has nobody in the role). ("", "") on a site of one."""
+    if not many(uow):
+        return "", ""
+    name = name_of(uow, ticket.community)
+    why = ""
+    if staff.community is None:
+        why = msg.NOTIFY_POOL_REASON.format(community=name, role=policy.role_name(staff.role))
+    return msg.COMMUNITY_TAG.format(name=name), why
 
 
 def visible_to(actor: cmd.Actor | None, ticket: Ticket) -> bool:

@@ -991,7 +991,6 @@ COMMUNITY_BUILDING_MOVED = (
     "{building} 已从 {old} 划入 {new}；在办工单留在原小区（要一起转，加 --move-open）。"
 )
 COMMUNITY_BUILDING_MOVED_WITH_TICKETS = "{building} 已从 {old} 划入 {new}，{n} 件在办工单一起转入。"
-COMMUNITY_NOT_YOURS = "#{n} 不是你所在小区的工单。"
 
 # --- communities: the command line, QR codes and imports (issue 13) ----------------------------
 

@@ -125,10 +125,11 @@ def assign_ticket(
         **({"wanted_role": role} if fell_back else {}),
     )
     if notify_assignee:
-        text = communities.tag(uow, ticket, staff) + task_text(template, policy, ticket) + extra
+        tag, why_pool = communities.notice_lines(uow, policy, ticket, staff)
+        text = tag + task_text(template, policy, ticket) + extra
         if fell_back:
             text += msg.NOTIFY_FALLBACK_REASON.format(wanted=policy.role_name(role))
-        text += communities.pool_reason(uow, policy, ticket, staff)
+        text += why_pool
         notify(uow, staff.openid, text, ctx.now, ticket=ticket)
 
 
