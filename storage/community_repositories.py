@@ -396,10 +396,9 @@ class CommunityRepository:
         return community
 
     def list(self, active_only: bool = False) -> Sequence[Community]:
-        """Every community, `default` first, then in the order they were added."""
-        query = select(Community).order_by(
-            Community.key != DEFAULT_COMMUNITY, Community.created_at, Community.key
-        )
+        """Every community, `default` first, then by key: the same order whenever asked (two
+        communities added within one second have the same created_at)."""
+        query = select(Community).order_by(Community.key != DEFAULT_COMMUNITY, Community.key)
         if active_only:
             query = query.where(Community.active.is_(True))
         return self.session.scalars(query).all()

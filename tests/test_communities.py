@@ -100,7 +100,7 @@ def test_with_nothing_to_go_by_sheli_asks_once(talk: Dialogue, site: Any) -> Non
     talk(
         [
             ("o_c", "屋里灯坏了", "在哪"),
-            # the communities in the order they were added (here at one instant: by key)
+            # the communities by key (lishe, zhangshe)
             ("o_c", "6栋101", ["你住在哪个小区", "1. 李舍公寓", "2. 张舍家园", absent("本社区")]),
             ("o_c", "1", ["你住在李舍公寓", "#1", "物业管家李师傅"]),
             ("o_ls_steward", INBOX, only("【新任务 #1】", "6栋101")),
