@@ -109,7 +109,8 @@ def test_the_simulator_on_a_laptop_keeps_the_people_beside_the_chat(
     page = context.new_page()
     try:
         page.goto(base + "/simulator/")
-        page.click("#seed")
+        page.click("#seed")  # the page reloads with the staff: wait for it, as the others do
+        expect(page.locator('.person[data-openid="demo_property_steward"]')).to_be_visible()
         page.click('.person[data-openid="demo_resident_1"]')
         expect(page.locator("#who")).to_have_text("住户 1")
         expect(page.locator("#people-button")).to_be_hidden()
